@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import typer
+import uvicorn
+
+from leadcall.app import create_app
+from leadcall.cli._context import now, unit_of_work
+from leadcall.core.migrate import upgrade
+from leadcall.core.secrets import SecretBox
+from leadcall.demo_data import DEMO_PASSWORD, DEMO_USERS, seed_demo
+from leadcall.settings import Settings
+
+
+def _persistent_secret(path: Path, make: str) -> str:
+    """Demo keys live beside the demo database, readable by its owner only."""
+    if path.exists():
+        return path.read_text().strip()
+    path.write_text(make)
+    path.chmod(0o600)
+    return make
+
+
+def demo(port: int = typer.Option(8000), host: str = typer.Option("127.0.0.1"),
+         data_dir: Path = typer.Option(Path(".leadcall-demo"), help="Where the SQLite file and keys live."),
+         speed: float = typer.Option(4.0, help="Simulated call time: seconds per real second.")) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = f"sqlite+aiosqlite:///{(data_dir / 'leadcall.db').resolve()}"
+    secret_key = _persistent_secret(data_dir / "secret.key", SecretBox.generate_key())
+    session_secret = _persistent_secret(data_dir / "session.key", os.urandom(32).hex())
+    base_url = f"http://{host}:{port}"
+    settings = Settings(database_url=database_url, secret_keys=secret_key, session_secret=session_secret,
+                        public_base_url=base_url, host=host, port=port, simulator_enabled=True,
+                        simulator_speed=speed)
+    upgrade(database_url)
+
+    async def seed() -> bool:
+        async with unit_of_work(settings) as session:
+            return (await seed_demo(session, now())).created
+
+    created = asyncio.run(seed())
+    typer.secho(f"leadcall demo {'created' if created else 'reused'} at {data_dir.resolve()}", fg="green")
+    typer.echo(f"Open {base_url}/ and sign in as:")
+    for email, _name, role, _org in DEMO_USERS:
+        typer.echo(f"  {email:32} ({role.value})  password: {DEMO_PASSWORD}")
+    typer.echo(f"API: {base_url}/docs  (create a token: POST /api/tokens, or `leadcall token create`)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

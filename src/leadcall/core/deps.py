@@ -1,0 +1,41 @@
+"""Request-scoped dependencies shared by every domain router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadcall.core.db import transaction
+from leadcall.kit.clock import Clock, utc_datetime
+
+if TYPE_CHECKING:
+    from leadcall.core.container import Container
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+async def _db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request owns the transaction: commit when the endpoint returns, roll back on error."""
+    async with transaction(get_container(request).sessionmaker) as session:
+        yield session
+
+
+def _clock(request: Request) -> Clock:
+    return get_container(request).clock
+
+
+def _now(request: Request) -> datetime:
+    return utc_datetime(get_container(request).clock)
+
+
+DbSession = Annotated[AsyncSession, Depends(_db_session, scope="function")]
+ContainerDep = Annotated["Container", Depends(get_container)]
+Now = Annotated[datetime, Depends(_now)]
+ClockDep = Annotated[Clock, Depends(_clock)]

@@ -1,0 +1,80 @@
+"""The one error family. Services raise these; the JSON API and the pages render them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LeadcallError(Exception):
+    status_code = 400
+    error = "bad_request"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"error": self.error, "detail": self.detail, **self.extra}
+
+
+class BadRequest(LeadcallError):
+    status_code = 400
+    error = "bad_request"
+
+
+class Unauthenticated(LeadcallError):
+    status_code = 401
+    error = "unauthenticated"
+
+
+class Forbidden(LeadcallError):
+    status_code = 403
+    error = "forbidden"
+
+
+class NotFound(LeadcallError):
+    status_code = 404
+    error = "not_found"
+
+
+class Conflict(LeadcallError):
+    status_code = 409
+    error = "conflict"
+
+
+class Invalid(LeadcallError):
+    """Input a person can fix (422)."""
+
+    status_code = 422
+    error = "invalid"
+
+
+class RateLimited(LeadcallError):
+    status_code = 429
+    error = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail, extra={"retryAfterSeconds": retry_after_seconds},
+                         headers={"Retry-After": str(retry_after_seconds)})
+
+
+class BudgetExceeded(LeadcallError):
+    status_code = 402
+    error = "budget_exceeded"
+
+
+class Unavailable(LeadcallError):
+    """An outside service failed in a way worth retrying later (503)."""
+
+    status_code = 503
+    error = "unavailable"
+
+
+class ProviderProblem(LeadcallError):
+    """The tenant's provider account needs attention (bad key, missing permission)."""
+
+    status_code = 424
+    error = "provider_misconfigured"

@@ -1,0 +1,86 @@
+"""The demo tenant: organizations, users and leads a person can try the product with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadcall.core.scoping import Scope
+from leadcall.leads import schemas as lead_schemas
+from leadcall.leads import service as leads
+from leadcall.tenancy import repository as tenancy_repo
+from leadcall.tenancy import service as tenancy
+from leadcall.tenancy.models import Role, Tenant
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "demo-1234"
+DEMO_USERS = [
+    ("admin@demo.leadcall.test", "Ana Admin", Role.admin, 0),
+    ("manager@demo.leadcall.test", "Marta Manager", Role.manager, 0),
+    ("seller@demo.leadcall.test", "Sergio Vendedor", Role.member, 0),
+    ("seller2@demo.leadcall.test", "Beatriz Ventas", Role.member, 1),
+]
+
+# (name, company, phone, notes): the +1 202 555 01xx numbers are the simulator's test numbers.
+DEMO_LEADS = [
+    ("Lucía Fernández", "Inmobiliaria Sol", "+12025550100", "Interesada en el plan anual."),
+    ("Carlos Ruiz", "Ruiz & Hijos", "+12025550101", "Pidió información por la web."),
+    ("María López", "Clínica Dental Sonrisa", "+12025550102", "Prefiere que la llamen por la mañana."),
+    ("Javier Moreno", "Talleres Moreno", "+12025550103", None),
+    ("Elena Navarro", "Navarro Abogados", "+12025550104", "Línea suele estar ocupada."),
+    ("Pablo Jiménez", "Jiménez Logística", "+12025550105", None),
+    ("Laura Torres", "Torres Fitness", "+12025550106", "Número antiguo, verificar."),
+    ("Diego Romero", "Romero Construcciones", "+12025550107", None),
+    ("Sofía Álvarez", "Álvarez Consulting", "+12025550108", "Le gusta hablar largo."),
+    ("Andrés Gil", "Gil Seguros", "+12025550109", None),
+    ("Carmen Vázquez", "Vázquez Eventos", "+12025550110", None),
+    ("Miguel Serrano", "Serrano Motor", "+12025550111", None),
+    ("Isabel Ramos", "Ramos Moda", "+12025550112", None),
+    ("Raúl Castillo", "Castillo Reformas", "+12025550113", None),
+    ("Patricia Ortega", "Ortega Farmacia", "+12025550114", None),
+    ("Alberto Delgado", "Delgado Tech", "+12025550115", "Demo pedida para el Q1."),
+    ("Rosa Molina", "Molina Catering", "+12025550116", None),
+    ("Fernando Marín", "Marín Viajes", "+12025550117", None),
+    ("Nuria Santos", "Santos Estudio", "+12025550118", None),
+    ("Hugo Castro", "Castro Energía", "+12025550119", None),
+    ("Emily Johnson", "Brightside Realty", "+12025550120", "English speaker."),
+    ("Michael Brown", "Brown Logistics", "+12025550121", "English speaker."),
+    ("Teresa Iglesias", "Iglesias Panadería", "+34612345678", "Cliente en España."),
+    ("Óscar Medina", "Medina Abogados", None, "Sin teléfono todavía."),
+    ("Verónica Cano", "Cano Interiores", "+12025550122", "No quiere llamadas."),
+]
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    tenant_id: str
+    organization_ids: list[str]
+    created: bool
+
+
+async def seed_demo(session: AsyncSession, now: datetime) -> DemoTenant:
+    """Creates the demo tenant once; running it again changes nothing."""
+    existing: Tenant | None = await tenancy_repo.unscoped_find_tenant_by_slug(session, DEMO_SLUG)
+    if existing is not None:
+        orgs = await tenancy.list_organizations(session, Scope(existing.id))
+        return DemoTenant(existing.id, [o.id for o in orgs], created=False)
+    tenant = await tenancy.create_tenant(session, name="Demo Ventas", slug=DEMO_SLUG, language="es",
+                                         country="ES", currency="EUR", now=now)
+    scope = Scope(tenant.id)
+    orgs = [await tenancy.create_organization(session, scope, name=name, now=now)
+            for name in ("Ventas Madrid", "Ventas Barcelona")]
+    users = []
+    for email, name, role, org_index in DEMO_USERS:
+        users.append(await tenancy.create_user(session, scope, email=email, name=name, password=DEMO_PASSWORD,
+                                               role=role, organization_id=orgs[org_index].id, now=now))
+    seller = tenancy.principal_for(users[2], tenant, "session")
+    for index, (name, company, phone, notes) in enumerate(DEMO_LEADS):
+        data = lead_schemas.LeadCreate(name=name, company=company, phone=phone, notes=notes,
+                                       owner_id=users[2].id, timezone="Europe/Madrid",
+                                       do_not_call=name == "Verónica Cano",
+                                       do_not_call_reason="Pidió no ser llamada" if name == "Verónica Cano" else None)
+        # Spread creation times so the newest-first list has a stable, meaningful order.
+        await leads.create_lead(session, seller, data, now - timedelta(minutes=index))
+    return DemoTenant(tenant.id, [o.id for o in orgs], created=True)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, func, or_, select, tuple_
+
+from leadcall.core.scoping import ScopedRepository
+from leadcall.leads.models import Lead
+
+
+class LeadRepository(ScopedRepository[Lead]):
+    model = Lead
+    label = "lead"
+
+    def _filtered(self, *, search: str | None, status: str | None, owner_id: str | None,
+                  organization_id: str | None) -> Select[Lead]:
+        stmt = self.scoped_select()
+        if search:
+            like = f"%{search.strip().lower()}%"
+            stmt = stmt.where(or_(func.lower(Lead.name).like(like), func.lower(Lead.company).like(like),
+                                  Lead.phone.like(like), func.lower(Lead.email).like(like)))
+        if status:
+            stmt = stmt.where(Lead.status == status)
+        if owner_id:
+            stmt = stmt.where(Lead.owner_id == owner_id)
+        if organization_id:
+            stmt = stmt.where(Lead.organization_id == organization_id)
+        return stmt
+
+    async def page(self, *, limit: int, after: tuple[datetime, str] | None, search: str | None = None,
+                   status: str | None = None, owner_id: str | None = None,
+                   organization_id: str | None = None) -> tuple[list[Lead], int]:
+        """Newest first, keyset-paginated on (created_at, id)."""
+        stmt = self._filtered(search=search, status=status, owner_id=owner_id, organization_id=organization_id)
+        total = (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+        if after is not None:
+            stmt = stmt.where(tuple_(Lead.created_at, Lead.id) < tuple_(after[0], after[1]))
+        stmt = stmt.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit)
+        return list((await self.session.execute(stmt)).scalars()), total

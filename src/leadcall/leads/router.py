@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Response, UploadFile
+
+from leadcall.core.deps import ContainerDep, DbSession, Now
+from leadcall.core.errors import Invalid
+from leadcall.leads import schemas, service
+from leadcall.leads.models import LeadStatus
+from leadcall.tenancy.deps import CanEditLeads, CanImportLeads, CanViewLeads
+
+router = APIRouter(tags=["leads"])
+
+
+@router.get("/api/leads", response_model=schemas.LeadPage)
+async def list_leads(principal: CanViewLeads, session: DbSession,
+                     q: str | None = Query(default=None, max_length=200,
+                                          description="Search name, company, phone, email"),
+                     status: LeadStatus | None = None, owner_id: str | None = Query(default=None, alias="ownerId"),
+                     organization_id: str | None = Query(default=None, alias="organizationId"),
+                     cursor: str | None = None, limit: int = Query(default=50, ge=1, le=200)) -> schemas.LeadPage:
+    return await service.list_leads(session, principal.scope, limit=limit, cursor=cursor, search=q,
+                                    status=status.value if status else None, owner_id=owner_id,
+                                    organization_id=organization_id)
+
+
+@router.post("/api/leads", response_model=schemas.Lead, status_code=201)
+async def create_lead(body: schemas.LeadCreate, principal: CanEditLeads, session: DbSession,
+                      now: Now) -> schemas.Lead:
+    return schemas.Lead.model_validate(await service.create_lead(session, principal, body, now))
+
+
+@router.get("/api/leads/{lead_id}", response_model=schemas.Lead)
+async def get_lead(lead_id: str, principal: CanViewLeads, session: DbSession) -> schemas.Lead:
+    return schemas.Lead.model_validate(await service.get_lead(session, principal.scope, lead_id))
+
+
+@router.patch("/api/leads/{lead_id}", response_model=schemas.Lead)
+async def update_lead(lead_id: str, body: schemas.LeadUpdate, principal: CanEditLeads, session: DbSession,
+                      now: Now) -> schemas.Lead:
+    return schemas.Lead.model_validate(await service.update_lead(session, principal, lead_id, body, now))
+
+
+@router.delete("/api/leads/{lead_id}", status_code=204)
+async def delete_lead(lead_id: str, principal: CanEditLeads, session: DbSession) -> Response:
+    await service.delete_lead(session, principal, lead_id)
+    return Response(status_code=204)
+
+
+@router.post("/api/leads/import", response_model=schemas.ImportReport)
+async def import_leads(file: UploadFile, principal: CanImportLeads, session: DbSession, now: Now,
+                       container: ContainerDep) -> schemas.ImportReport:
+    limit = container.settings.max_csv_bytes
+    content = await file.read(limit + 1)
+    if len(content) > limit:
+        raise Invalid(f"the file is larger than {limit // (1024 * 1024)} MB; split it and import the parts")
+    return await service.import_csv(session, principal, content, now)

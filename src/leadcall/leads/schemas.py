@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import EmailStr, Field, field_validator
+
+from leadcall.kit.schema import Schema
+from leadcall.leads.models import LeadStatus
+
+
+def _strip(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+class Lead(Schema):
+    id: str
+    tenant_id: str
+    organization_id: str
+    name: str
+    company: str | None
+    phone: str | None
+    email: str | None
+    notes: str | None
+    timezone: str | None
+    status: LeadStatus
+    owner_id: str | None
+    do_not_call: bool
+    do_not_call_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_called_at: datetime | None
+
+
+class LeadFields(Schema):
+    company: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40, description="Any format; stored as E.164.")
+    email: EmailStr | None = None
+    notes: str | None = Field(default=None, max_length=10_000)
+    timezone: str | None = Field(default=None, max_length=64)
+    owner_id: str | None = None
+    do_not_call: bool | None = None
+    do_not_call_reason: str | None = Field(default=None, max_length=300)
+
+    @field_validator("company", "phone", "notes", "timezone", "do_not_call_reason", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return _strip(value) if isinstance(value, str) else value
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _blank_email(cls, value: object) -> object:
+        return _strip(value) if isinstance(value, str) else value
+
+
+class LeadCreate(LeadFields):
+    name: str = Field(min_length=1, max_length=200)
+    status: LeadStatus = LeadStatus.new
+    organization_id: str | None = Field(
+        default=None, description="Admins may choose; everyone else creates in their own organization.")
+
+
+class LeadUpdate(LeadFields):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    status: LeadStatus | None = None
+
+
+class LeadPage(Schema):
+    items: list[Lead]
+    next_cursor: str | None
+    total: int
+
+
+class ImportRowError(Schema):
+    row: int = Field(description="1-based line number in the file, counting the header as line 1.")
+    errors: list[str]
+
+
+class ImportReport(Schema):
+    created: int
+    rejected: int
+    errors: list[ImportRowError]
+    lead_ids: list[str]

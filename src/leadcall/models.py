@@ -1,0 +1,7 @@
+"""Imports every table so the metadata is complete (Alembic, tests)."""
+
+from leadcall.core.db import Base
+from leadcall.leads import models as _leads  # noqa: F401
+from leadcall.tenancy import models as _tenancy  # noqa: F401
+
+metadata = Base.metadata

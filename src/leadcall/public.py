@@ -1,0 +1,23 @@
+"""The routes that answer without a signed-in user. Everything else requires one."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse
+
+from leadcall.tenancy.router import public_router as auth_router
+
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/", include_in_schema=False)
+async def home() -> RedirectResponse:
+    return RedirectResponse("/docs")
+
+
+@health_router.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+PUBLIC_ROUTERS: list[APIRouter] = [health_router, auth_router]

@@ -1,0 +1,37 @@
+"""All configuration, read from LEADCALL_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADCALL_", env_file=None, extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./leadcall.db"
+    redis_url: str | None = None
+    # Signs session cookies and CSRF tokens.
+    session_secret: SecretStr = SecretStr("dev-only-change-me-session-secret")
+    # Fernet keys, comma separated; the first encrypts, all decrypt (rotation).
+    secret_keys: SecretStr = SecretStr("")
+    public_base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Mount the built-in ElevenLabs simulator at /sim (embedded default).
+    simulator_enabled: bool = False
+    simulator_speed: float = 1.0
+    run_worker: bool = True
+    session_cookie_secure: bool = False
+    session_max_age_seconds: int = 14 * 24 * 3600
+    login_attempts_per_minute: int = 10
+    max_csv_bytes: int = 5 * 1024 * 1024
+    webhook_tolerance_seconds: int = 30 * 60
+    default_language: str = "es"
+    sqlite_path_for_demo: Path = Field(default=Path("leadcall-demo.db"))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,79 @@
+"""The current-principal dependency and its role-bound aliases.
+
+Every API route hangs under a router that depends on `current_principal`, so a route
+is authenticated unless it is declared in `leadcall.public`. Bearer tokens are for
+integrations; the browser uses the signed session cookie, and then every unsafe
+method must carry the session's CSRF token (header `X-CSRF-Token` or form field
+`csrf_token`).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from leadcall.core.deps import DbSession, Now
+from leadcall.core.errors import Forbidden, Unauthenticated
+from leadcall.tenancy import service
+from leadcall.tenancy.principal import Permission, Principal
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _csrf_token_from(request: Request) -> str | None:
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get("csrf_token")
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def current_principal(request: Request, session: DbSession, now: Now) -> Principal:
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    authorization = request.headers.get("authorization", "")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("use 'Authorization: Bearer <token>'")
+        principal = await service.principal_from_token(session, token.strip(), now)
+    else:
+        user_id = request.session.get("uid") if "session" in request.scope else None
+        if not user_id:
+            raise Unauthenticated("sign in or send an API token")
+        principal = await service.principal_from_user_id(session, user_id)
+        if request.method not in SAFE_METHODS:
+            expected = request.session.get("csrf", "")
+            given = await _csrf_token_from(request)
+            if not expected or not given or not hmac.compare_digest(expected, given):
+                raise Forbidden("the form has expired or its security token is missing; reload the page")
+    request.state.principal = principal
+    return principal
+
+
+def requires(permission: Permission):  # type: ignore[no-untyped-def]
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        principal.require(permission)
+        return principal
+
+    return dependency
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+CurrentMember = CurrentPrincipal
+CanViewLeads = Annotated[Principal, Depends(requires(Permission.view_leads))]
+CanEditLeads = Annotated[Principal, Depends(requires(Permission.edit_leads))]
+CanImportLeads = Annotated[Principal, Depends(requires(Permission.import_leads))]
+CanPlaceCalls = Annotated[Principal, Depends(requires(Permission.place_calls))]
+CanViewReports = Annotated[Principal, Depends(requires(Permission.view_reports))]
+CurrentAdmin = Annotated[Principal, Depends(requires(Permission.manage_users))]
+CanManageAccounts = Annotated[Principal, Depends(requires(Permission.manage_accounts))]
+CanManageAgents = Annotated[Principal, Depends(requires(Permission.manage_agents))]
+CanManageBudgets = Annotated[Principal, Depends(requires(Permission.manage_budgets))]

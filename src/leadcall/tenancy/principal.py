@@ -1,0 +1,60 @@
+"""The authenticated caller, resolved once per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from leadcall.core.errors import Forbidden
+from leadcall.core.scoping import Scope
+from leadcall.tenancy.models import Role
+
+
+class Permission(StrEnum):
+    view_leads = "view_leads"
+    edit_leads = "edit_leads"
+    import_leads = "import_leads"
+    place_calls = "place_calls"
+    view_reports = "view_reports"
+    manage_accounts = "manage_accounts"
+    manage_agents = "manage_agents"
+    manage_users = "manage_users"
+    manage_budgets = "manage_budgets"
+
+
+_MEMBER = {Permission.view_leads, Permission.edit_leads, Permission.place_calls}
+_MANAGER = _MEMBER | {Permission.import_leads, Permission.view_reports}
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.member: frozenset(_MEMBER),
+    Role.manager: frozenset(_MANAGER),
+    Role.admin: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: str
+    organization_id: str
+    user_id: str
+    role: Role
+    email: str
+    name: str
+    language: str
+    via: Literal["session", "token"]
+
+    @property
+    def scope(self) -> Scope:
+        """Admins see the whole tenant; everyone else their own organization."""
+        return Scope(self.tenant_id, None if self.role is Role.admin else self.organization_id)
+
+    @property
+    def tenant_scope(self) -> Scope:
+        return Scope(self.tenant_id, None)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise Forbidden(f"your role ({self.role.value}) does not allow this ({permission.value})")

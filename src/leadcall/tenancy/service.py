@@ -1,0 +1,171 @@
+"""Tenants, organizations, users, logins and API tokens. Services never commit."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadcall.core.errors import Conflict, Invalid, NotFound, Unauthenticated
+from leadcall.core.scoping import Scope
+from leadcall.kit.passwords import hash_password, hash_token, new_api_token, verify_password
+from leadcall.tenancy import repository as repo
+from leadcall.tenancy.models import ApiToken, Organization, Role, Tenant, User
+from leadcall.tenancy.principal import Principal
+
+
+def _slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:60] or "tenant"
+
+
+async def create_tenant(session: AsyncSession, *, name: str, now: datetime, slug: str | None = None,
+                        language: str = "es", country: str = "US", currency: str = "USD") -> Tenant:
+    if not name.strip():
+        raise Invalid("a tenant needs a name")
+    slug = slug or _slugify(name)
+    if await repo.unscoped_find_tenant_by_slug(session, slug) is not None:
+        raise Conflict(f"a tenant with the slug '{slug}' already exists")
+    tenant = Tenant(name=name.strip(), slug=slug, default_language=language, default_country=country.upper(),
+                    currency=currency.upper(), created_at=now)
+    session.add(tenant)
+    await session.flush()
+    return tenant
+
+
+async def create_organization(session: AsyncSession, scope: Scope, *, name: str, now: datetime) -> Organization:
+    org = Organization(tenant_id=scope.tenant_id, name=name.strip(), created_at=now)
+    repo.OrganizationRepository(session, scope).add(org)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"an organization named '{name}' already exists") from exc
+    return org
+
+
+async def list_organizations(session: AsyncSession, scope: Scope) -> list[Organization]:
+    return await repo.OrganizationRepository(session, scope).list()
+
+
+async def create_user(session: AsyncSession, scope: Scope, *, email: str, name: str, password: str | None,
+                      role: Role, organization_id: str, now: datetime, language: str | None = None) -> User:
+    # The organization must be one of this tenant's: another tenant's id is "not found".
+    await repo.OrganizationRepository(session, Scope(scope.tenant_id)).get(organization_id)
+    email = email.strip().lower()
+    if await repo.unscoped_find_user_by_email(session, email) is not None:
+        raise Conflict(f"a user with the email {email} already exists")
+    user = User(tenant_id=scope.tenant_id, organization_id=organization_id, email=email, name=name.strip(),
+                password_hash=hash_password(password) if password else None, role=role.value,
+                language=language, created_at=now)
+    repo.UserRepository(session, scope).add(user)
+    await session.flush()
+    return user
+
+
+async def update_user(session: AsyncSession, principal: Principal, user_id: str, *, name: str | None = None,
+                      role: Role | None = None, organization_id: str | None = None, language: str | None = None,
+                      is_active: bool | None = None) -> User:
+    user = await repo.UserRepository(session, principal.tenant_scope).get(user_id)
+    if user.id == principal.user_id and (role not in (None, Role.admin) or is_active is False):
+        raise Conflict("you cannot remove your own admin role or deactivate yourself")
+    if organization_id is not None:
+        await repo.OrganizationRepository(session, principal.tenant_scope).get(organization_id)
+        user.organization_id = organization_id
+    if name is not None:
+        user.name = name.strip()
+    if role is not None:
+        user.role = role.value
+    if language is not None:
+        user.language = language
+    if is_active is not None:
+        user.is_active = is_active
+    await session.flush()
+    return user
+
+
+async def get_user(session: AsyncSession, scope: Scope, user_id: str) -> User:
+    return await repo.UserRepository(session, scope).get(user_id)
+
+
+async def list_users(session: AsyncSession, scope: Scope) -> list[User]:
+    return await repo.UserRepository(session, scope).list()
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    user = await repo.unscoped_find_user_by_email(session, email)
+    if user is None or not user.is_active or not user.password_hash or not verify_password(
+            password, user.password_hash):
+        raise Unauthenticated("wrong email or password")
+    return user
+
+
+async def create_token(session: AsyncSession, principal_scope: Scope, *, user_id: str, name: str,
+                       now: datetime) -> tuple[ApiToken, str]:
+    """Returns the row and the token itself; only the token's hash is stored."""
+    await repo.UserRepository(session, principal_scope).get(user_id)
+    token = new_api_token()
+    row = ApiToken(tenant_id=principal_scope.tenant_id, user_id=user_id, name=name.strip(),
+                   token_hash=hash_token(token), prefix=token[:10], created_at=now)
+    repo.TokenRepository(session, principal_scope).add(row)
+    await session.flush()
+    return row, token
+
+
+async def list_tokens(session: AsyncSession, principal: Principal) -> list[ApiToken]:
+    return await repo.TokenRepository(session, principal.tenant_scope).list_for_user(principal.user_id)
+
+
+async def revoke_token(session: AsyncSession, principal: Principal, token_id: str, now: datetime) -> ApiToken:
+    row = await repo.TokenRepository(session, principal.tenant_scope).get(token_id)
+    if row.user_id != principal.user_id and principal.role is not Role.admin:
+        raise NotFound("token not found")
+    if row.revoked_at is None:
+        row.revoked_at = now
+    await session.flush()
+    return row
+
+
+def principal_for(user: User, tenant: Tenant, via: str) -> Principal:
+    return Principal(tenant_id=user.tenant_id, organization_id=user.organization_id, user_id=user.id,
+                     role=Role(user.role), email=user.email, name=user.name,
+                     language=user.language or tenant.default_language,
+                     via="token" if via == "token" else "session")
+
+
+async def principal_from_token(session: AsyncSession, token: str, now: datetime) -> Principal:
+    row = await repo.unscoped_find_token(session, hash_token(token))
+    if row is None or row.revoked_at is not None:
+        raise Unauthenticated("the API token is not valid (unknown or revoked)")
+    user = await repo.unscoped_get_user(session, row.user_id)
+    tenant = await repo.unscoped_get_tenant(session, row.tenant_id)
+    if user is None or tenant is None or not user.is_active:
+        raise Unauthenticated("the API token's user is not active")
+    # Recorded at minute precision, so busy integrations do not write on every request.
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        row.last_used_at = now
+    return principal_for(user, tenant, "token")
+
+
+async def principal_from_user_id(session: AsyncSession, user_id: str) -> Principal:
+    user = await repo.unscoped_get_user(session, user_id)
+    if user is None or not user.is_active:
+        raise Unauthenticated("your session has ended; please sign in again")
+    tenant = await repo.unscoped_get_tenant(session, user.tenant_id)
+    if tenant is None:
+        raise Unauthenticated("your session has ended; please sign in again")
+    return principal_for(user, tenant, "session")
+
+
+async def get_tenant(session: AsyncSession, scope: Scope) -> Tenant:
+    tenant = await repo.unscoped_get_tenant(session, scope.tenant_id)
+    if tenant is None:
+        raise NotFound("tenant not found")
+    return tenant
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import httpx
+from tests.factories import TenantWorld
+
+
+async def test_create_normalizes_phone_to_e164(client: httpx.AsyncClient, world: TenantWorld) -> None:
+    r = await client.post("/api/leads", json={"name": "  Ana Pérez ", "phone": "(202) 555-0142",
+                                              "email": "ana@example.com"}, headers=world.member.headers)
+    assert r.status_code == 201, r.text
+    lead = r.json()
+    assert lead["phone"] == "+12025550142"
+    assert lead["name"] == "Ana Pérez"
+    assert lead["organizationId"] == world.org_id and lead["tenantId"] == world.tenant_id
+    assert lead["status"] == "new" and lead["doNotCall"] is False
+
+
+async def test_invalid_phone_is_a_clear_422_and_nothing_is_written(client: httpx.AsyncClient,
+                                                                  world: TenantWorld) -> None:
+    before = (await client.get("/api/leads", headers=world.member.headers)).json()["total"]
+    r = await client.post("/api/leads", json={"name": "Bad", "phone": "12345"}, headers=world.member.headers)
+    assert r.status_code == 422
+    assert r.json()["error"] == "invalid"
+    assert "country code" in r.json()["detail"]
+    assert r.json()["field"] == "phone"
+    after = (await client.get("/api/leads", headers=world.member.headers)).json()["total"]
+    assert after == before
+
+
+async def test_missing_name_names_the_field(client: httpx.AsyncClient, world: TenantWorld) -> None:
+    r = await client.post("/api/leads", json={"phone": "+12025550100"}, headers=world.member.headers)
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("name:")
+
+
+async def test_update_and_delete(client: httpx.AsyncClient, world: TenantWorld) -> None:
+    lead_id = world.lead_ids[0]
+    r = await client.patch(f"/api/leads/{lead_id}", json={"status": "qualified", "doNotCall": True,
+                                                          "doNotCallReason": "asked not to be called"},
+                           headers=world.member.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "qualified" and r.json()["doNotCall"] is True
+    assert (await client.delete(f"/api/leads/{lead_id}", headers=world.member.headers)).status_code == 204
+    assert (await client.get(f"/api/leads/{lead_id}", headers=world.member.headers)).status_code == 404
+
+
+async def test_owner_must_be_a_user_of_the_tenant(client: httpx.AsyncClient, world: TenantWorld,
+                                                  other_world: TenantWorld) -> None:
+    r = await client.patch(f"/api/leads/{world.lead_ids[0]}", json={"ownerId": other_world.member.user_id},
+                           headers=world.member.headers)
+    assert r.status_code == 422
+    ok = await client.patch(f"/api/leads/{world.lead_ids[0]}", json={"ownerId": world.manager.user_id},
+                            headers=world.member.headers)
+    assert ok.status_code == 200 and ok.json()["ownerId"] == world.manager.user_id
+
+
+async def test_list_is_newest_first_with_cursor_paging(client: httpx.AsyncClient, world: TenantWorld) -> None:
+    for i in range(5):
+        await client.post("/api/leads", json={"name": f"Paged {i}"}, headers=world.member.headers)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/api/leads", params=params, headers=world.member.headers)).json()
+        seen.extend(item["id"] for item in page["items"])
+        cursor = page["nextCursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 7
+    bad = await client.get("/api/leads", params={"cursor": "garbage!"}, headers=world.member.headers)
+    assert bad.status_code == 422
+
+
+async def test_search_and_filters(client: httpx.AsyncClient, world: TenantWorld) -> None:
+    await client.post("/api/leads", json={"name": "Zoe Findme", "company": "Unique Co", "status": "won"},
+                      headers=world.member.headers)
+    found = (await client.get("/api/leads", params={"q": "findme"}, headers=world.member.headers)).json()
+    assert [i["name"] for i in found["items"]] == ["Zoe Findme"]
+    won = (await client.get("/api/leads", params={"status": "won"}, headers=world.member.headers)).json()
+    assert {i["name"] for i in won["items"]} == {"Zoe Findme"}
+
+
+async def test_members_only_see_their_organization(client: httpx.AsyncClient, world: TenantWorld) -> None:
+    r = await client.get(f"/api/leads/{world.lead_ids[0]}", headers=world.other_org_member.headers)
+    assert r.status_code == 404
+    admin = await client.get(f"/api/leads/{world.lead_ids[0]}", headers=world.admin.headers)
+    assert admin.status_code == 200
+
+
+async def test_csv_import_keeps_good_rows_and_reports_bad_ones(client: httpx.AsyncClient,
+                                                               world: TenantWorld) -> None:
+    csv_text = (
+        "nombre;empresa;teléfono;email;no llamar\n"
+        "Good One;Acme;+1 202 555 0150;good@example.com;\n"
+        ";NoName;+12025550151;;\n"
+        "Bad Phone;Acme;999;;\n"
+        "Bad Email;Acme;+12025550152;not-an-email;\n"
+        "Good Two;Beta;(202) 555-0153;;sí\n"
+    )
+    files = {"file": ("leads.csv", csv_text.encode(), "text/csv")}
+    r = await client.post("/api/leads/import", files=files, headers=world.manager.headers)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["created"] == 2 and report["rejected"] == 3
+    rows = {e["row"]: " ".join(e["errors"]) for e in report["errors"]}
+    assert set(rows) == {3, 4, 5}
+    assert "name" in rows[3] and "phone" in rows[4] and "email" in rows[5]
+    good_two = (await client.get("/api/leads", params={"q": "Good Two"}, headers=world.manager.headers)).json()
+    assert good_two["items"][0]["phone"] == "+12025550153"
+    assert good_two["items"][0]["doNotCall"] is True
+
+
+async def test_csv_import_rejects_files_it_cannot_read(client: httpx.AsyncClient, world: TenantWorld) -> None:
+    no_name = {"file": ("x.csv", b"company,phone\nAcme,+12025550100\n", "text/csv")}
+    r = await client.post("/api/leads/import", files=no_name, headers=world.manager.headers)
+    assert r.status_code == 422 and "'name' column" in r.json()["detail"]
+    latin1 = {"file": ("x.csv", "name\nJosé\n".encode("latin-1"), "text/csv")}
+    r = await client.post("/api/leads/import", files=latin1, headers=world.manager.headers)
+    assert r.status_code == 422 and "UTF-8" in r.json()["detail"]
+
+
+async def test_members_cannot_import(client: httpx.AsyncClient, world: TenantWorld) -> None:
+    files = {"file": ("x.csv", b"name\nA\n", "text/csv")}
+    r = await client.post("/api/leads/import", files=files, headers=world.member.headers)
+    assert r.status_code == 403

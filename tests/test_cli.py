@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+
+from leadcall.settings import Settings
+
+LEADCALL = str(Path(sys.executable).with_name("leadcall"))
+
+
+def run(settings: Settings, *args: str, password: str | None = None) -> str:
+    env = {**os.environ, "LEADCALL_DATABASE_URL": settings.database_url}
+    if password:
+        env["LEADCALL_NEW_USER_PASSWORD"] = password
+    done = subprocess.run([LEADCALL, *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+async def test_cli_creates_tenant_user_and_token_that_the_api_accepts(settings: Settings,
+                                                                      client: httpx.AsyncClient) -> None:
+    slug = f"cli-{uuid.uuid4().hex[:8]}"
+    tenant_id = run(settings, "tenant", "create", "CLI Co", "--slug", slug, "--country", "ES")
+    org_id = run(settings, "org", "create", "--tenant", tenant_id, "--name", "Ventas")
+    email = f"{slug}@example.com"
+    run(settings, "user", "create", "--tenant", tenant_id, "--org", org_id, "--email", email, "--name", "Cli",
+        "--role", "manager", password="a-long-password")
+    token = run(settings, "token", "create", "--email", email)
+    assert token.startswith("lc_")
+    headers = {"Authorization": f"Bearer {token}"}
+
+    created = await client.post("/api/leads", json={"name": "Desde CLI", "phone": "612 345 678"}, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["phone"] == "+34612345678"  # the tenant's country reads local numbers
+    files = {"file": ("l.csv", b"name,phone\nUno,+34 611 111 111\nDos,nope\n", "text/csv")}
+    report = (await client.post("/api/leads/import", files=files, headers=headers)).json()
+    assert (report["created"], report["rejected"]) == (1, 1)
+    listed = (await client.get("/api/leads", headers=headers)).json()
+    assert {i["name"] for i in listed["items"]} == {"Desde CLI", "Uno"}
+
+
+def test_cli_errors_are_readable(settings: Settings) -> None:
+    env = {**os.environ, "LEADCALL_DATABASE_URL": settings.database_url}
+    done = subprocess.run([LEADCALL, "token", "create", "--email", "nobody@example.com"], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "no user with the email nobody@example.com" in done.stderr
+    assert "Traceback" not in done.stderr

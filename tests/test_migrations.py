@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from fastapi import FastAPI
+from sqlalchemy.engine import Connection
+
+from leadcall.models import metadata
+
+
+async def test_migrations_match_the_models(app: FastAPI) -> None:
+    """The migrated test database has exactly the tables and columns the models declare."""
+
+    def diff(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        return list(compare_metadata(context, metadata))
+
+    async with app.state.container.engine.connect() as connection:
+        differences = await connection.run_sync(diff)
+    assert differences == []

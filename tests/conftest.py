@@ -27,6 +27,7 @@ from leadcall.kit.clock import ManualClock
 from leadcall.settings import Settings
 from tests import pg_admin
 from tests.factories import TenantWorld, make_world
+from tests.live import CallWorld, LiveServer, make_call_world, start_live
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -98,3 +99,21 @@ async def world(app: FastAPI) -> TenantWorld:
 @pytest.fixture
 async def other_world(app: FastAPI) -> TenantWorld:
     return await make_world(app, name="Other Tenant")
+
+
+@pytest.fixture(scope="session")
+async def live(settings: Settings, clock: ManualClock) -> AsyncIterator[LiveServer]:
+    server = await start_live(settings, clock)
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def live_client(live: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live.url, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+async def cw(live: LiveServer, live_client: httpx.AsyncClient) -> CallWorld:
+    return await make_call_world(live, live_client)

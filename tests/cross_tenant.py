@@ -22,6 +22,9 @@ from tests.routes import api_operations, public_operations
 SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/leads/{lead_id}"): {"name": "Hijacked"},
     ("PATCH", "/api/users/{user_id}"): {"name": "Hijacked"},
+    ("POST", "/api/leads/{lead_id}/call"): {"agentId": "any"},
+    ("PATCH", "/api/calls/{call_id}"): {"notes": "Hijacked"},
+    ("PUT", "/api/voice/agents/{agent_ref_id}"): {"tags": ["hijacked"]},
 }
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 
 from leadcall.app import create_app
 from leadcall.core.deps import DbSession
@@ -10,6 +10,7 @@ from leadcall.settings import Settings
 from leadcall.tenancy.deps import CurrentPrincipal
 from tests.cross_tenant import Case, list_leaks, walk
 from tests.factories import TenantWorld
+from tests.live import CallWorld, LiveServer, make_call_world
 
 
 async def victim_ids(client: httpx.AsyncClient, victim: TenantWorld) -> dict[str, str]:
@@ -18,30 +19,65 @@ async def victim_ids(client: httpx.AsyncClient, victim: TenantWorld) -> dict[str
             "tenant_id": victim.tenant_id, "organization_id": victim.org_id}
 
 
-def body_cases(victim: TenantWorld) -> list[Case]:
-    return [
+async def victim_call_ids(client: httpx.AsyncClient, victim: CallWorld) -> dict[str, str]:
+    """Ids of a tenant that has an account, agents and a call."""
+    ids = await victim_ids(client, victim.world)
+    agents = (await client.get("/api/voice/agents/available", headers=victim.world.member.headers)).json()
+    budget = await client.put("/api/budgets", json={"monthlyLimit": 1, "estimatedCallCost": 0.6},
+                              headers=victim.world.admin.headers)
+    assert budget.status_code == 200, budget.text
+    placed = await client.post(f"/api/leads/{victim.world.lead_ids[0]}/call", json={"agentId": agents[0]["agentId"]},
+                               headers=victim.world.member.headers)
+    assert placed.status_code == 200, placed.text
+    alerts = (await client.get("/api/alerts", headers=victim.world.admin.headers)).json()
+    assert alerts, "the call's hold crossed the 50 % threshold"
+    return {**ids, "call_id": placed.json()["callLog"]["id"], "agent_ref_id": agents[0]["id"],
+            "budget_id": budget.json()["id"], "alert_id": alerts[0]["id"],
+            "config_id": victim.account_id, "agent_id": agents[0]["agentId"]}
+
+
+def body_cases(victim: TenantWorld, ids: dict[str, str] | None = None) -> list[Case]:
+    cases = [
         Case("POST", "/api/users", json={"email": "x-walker@example.com", "name": "X", "password": "long-enough",
                                          "organizationId": victim.org_id}),
         Case("POST", "/api/leads", json={"name": "X", "organizationId": victim.org_id}),
     ]
+    if ids is None:
+        return cases
+    base = "/api/voice/providers/elevenlabs"
+    return cases + [
+        Case("POST", "/api/calls/initiate", json={"leadId": ids["lead_id"], "agentId": ids["agent_id"]}),
+        Case("PUT", f"{base}/config", json={"id": ids["config_id"], "name": "Hijacked"}),
+        Case("DELETE", f"{base}/config", params={"configId": ids["config_id"]}),
+        Case("POST", f"{base}/test-connection", json={"configId": ids["config_id"]}),
+        Case("GET", f"{base}/agent-info", params={"configId": ids["config_id"], "agentId": ids["agent_id"]}),
+        Case("POST", f"{base}/agent-update", json={"configId": ids["config_id"], "agentId": ids["agent_id"],
+                                                   "name": "Hijacked"}),
+        Case("GET", f"{base}/voices", params={"configId": ids["config_id"]}),
+        Case("PUT", "/api/budgets", json={"organizationId": victim.org_id, "monthlyLimit": 5}),
+    ]
 
 
-async def test_every_route_answers_404_to_another_tenants_ids(app: FastAPI, client: httpx.AsyncClient,
-                                                              world: TenantWorld,
-                                                              other_world: TenantWorld) -> None:
-    ids = await victim_ids(client, other_world)
+async def test_every_route_answers_404_to_another_tenants_ids(live: LiveServer, live_client: httpx.AsyncClient,
+                                                              cw: CallWorld) -> None:
+    victim = await make_call_world(live, live_client)
+    ids = await victim_call_ids(live_client, victim)
     # An admin holds every permission, so no role check answers before the scope does.
-    for attacker in (world.admin,):
-        problems, checked = await walk(app, client, victim_ids=ids, attacker=attacker.headers,
-                                       body_cases=body_cases(other_world))
-        assert problems == []
-        assert checked >= 6
-        leaks, listed = await list_leaks(app, client, victim_ids=ids, attacker=attacker.headers)
-        assert leaks == []
-        assert listed >= 4
+    attacker = cw.world.admin
+    problems, checked = await walk(live.app, live_client, victim_ids=ids, attacker=attacker.headers,
+                                   body_cases=body_cases(victim.world, ids))
+    assert problems == []
+    assert checked >= 20
+    leaks, listed = await list_leaks(live.app, live_client, victim_ids=ids, attacker=attacker.headers)
+    assert leaks == []
+    assert listed >= 8
     # Nothing of the victim changed.
-    lead = await client.get(f"/api/leads/{other_world.lead_ids[0]}", headers=other_world.member.headers)
+    lead = await live_client.get(f"/api/leads/{ids['lead_id']}", headers=victim.world.member.headers)
     assert lead.status_code == 200 and lead.json()["name"] != "Hijacked"
+    call = await live_client.get(f"/api/calls/{ids['call_id']}", headers=victim.world.member.headers)
+    assert call.status_code == 200 and call.json()["status"] != "canceled"
+    accounts = (await live_client.get("/api/voice/providers/elevenlabs/config", headers=victim.world.admin.headers)).json()
+    assert [a["name"] for a in accounts] == ["Main"]
 
 
 async def test_walker_catches_a_route_that_forgets_the_scope(settings: Settings, world: TenantWorld,
@@ -60,7 +96,9 @@ async def test_walker_catches_a_route_that_forgets_the_scope(settings: Settings,
         ids = await victim_ids(client, other_world)
         problems, _ = await walk(leaky_app, client, victim_ids=ids, attacker=world.admin.headers,
                                  body_cases=[])
-    assert problems == ["GET /api/leaky/leads/{lead_id} answered 200 to another tenant's id"]
+    # (This plain app has no call or account of the victim, so only lead/user/token routes are walked.)
+    answered = [p for p in problems if "answered" in p]
+    assert answered == ["GET /api/leaky/leads/{lead_id} answered 200 to another tenant's id"]
 
 
 async def test_walker_reports_routes_with_unknown_id_kinds(settings: Settings, world: TenantWorld,
@@ -77,4 +115,5 @@ async def test_walker_reports_routes_with_unknown_id_kinds(settings: Settings, w
             transport=httpx.ASGITransport(app=new_app), base_url="http://testserver") as client:
         ids = await victim_ids(client, other_world)
         problems, _ = await walk(new_app, client, victim_ids=ids, attacker=world.admin.headers, body_cases=[])
-    assert problems == ["GET /api/widgets/{widget_id}: the walker has no other-tenant id for ['widget_id']"]
+    assert "GET /api/widgets/{widget_id}: the walker has no other-tenant id for ['widget_id']" in problems
+    assert not [p for p in problems if "answered" in p]

@@ -8,11 +8,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.core.scoping import Scope
+from leadcall.core.secrets import SecretBox
 from leadcall.leads import schemas as lead_schemas
 from leadcall.leads import service as leads
 from leadcall.tenancy import repository as tenancy_repo
 from leadcall.tenancy import service as tenancy
 from leadcall.tenancy.models import Role, Tenant
+from leadcall.voice import service as voice
+from leadcall.voice.schemas import AccountCreate
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo-1234"
@@ -51,6 +54,23 @@ DEMO_LEADS = [
     ("Óscar Medina", "Medina Abogados", None, "Sin teléfono todavía."),
     ("Verónica Cano", "Cano Interiores", "+12025550122", "No quiere llamadas."),
 ]
+
+
+async def seed_demo_voice(session: AsyncSession, box: SecretBox, tenant_id: str, simulator_url: str,
+                          now: datetime) -> None:
+    """The demo tenant's ElevenLabs accounts, served by the built-in simulator."""
+    from leadcall.simulator import DEMO_ACCOUNTS
+
+    scope = Scope(tenant_id)
+    existing = {a.name for a in await voice.list_accounts(session, scope)}
+    for spec in DEMO_ACCOUNTS:
+        if spec["name"] in existing:
+            continue
+        await voice.create_account(session, scope, box, AccountCreate(
+            name=spec["name"], api_key=spec["api_key"], webhook_secret=spec["webhook_secret"],
+            base_url=simulator_url, concurrency_limit=10, usd_to_currency_rate=0.92,
+            twilio_account_sid=spec["twilio_account_sid"], twilio_auth_token=spec["twilio_auth_token"],
+            twilio_base_url=simulator_url), now)
 
 
 @dataclass(frozen=True)

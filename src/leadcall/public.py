@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
+from leadcall.calls.webhooks import router as webhooks_router
 from leadcall.tenancy.router import public_router as auth_router
 
 health_router = APIRouter(tags=["health"])
@@ -20,4 +21,4 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-PUBLIC_ROUTERS: list[APIRouter] = [health_router, auth_router]
+PUBLIC_ROUTERS: list[APIRouter] = [health_router, auth_router, webhooks_router]

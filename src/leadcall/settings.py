@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = False
     session_max_age_seconds: int = 14 * 24 * 3600
     login_attempts_per_minute: int = 10
+    placements_per_user_per_minute: int = 10
+    placements_per_tenant_per_minute: int = 120
     max_csv_bytes: int = 5 * 1024 * 1024
     webhook_tolerance_seconds: int = 30 * 60
     default_language: str = "es"

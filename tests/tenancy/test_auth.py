@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+
 from tests.factories import PASSWORD, TenantWorld
 from tests.routes import api_operations, public_operations
 

@@ -11,7 +11,7 @@ from leadcall.app import create_app
 from leadcall.cli._context import now, unit_of_work
 from leadcall.core.migrate import upgrade
 from leadcall.core.secrets import SecretBox
-from leadcall.demo_data import DEMO_PASSWORD, DEMO_USERS, seed_demo
+from leadcall.demo_data import DEMO_PASSWORD, DEMO_USERS, seed_demo, seed_demo_voice
 from leadcall.settings import Settings
 
 
@@ -39,7 +39,10 @@ def demo(port: int = typer.Option(8000), host: str = typer.Option("127.0.0.1"),
 
     async def seed() -> bool:
         async with unit_of_work(settings) as session:
-            return (await seed_demo(session, now())).created
+            demo = await seed_demo(session, now())
+            await seed_demo_voice(session, SecretBox.from_setting(secret_key), demo.tenant_id, f"{base_url}/sim",
+                                  now())
+            return demo.created
 
     created = asyncio.run(seed())
     typer.secho(f"leadcall demo {'created' if created else 'reused'} at {data_dir.resolve()}", fg="green")

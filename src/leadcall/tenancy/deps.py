@@ -10,11 +10,14 @@ method must carry the session's CSRF token (header `X-CSRF-Token` or form field
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadcall.core.deps import DbSession, Now
+from leadcall.core.db import transaction
+from leadcall.core.deps import Now, get_container
 from leadcall.core.errors import Forbidden, Unauthenticated
 from leadcall.tenancy import service
 from leadcall.tenancy.principal import Permission, Principal
@@ -34,10 +37,19 @@ async def _csrf_token_from(request: Request) -> str | None:
     return None
 
 
-async def current_principal(request: Request, session: DbSession, now: Now) -> Principal:
+async def current_principal(request: Request, now: Now) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
+    # Its own short unit of work: the route's transaction (if any) must not be held open
+    # by authentication, nor authentication wait for the route's.
+    async with transaction(get_container(request).sessionmaker) as session:
+        principal = await _resolve(request, session, now)
+    request.state.principal = principal
+    return principal
+
+
+async def _resolve(request: Request, session: AsyncSession, now: datetime) -> Principal:
     authorization = request.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
@@ -54,7 +66,6 @@ async def current_principal(request: Request, session: DbSession, now: Now) -> P
             given = await _csrf_token_from(request)
             if not expected or not given or not hmac.compare_digest(expected, given):
                 raise Forbidden("the form has expired or its security token is missing; reload the page")
-    request.state.principal = principal
     return principal
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadcall.core.db import Base, IdMixin
@@ -25,6 +25,8 @@ class Tenant(IdMixin, Base):
     # Region used to read phone numbers written without a country code.
     default_country: Mapped[str] = mapped_column(String(2), default="US")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # Transcripts and recordings older than this are removed; None keeps them.
+    retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime]
 
 

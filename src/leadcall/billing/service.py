@@ -1,0 +1,219 @@
+"""Budgets, reservations, alerts and usage.
+
+Race-free reservation: before a call is dialled, its estimated cost is held on the
+call log (`reserved_cost`) inside the placement transaction, after locking the
+budget rows (`SELECT … FOR UPDATE`; SQLite transactions are taken with BEGIN
+IMMEDIATE, so they serialize). Spending = real costs of ended calls + holds of live
+calls this month, so concurrent placements can never together exceed the limit.
+When the real cost arrives the hold is released.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadcall.billing.models import DEFAULT_THRESHOLDS, Budget, BudgetAlert
+from leadcall.calls.models import CallLog
+from leadcall.core.db import on_commit
+from leadcall.core.errors import BudgetExceeded, Invalid, RateLimited
+from leadcall.core.events import Event, EventHub
+from leadcall.core.ratelimit import RateLimiter
+from leadcall.core.scoping import Scope, ScopedRepository
+from leadcall.kit.clock import Clock, utc_datetime
+from leadcall.tenancy.principal import Principal
+from leadcall.tenancy.repository import OrganizationRepository, unscoped_get_tenant
+from leadcall.voice.models import ElevenLabsAccount
+
+
+def month_bounds(now: datetime) -> tuple[datetime, datetime]:
+    start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    return start, end
+
+
+class BudgetRepository(ScopedRepository[Budget]):
+    model = Budget
+    label = "budget"
+
+    def scoped_select(self) -> Select[Budget]:
+        # Tenant-wide budgets apply to every organization; an organization's only to itself.
+        stmt = select(Budget).where(Budget.tenant_id == self.scope.tenant_id)
+        if self.scope.organization_id is not None:
+            stmt = stmt.where(or_(Budget.organization_id.is_(None), Budget.organization_id == self.scope.organization_id))
+        return stmt
+
+    async def list(self) -> list[Budget]:
+        return list((await self.session.execute(self.scoped_select().order_by(Budget.created_at))).scalars())
+
+
+class AlertRepository(ScopedRepository[BudgetAlert]):
+    model = BudgetAlert
+    label = "alert"
+
+    def scoped_select(self) -> Select[BudgetAlert]:
+        # Tenant-wide alerts (no organization) are everyone's; an organization's only its own.
+        stmt = select(BudgetAlert).where(BudgetAlert.tenant_id == self.scope.tenant_id)
+        if self.scope.organization_id is not None:
+            stmt = stmt.where(or_(BudgetAlert.organization_id.is_(None),
+                                  BudgetAlert.organization_id == self.scope.organization_id))
+        return stmt
+
+    async def recent(self, limit: int = 50) -> list[BudgetAlert]:
+        stmt = self.scoped_select().order_by(BudgetAlert.created_at.desc()).limit(limit)
+        return list((await self.session.execute(stmt)).scalars())
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    budget: Budget
+    spent: float
+    reserved: float
+    period_start: datetime
+    period_end: datetime
+    forecast: float
+
+    @property
+    def used_percent(self) -> float:
+        return round(100 * (self.spent + self.reserved) / self.budget.monthly_limit, 1) if self.budget.monthly_limit else 0
+
+
+class BillingService:
+    def __init__(self, *, clock: Clock, events: EventHub, limiter: RateLimiter, per_user_per_minute: int,
+                 per_tenant_per_minute: int) -> None:
+        self.clock = clock
+        self.events = events
+        self.limiter = limiter
+        self.per_user = per_user_per_minute
+        self.per_tenant = per_tenant_per_minute
+
+    # -- rate limits ---------------------------------------------------------------------
+
+    async def admit(self, principal: Principal) -> None:
+        for key, limit, who in ((f"place:user:{principal.user_id}", self.per_user, "you"),
+                                (f"place:tenant:{principal.tenant_id}", self.per_tenant, "your team")):
+            wait = await self.limiter.hit(key, limit, 60.0)
+            if wait is not None:
+                raise RateLimited(f"{who} placed {limit} calls in the last minute, the most allowed; "
+                                  f"try again in {int(wait)} s", retry_after_seconds=int(wait))
+
+    # -- spending ---------------------------------------------------------------------------
+
+    async def _spending(self, session: AsyncSession, budget: Budget, start: datetime,
+                        end: datetime) -> tuple[float, float]:
+        """(real costs of ended calls, holds of live calls) in [start, end) for the budget's scope."""
+        stmt = select(
+            func.coalesce(func.sum(case((CallLog.reserved_cost.is_(None), func.coalesce(CallLog.cost, 0)), else_=0)), 0),
+            func.coalesce(func.sum(func.coalesce(CallLog.reserved_cost, 0)), 0),
+        ).where(CallLog.tenant_id == budget.tenant_id, CallLog.created_at >= start, CallLog.created_at < end)
+        if budget.organization_id is not None:
+            stmt = stmt.where(CallLog.organization_id == budget.organization_id)
+        spent, reserved = (await session.execute(stmt)).one()
+        return float(spent), float(reserved)
+
+    async def _budgets_for(self, session: AsyncSession, tenant_id: str, organization_id: str,
+                           lock: bool) -> list[Budget]:
+        stmt = (select(Budget).where(Budget.tenant_id == tenant_id,
+                                     or_(Budget.organization_id.is_(None), Budget.organization_id == organization_id))
+                .order_by(Budget.id))
+        if lock:
+            stmt = stmt.with_for_update()
+        return list((await session.execute(stmt)).scalars())
+
+    async def reserve(self, session: AsyncSession, call: CallLog, account: ElevenLabsAccount) -> None:
+        now = utc_datetime(self.clock)
+        start, end = month_bounds(now)
+        hold = 0.0
+        for budget in await self._budgets_for(session, call.tenant_id, call.organization_id, lock=True):
+            spent, reserved = await self._spending(session, budget, start, end)
+            estimate = float(budget.estimated_call_cost)
+            if spent + reserved + estimate > float(budget.monthly_limit) + 1e-9:
+                tenant = await unscoped_get_tenant(session, call.tenant_id)
+                currency = tenant.currency if tenant else ""
+                which = "your team's" if budget.organization_id else "the"
+                raise BudgetExceeded(
+                    f"{which} monthly budget of {budget.monthly_limit:.2f} {currency} is spent "
+                    f"({spent + reserved:.2f} {currency} used or held for live calls); new calls can be placed "
+                    f"again from {end.date().isoformat()}, or an admin can raise the budget",
+                    extra={"until": end.isoformat(), "budgetId": budget.id})
+            hold = max(hold, estimate)
+        call.reserved_cost = hold if hold else None
+        await self._raise_alerts(session, call.tenant_id, call.organization_id, now)
+
+    async def settle(self, session: AsyncSession, call: CallLog) -> None:
+        if call.reserved_cost is None:
+            return
+        call.reserved_cost = None
+        await session.flush()
+        await self._raise_alerts(session, call.tenant_id, call.organization_id, utc_datetime(self.clock))
+
+    async def _raise_alerts(self, session: AsyncSession, tenant_id: str, organization_id: str,
+                            now: datetime) -> None:
+        await session.flush()
+        start, end = month_bounds(now)
+        period = start.strftime("%Y-%m")
+        for budget in await self._budgets_for(session, tenant_id, organization_id, lock=False):
+            spent, reserved = await self._spending(session, budget, start, end)
+            used = spent + reserved
+            for threshold in sorted(int(t) for t in budget.thresholds):
+                if used + 1e-9 < float(budget.monthly_limit) * threshold / 100:
+                    continue
+                alert = BudgetAlert(tenant_id=tenant_id, budget_id=budget.id, organization_id=budget.organization_id,
+                                    period=period, threshold=threshold, spent=round(used, 4),
+                                    monthly_limit=budget.monthly_limit, created_at=now)
+                try:
+                    async with session.begin_nested():
+                        session.add(alert)
+                        await session.flush()
+                except IntegrityError:
+                    continue  # this threshold was already raised this month
+                event = Event("budget.alert", tenant_id, budget.organization_id,
+                              {"alertId": alert.id, "budgetId": budget.id, "threshold": threshold,
+                               "spent": round(used, 2), "monthlyLimit": budget.monthly_limit, "period": period})
+
+                async def publish(event: Event = event) -> None:
+                    await self.events.publish(event)
+
+                on_commit(session, publish)
+
+    # -- budgets ------------------------------------------------------------------------------
+
+    async def status(self, session: AsyncSession, budget: Budget) -> BudgetStatus:
+        now = utc_datetime(self.clock)
+        start, end = month_bounds(now)
+        spent, reserved = await self._spending(session, budget, start, end)
+        elapsed = max((now - start).total_seconds(), 3600.0)
+        forecast = spent / elapsed * (end - start).total_seconds()
+        return BudgetStatus(budget, spent, reserved, start, end, round(forecast, 2))
+
+    async def put_budget(self, session: AsyncSession, scope: Scope, *, organization_id: str | None,
+                         monthly_limit: float, thresholds: list[int] | None, estimated_call_cost: float | None,
+                         now: datetime) -> Budget:
+        if organization_id is not None:
+            await OrganizationRepository(session, scope).get(organization_id)
+        if thresholds is not None and any(t <= 0 or t > 100 for t in thresholds):
+            raise Invalid("thresholds are percentages between 1 and 100", extra={"field": "thresholds"})
+        key = organization_id or "tenant"
+        repo = BudgetRepository(session, scope)
+        existing = (await session.execute(repo.scoped_select().where(Budget.scope_key == key))).scalar_one_or_none()
+        budget = existing or Budget(tenant_id=scope.tenant_id, organization_id=organization_id, scope_key=key,
+                                    thresholds=list(DEFAULT_THRESHOLDS), created_at=now)
+        budget.monthly_limit = monthly_limit
+        if thresholds is not None:
+            budget.thresholds = sorted(set(thresholds))
+        if estimated_call_cost is not None:
+            budget.estimated_call_cost = estimated_call_cost
+        budget.updated_at = now
+        if existing is None:
+            repo.add(budget)
+        await session.flush()
+        return budget
+
+    async def delete_budget(self, session: AsyncSession, scope: Scope, budget_id: str) -> None:
+        budget = await BudgetRepository(session, scope).get(budget_id)
+        await session.delete(budget)
+        await session.flush()

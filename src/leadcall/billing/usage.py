@@ -1,0 +1,100 @@
+"""Usage reports: cost, minutes and calls by period, organization, agent, user and outcome."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadcall.billing import schemas
+from leadcall.calls.models import CallLog
+from leadcall.core.errors import Invalid
+from leadcall.core.scoping import Scope
+from leadcall.tenancy.models import Organization, User
+
+PERIODS = ("day", "week", "month")
+MAX_DAYS = 400
+
+
+def period_key(when: datetime, period: str) -> str:
+    if period == "day":
+        return when.date().isoformat()
+    if period == "week":
+        monday = when.date() - timedelta(days=when.weekday())
+        return monday.isoformat()
+    return when.strftime("%Y-%m")
+
+
+def _row() -> dict[str, float]:
+    return {"calls": 0, "answered": 0, "minutes": 0.0, "cost": 0.0}
+
+
+async def usage_report(session: AsyncSession, scope: Scope, *, period: str, start: date, end: date,
+                       currency: str) -> schemas.Usage:
+    if period not in PERIODS:
+        raise Invalid(f"period must be one of {', '.join(PERIODS)}", extra={"field": "period"})
+    if end < start:
+        raise Invalid("'to' is before 'from'", extra={"field": "to"})
+    if (end - start).days > MAX_DAYS:
+        raise Invalid(f"ask for at most {MAX_DAYS} days at a time", extra={"field": "to"})
+    start_at = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    end_at = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
+    stmt = select(CallLog.created_at, CallLog.organization_id, CallLog.agent_ref_id, CallLog.agent_name,
+                  CallLog.user_id, CallLog.phone_result, CallLog.sales_result, CallLog.duration_seconds,
+                  CallLog.cost, CallLog.status).where(
+        CallLog.tenant_id == scope.tenant_id, CallLog.created_at >= start_at, CallLog.created_at < end_at)
+    if scope.organization_id is not None:
+        stmt = stmt.where(CallLog.organization_id == scope.organization_id)
+    rows = (await session.execute(stmt)).all()
+    orgs = {o.id: o.name for o in (await session.execute(
+        select(Organization).where(Organization.tenant_id == scope.tenant_id))).scalars()}
+    users = {u.id: u.name for u in (await session.execute(select(User).where(User.tenant_id == scope.tenant_id))).scalars()}
+    groups: dict[str, dict[str, dict[str, float]]] = {k: defaultdict(_row) for k in
+                                                       ("period", "organization", "agent", "user", "outcome")}
+    labels: dict[str, dict[str, str]] = defaultdict(dict)
+    total = _row()
+    for r in rows:
+        outcome = r.sales_result or r.phone_result or r.status
+        keys = {"period": period_key(r.created_at, period), "organization": r.organization_id,
+                "agent": r.agent_ref_id, "user": r.user_id or "-", "outcome": outcome}
+        labels["organization"][r.organization_id] = orgs.get(r.organization_id, r.organization_id)
+        labels["agent"][r.agent_ref_id] = r.agent_name or r.agent_ref_id
+        labels["user"][r.user_id or "-"] = users.get(r.user_id or "", "(deleted user)")
+        for target in [total, *(groups[g][k] for g, k in keys.items())]:
+            target["calls"] += 1
+            target["answered"] += 1 if r.phone_result == "answered" else 0
+            target["minutes"] += (r.duration_seconds or 0) / 60
+            target["cost"] += float(r.cost or 0)
+
+    def lines(group: str) -> list[schemas.UsageLine]:
+        items = sorted(groups[group].items(), key=lambda kv: kv[0] if group == "period" else -kv[1]["cost"])
+        return [schemas.UsageLine(key=k, label=labels[group].get(k, k), calls=int(v["calls"]),
+                                  answered=int(v["answered"]), minutes=round(v["minutes"], 2),
+                                  cost=round(v["cost"], 4)) for k, v in items]
+
+    return schemas.Usage(
+        currency=currency, period=period, start=start, end=end,
+        total=schemas.UsageLine(key="total", label="total", calls=int(total["calls"]), answered=int(total["answered"]),
+                                minutes=round(total["minutes"], 2), cost=round(total["cost"], 4)),
+        by_period=lines("period"), by_organization=lines("organization"), by_agent=lines("agent"),
+        by_user=lines("user"), by_outcome=lines("outcome"))
+
+
+def usage_csv(report: schemas.Usage) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["group", "key", "label", "calls", "answered", "minutes", f"cost_{report.currency}"])
+    for group, lines in (("period", report.by_period), ("organization", report.by_organization),
+                         ("agent", report.by_agent), ("user", report.by_user), ("outcome", report.by_outcome)):
+        for line in lines:
+            writer.writerow([group, line.key, line.label, line.calls, line.answered, f"{line.minutes:.2f}",
+                             f"{line.cost:.4f}"])
+    t = report.total
+    writer.writerow(["total", "total", "total", t.calls, t.answered, f"{t.minutes:.2f}", f"{t.cost:.4f}"])
+    return out.getvalue()
+
+

@@ -1,0 +1,206 @@
+"""What a finished call means: the phone result, the sales result, a callback time and
+the next action.
+
+Two layers: the phone result (answered / no_answer / voicemail / busy / failed) and,
+only for answered calls, the sales result (interested / not_interested /
+callback_requested). The provider's analysis is used first (data collection
+`sales_outcome`, `callback_time`); when it says nothing, rules read the transcript in
+Spanish and English. Voicemail never counts as answered.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from leadcall.calls.models import PhoneResult, SalesResult
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Insight:
+    phone_result: PhoneResult
+    sales_result: SalesResult | None
+    callback_at: datetime | None
+    callback_text: str | None
+    next_action: str
+
+
+def _plain(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+_VOICEMAIL = ("voicemail", "voice mail", "leave a message", "leave your message", "after the tone", "after the beep",
+              "buzon de voz", "deje su mensaje", "deja tu mensaje", "despues de la senal", "despues del tono",
+              "contestador")
+_CALLBACK = ("call me back", "call back", "callback", "call me later", "call me on", "call me next",
+             "another time", "llamame", "llameme", "vuelva a llamar", "vuelve a llamar", "me llamas",
+             "me llama el", "me puede llamar", "me puedes llamar", "llamar mas tarde", "otro momento", "otro dia")
+_NOT_INTERESTED = ("not interested", "no interest", "don't call", "do not call", "stop calling", "no thanks",
+                   "no, thanks", "no thank you", "no me interesa", "no estoy interesad", "no gracias",
+                   "no, gracias", "no llamen", "no me llame", "no me llamen", "ya tenemos")
+_INTERESTED = ("interested", "sounds good", "sounds great", "send me", "let's do", "schedule", "sign me up",
+               "i'd like", "i would like", "tell me more", "me interesa", "interesad", "envieme", "enviame",
+               "mandeme", "mandame", "me gustaria", "suena bien", "adelante", "agendar", "quiero saber mas")
+
+_WEEKDAYS = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
+    "lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4, "sabado": 5, "domingo": 6,
+}
+_RELATIVE = {"tomorrow": 1, "manana": 1, "pasado manana": 2, "day after tomorrow": 2}
+_TIME = re.compile(r"(?:at|a las|a la)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|de la manana|de la tarde"
+                   r"|de la noche)?")
+
+
+def _has(text: str, needles: tuple[str, ...]) -> bool:
+    return any(n in text for n in needles)
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def extract_callback(text: str, *, now: datetime, timezone: str | None) -> tuple[datetime | None, str | None]:
+    """Finds a day and time such as "el jueves a las 10" or "Thursday at 3 pm" in what the lead said.
+
+    Returns the next such moment after `now` in the lead's timezone (UTC if unknown),
+    and the words it was read from.
+    """
+    plain = _plain(text)
+    day_offset: int | None = None
+    day_words = None
+    for words, offset in sorted(_RELATIVE.items(), key=lambda kv: -len(kv[0])):
+        if re.search(rf"\b{words}\b(?!\s+por la)", plain) and not (words == "manana" and "de la manana" in plain
+                                                                   and plain.count("manana") == 1):
+            day_offset, day_words = offset, words
+            break
+    local_now = now.astimezone(_zone(timezone))
+    if day_offset is None:
+        for name, weekday in _WEEKDAYS.items():
+            if re.search(rf"\b{name}\b", plain):
+                day_offset = (weekday - local_now.weekday()) % 7 or 7
+                day_words = name
+                break
+    match = _TIME.search(plain)
+    if day_offset is None and match is None:
+        return None, None
+    hour, minute = 10, 0
+    if match:
+        hour = int(match.group(1)) % 24
+        minute = int(match.group(2) or 0)
+        suffix = match.group(3) or ""
+        if suffix.startswith("p") or "tarde" in suffix or "noche" in suffix:
+            hour = hour + 12 if hour < 12 else hour
+        elif (suffix.startswith("a") or "manana" in suffix) and hour == 12:
+            hour = 0
+        elif not suffix and 1 <= hour <= 7:
+            hour += 12  # "a las 5" in a sales call means the afternoon
+    day = local_now + timedelta(days=day_offset or 0)
+    when = day.replace(hour=hour, minute=minute % 60, second=0, microsecond=0)
+    if when <= local_now:
+        when += timedelta(days=1)
+    words = " ".join(w for w in (day_words, match.group(0) if match else None) if w)
+    return when, words
+
+
+def _parse_iso(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+NEXT_ACTIONS = {
+    "es": {
+        SalesResult.interested: "Enviar propuesta y agendar una reunión",
+        SalesResult.not_interested: "Marcar como no interesado; volver a intentar en unos meses",
+        SalesResult.callback_requested: "Volver a llamar {when}",
+        PhoneResult.answered: "Revisar la transcripción y decidir el siguiente paso",
+        PhoneResult.no_answer: "Reintentar la llamada en unas horas",
+        PhoneResult.busy: "Reintentar la llamada en 30 minutos",
+        PhoneResult.voicemail: "Se dejó en buzón de voz: reintentar mañana o enviar un email",
+        PhoneResult.failed: "Revisar el número y reintentar",
+    },
+    "en": {
+        SalesResult.interested: "Send a proposal and book a meeting",
+        SalesResult.not_interested: "Mark as not interested; try again in a few months",
+        SalesResult.callback_requested: "Call back {when}",
+        PhoneResult.answered: "Read the transcript and decide the next step",
+        PhoneResult.no_answer: "Retry the call in a few hours",
+        PhoneResult.busy: "Retry the call in 30 minutes",
+        PhoneResult.voicemail: "Reached voicemail: retry tomorrow or send an email",
+        PhoneResult.failed: "Check the number and retry",
+    },
+}
+
+
+def next_action(language: str, phone: PhoneResult, sales: SalesResult | None, callback_at: datetime | None,
+                callback_text: str | None) -> str:
+    table = NEXT_ACTIONS["es" if language.startswith("es") else "en"]
+    key: PhoneResult | SalesResult = sales or phone
+    text = table[key]
+    if "{when}" in text:
+        when = callback_at.strftime("%Y-%m-%d %H:%M") if callback_at else (callback_text or "")
+        text = text.format(when=when).strip()
+    return text
+
+
+def classify(*, ended_ok: bool, failure_reason: str | None, termination_reason: str | None,
+             transcript: list[Turn], analysis_data: dict[str, object], call_successful: str | None,
+             language: str, now: datetime, timezone: str | None) -> Insight:
+    """`ended_ok`: the provider finished the conversation (done) rather than failing it."""
+    reason = _plain(termination_reason or "")
+    user_text = " ".join(t.message for t in transcript if t.role == "user")
+    agent_text = " ".join(t.message for t in transcript if t.role == "agent")
+    plain_user = _plain(user_text)
+    if failure_reason in ("busy",):
+        phone = PhoneResult.busy
+    elif failure_reason in ("no-answer", "no_answer"):
+        phone = PhoneResult.no_answer
+    elif "voicemail" in reason or "buzon" in reason or _has(_plain(user_text + " " + agent_text), _VOICEMAIL):
+        phone = PhoneResult.voicemail
+    elif not ended_ok and not plain_user:
+        phone = PhoneResult.no_answer if ("no answer" in reason or "no-answer" in reason) else PhoneResult.failed
+    elif not ended_ok and "busy" in reason:
+        phone = PhoneResult.busy
+    elif plain_user:
+        phone = PhoneResult.answered
+    else:
+        phone = PhoneResult.no_answer if ended_ok else PhoneResult.failed
+
+    sales: SalesResult | None = None
+    callback_at: datetime | None = None
+    callback_text: str | None = None
+    if phone is PhoneResult.answered:
+        stated = analysis_data.get("sales_outcome")
+        if isinstance(stated, str) and stated in SalesResult.__members__:
+            sales = SalesResult(stated)
+        elif _has(plain_user, _CALLBACK):
+            sales = SalesResult.callback_requested
+        elif _has(plain_user, _NOT_INTERESTED):
+            sales = SalesResult.not_interested
+        elif _has(plain_user, _INTERESTED) or call_successful == "success":
+            sales = SalesResult.interested
+        if sales is SalesResult.callback_requested:
+            callback_at = _parse_iso(analysis_data.get("callback_time"))
+            found_at, callback_text = extract_callback(user_text, now=now, timezone=timezone)
+            callback_at = callback_at or found_at
+            if callback_text is None and isinstance(analysis_data.get("callback_time"), str):
+                callback_text = str(analysis_data["callback_time"])[:200]
+    return Insight(phone, sales, callback_at, callback_text,
+                   next_action(language, phone, sales, callback_at, callback_text))

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadcall.core.db import Base, IdMixin
+from leadcall.core.scoping import OrgOwned, TenantOwned
+
+
+class CallStatus(StrEnum):
+    initiating = "initiating"
+    ringing = "ringing"
+    in_progress = "in_progress"
+    completed = "completed"
+    failed = "failed"
+    canceled = "canceled"
+
+
+TERMINAL = frozenset({CallStatus.completed, CallStatus.failed, CallStatus.canceled})
+LIVE = frozenset({CallStatus.initiating, CallStatus.ringing, CallStatus.in_progress})
+
+
+class CallType(StrEnum):
+    prospecting = "prospecting"
+    qualification = "qualification"
+    follow_up = "follow_up"
+    closing = "closing"
+
+
+class PhoneResult(StrEnum):
+    answered = "answered"
+    no_answer = "no_answer"
+    voicemail = "voicemail"
+    busy = "busy"
+    failed = "failed"
+
+
+class SalesResult(StrEnum):
+    interested = "interested"
+    not_interested = "not_interested"
+    callback_requested = "callback_requested"
+
+
+class TranscriptionStatus(StrEnum):
+    pending = "pending"
+    processing = "processing"
+    completed = "completed"
+    failed = "failed"
+
+
+class CallLog(IdMixin, OrgOwned, Base):
+    __tablename__ = "call_logs"
+    __table_args__ = (
+        Index("ix_call_logs_lead_history", "lead_id", "created_at", "id"),
+        Index("ix_call_logs_due", "status", "next_check_at"),
+        UniqueConstraint("account_id", "conversation_id"),
+        UniqueConstraint("tenant_id", "user_id", "idempotency_key"),
+    )
+
+    lead_id: Mapped[str] = mapped_column(String(36), ForeignKey("leads.id", ondelete="CASCADE"))
+    user_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"),
+                                                nullable=True, index=True)
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("elevenlabs_accounts.id"), index=True)
+    agent_ref_id: Mapped[str] = mapped_column(String(36), ForeignKey("voice_agents.id"), index=True)
+    agent_id: Mapped[str] = mapped_column(String(100))
+    agent_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    call_sid: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    phone_number_id: Mapped[str] = mapped_column(String(100))
+    phone_kind: Mapped[str] = mapped_column(String(20))
+    to_number: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=CallStatus.initiating.value)
+    call_type: Mapped[str] = mapped_column(String(20), default=CallType.prospecting.value)
+    phone_result: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    sales_result: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    outcome_corrected: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    start_time: Mapped[datetime | None] = mapped_column(nullable=True)
+    end_time: Mapped[datetime | None] = mapped_column(nullable=True)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    transcript: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    transcription_status: Mapped[str] = mapped_column(String(20), default=TranscriptionStatus.pending.value)
+    transcription_confidence: Mapped[float | None] = mapped_column(Numeric(5, 4, asdecimal=False), nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_action: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    callback_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    callback_text: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    has_audio: Mapped[bool] = mapped_column(default=False)
+    failure_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    termination_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    cost_credits: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cost_usd: Mapped[float | None] = mapped_column(Numeric(12, 6, asdecimal=False), nullable=True)
+    cost: Mapped[float | None] = mapped_column(Numeric(12, 4, asdecimal=False), nullable=True)
+    cost_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    # Budget held for a live call (estimate), released when its real cost is known.
+    reserved_cost: Mapped[float | None] = mapped_column(Numeric(12, 4, asdecimal=False), nullable=True)
+    transcript_purged_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # When the worker should next ask the provider (polling with backoff), and when the
+    # call counts as overdue for reconciliation.
+    next_check_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    checks_made: Mapped[int] = mapped_column(Integer, default=0)
+    deadline_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class CallEvent(IdMixin, TenantOwned, Base):
+    """The audit trail: every status change, webhook, poll and reconciliation of a call."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (Index("ix_call_events_call", "call_id", "at", "seq"),)
+
+    call_id: Mapped[str] = mapped_column(String(36), ForeignKey("call_logs.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    # Orders events recorded within the same (simulated) instant: wall-clock nanoseconds.
+    seq: Mapped[int] = mapped_column(BigInteger, default=time.time_ns)
+    source: Mapped[str] = mapped_column(String(20))  # api | poll | webhook | reconcile | user | worker
+    kind: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class WebhookDelivery(IdMixin, Base):
+    """A raw provider webhook, stored once under (account, dedup key) before it is processed."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("account_id", "dedup_key"), Index("ix_webhooks_pending", "processed_at"))
+
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("elevenlabs_accounts.id", ondelete="CASCADE"))
+    tenant_id: Mapped[str] = mapped_column(String(36), ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    dedup_key: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(40))
+    conversation_id: Mapped[str] = mapped_column(String(100), index=True)
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    body: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadcall.calls.models import LIVE, CallEvent, CallLog, WebhookDelivery
+from leadcall.core.scoping import ScopedRepository
+
+_LIVE_VALUES = [s.value for s in LIVE]
+
+
+class CallRepository(ScopedRepository[CallLog]):
+    model = CallLog
+    label = "call"
+
+    async def history(self, lead_id: str, *, limit: int, after: tuple[datetime, str] | None) -> list[CallLog]:
+        """Newest first, keyset-paginated on (created_at, id); no OFFSET."""
+        stmt = self.scoped_select().where(CallLog.lead_id == lead_id)
+        if after is not None:
+            stmt = stmt.where(tuple_(CallLog.created_at, CallLog.id) < tuple_(after[0], after[1]))
+        stmt = stmt.order_by(CallLog.created_at.desc(), CallLog.id.desc()).limit(limit)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def by_idempotency_key(self, user_id: str, key: str) -> CallLog | None:
+        stmt = self.scoped_select().where(CallLog.user_id == user_id, CallLog.idempotency_key == key)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def live_counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        base = self.scoped_select().where(CallLog.status.in_(_LIVE_VALUES)).subquery()
+        per_agent = await self.session.execute(select(base.c.agent_ref_id, func.count()).group_by(base.c.agent_ref_id))
+        per_account = await self.session.execute(select(base.c.account_id, func.count()).group_by(base.c.account_id))
+        return ({k: int(v) for k, v in per_agent.all()}, {k: int(v) for k, v in per_account.all()})
+
+    async def events(self, call_id: str) -> list[CallEvent]:
+        stmt = (select(CallEvent).where(CallEvent.tenant_id == self.scope.tenant_id, CallEvent.call_id == call_id)
+                .order_by(CallEvent.at, CallEvent.seq))
+        return list((await self.session.execute(stmt)).scalars())
+
+
+async def unscoped_due_calls(session: AsyncSession, now: datetime, limit: int = 100) -> list[str]:
+    """The worker's view across tenants: calls whose next check is due (live ones, and canceled
+    ones still waiting for their final data)."""
+    stmt = (select(CallLog.id).where(CallLog.next_check_at <= now)
+            .order_by(CallLog.next_check_at).limit(limit))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def unscoped_overdue_calls(session: AsyncSession, now: datetime, limit: int = 100) -> list[str]:
+    """Live calls past their deadline, or live without a scheduled check: the reconciler's work."""
+    stmt = (select(CallLog.id).where(CallLog.status.in_(_LIVE_VALUES),
+                                     (CallLog.deadline_at <= now) | CallLog.next_check_at.is_(None))
+            .order_by(CallLog.created_at).limit(limit))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def unscoped_get_call(session: AsyncSession, call_id: str, *, for_update: bool = False) -> CallLog | None:
+    stmt = select(CallLog).where(CallLog.id == call_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def unscoped_call_by_conversation(session: AsyncSession, account_id: str, conversation_id: str,
+                                        *, for_update: bool = False) -> CallLog | None:
+    """Webhooks name the account (URL) and the conversation; together they find the call."""
+    stmt = select(CallLog).where(CallLog.account_id == account_id, CallLog.conversation_id == conversation_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def unscoped_pending_webhooks(session: AsyncSession, received_before: datetime, limit: int = 100) -> list[str]:
+    stmt = (select(WebhookDelivery.id).where(WebhookDelivery.processed_at.is_(None),
+                                             WebhookDelivery.received_at <= received_before,
+                                             WebhookDelivery.attempts < 10)
+            .order_by(WebhookDelivery.received_at).limit(limit))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def claim_check(session: AsyncSession, call_id: str, expected_checks: int, next_check_at: datetime) -> bool:
+    """Moves a call's next check forward only if nobody else did (optimistic claim between workers)."""
+    result = await session.execute(
+        update(CallLog).where(CallLog.id == call_id, CallLog.checks_made == expected_checks)
+        .values(checks_made=expected_checks + 1, next_check_at=next_check_at))
+    return bool(getattr(result, "rowcount", 0) == 1)

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from leadcall.calls import schemas
+from leadcall.calls.service import CallService, to_wire
+from leadcall.core.deps import DbSession
+from leadcall.core.errors import NotFound
+from leadcall.core.events import EventHub
+from leadcall.tenancy.deps import CanPlaceCalls, CanViewLeads, CurrentPrincipal
+from leadcall.voice.errors import ProviderError
+from leadcall.voice.manager import provider_error_to_leadcall
+from leadcall.voice.repository import AccountRepository
+
+router = APIRouter(tags=["calls"])
+HEARTBEAT_SECONDS = 15.0
+
+
+def _calls(request: Request) -> CallService:
+    service: CallService = request.app.state.call_service
+    return service
+
+
+@router.post("/api/leads/{lead_id}/call", response_model=schemas.CallPlaced)
+async def call_lead(lead_id: str, body: schemas.CallCreate, principal: CanPlaceCalls, request: Request,
+                    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> schemas.CallPlaced:
+    return await _calls(request).place_call(principal, lead_id=lead_id, agent_id=body.agent_id,
+                                            call_type=body.call_type.value, idempotency_key=idempotency_key)
+
+
+@router.post("/api/calls/initiate", response_model=schemas.CallPlaced)
+async def initiate(body: schemas.CallInitiate, principal: CanPlaceCalls, request: Request,
+                   idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> schemas.CallPlaced:
+    return await _calls(request).place_call(principal, lead_id=body.lead_id, agent_id=body.agent_id,
+                                            call_type=body.call_type.value, idempotency_key=idempotency_key)
+
+
+@router.get("/api/leads/{lead_id}/calls", response_model=schemas.CallPage)
+async def lead_calls(lead_id: str, principal: CanViewLeads, session: DbSession, request: Request,
+                     cursor: str | None = None, limit: int = Query(default=20, ge=1, le=100)) -> schemas.CallPage:
+    return await _calls(request).history(session, principal.scope, lead_id, limit=limit, cursor=cursor)
+
+
+@router.get("/api/calls/{call_id}", response_model=schemas.CallLog)
+async def get_call(call_id: str, principal: CanViewLeads, session: DbSession, request: Request) -> schemas.CallLog:
+    return to_wire(await _calls(request).get_call(session, principal.scope, call_id))
+
+
+@router.patch("/api/calls/{call_id}", response_model=schemas.CallLog)
+async def correct_call(call_id: str, body: schemas.CallOutcomeUpdate, principal: CanPlaceCalls, session: DbSession,
+                       request: Request) -> schemas.CallLog:
+    return to_wire(await _calls(request).correct(session, principal, call_id, body))
+
+
+@router.get("/api/calls/{call_id}/events", response_model=list[schemas.CallEventView])
+async def call_events(call_id: str, principal: CanViewLeads, session: DbSession,
+                      request: Request) -> list[schemas.CallEventView]:
+    events = await _calls(request).events_of(session, principal.scope, call_id)
+    return [schemas.CallEventView.model_validate(e) for e in events]
+
+
+@router.post("/api/calls/{call_id}/cancel", response_model=schemas.CancelResult)
+async def cancel_call(call_id: str, principal: CanPlaceCalls, request: Request) -> schemas.CancelResult:
+    return await _calls(request).cancel(principal, call_id)
+
+
+@router.get("/api/calls/{call_id}/audio")
+async def call_audio(call_id: str, principal: CanViewLeads, session: DbSession, request: Request) -> StreamingResponse:
+    service = _calls(request)
+    call = await service.get_call(session, principal.scope, call_id)
+    if not call.has_audio or call.conversation_id is None:
+        raise NotFound("this call has no recording")
+    account = await AccountRepository(session, principal.tenant_scope).get(call.account_id)
+    chunks = service.voices.stream_audio(account, call.conversation_id)
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        first = b""
+    except ProviderError as exc:
+        raise provider_error_to_leadcall(exc) from exc
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return StreamingResponse(body(), media_type="audio/mpeg",
+                             headers={"Content-Disposition": f'inline; filename="call-{call.id}.mp3"',
+                                      "Cache-Control": "private, max-age=300"})
+
+
+@router.get("/api/events", response_class=StreamingResponse)
+async def events(principal: CurrentPrincipal, request: Request) -> StreamingResponse:
+    """Server-Sent Events: `call.updated` for the caller's tenant (and organization, unless admin)."""
+    hub: EventHub = request.app.state.events
+    scope = principal.scope
+    stream = hub.subscribe(scope.tenant_id, scope.organization_id)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b": connected\n\nretry: 3000\n\n"
+        pending = asyncio.ensure_future(anext(stream))
+        try:
+            while True:
+                done, _ = await asyncio.wait({pending}, timeout=HEARTBEAT_SECONDS)
+                if not done:
+                    if await request.is_disconnected():
+                        break
+                    yield b": keep-alive\n\n"
+                    continue
+                event = pending.result()
+                yield f"event: {event.name}\ndata: {event.to_json()}\n\n".encode()
+                pending = asyncio.ensure_future(anext(stream))
+        finally:
+            pending.cancel()
+            await stream.aclose()  # type: ignore[attr-defined]
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

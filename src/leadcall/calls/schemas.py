@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import ConfigDict, Field
+
+from leadcall.calls.models import CallStatus, CallType, PhoneResult, SalesResult, TranscriptionStatus
+from leadcall.kit.schema import Schema
+
+
+class TranscriptTurn(Schema):
+    role: str
+    message: str
+    time_in_call_secs: int
+
+
+class CallLog(Schema):
+    """The call log on the wire (the CRM's contract; `next_action` keeps its snake_case)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    lead_id: str
+    tenant_id: str
+    organization_id: str
+    eleven_labs_config_id: str = Field(alias="elevenLabsConfigId")
+    eleven_labs_job_id: str | None = Field(default=None, alias="elevenLabsJobId")
+    agent_id: str
+    agent_name: str | None
+    status: CallStatus
+    call_type: CallType
+    outcome: str | None
+    phone_result: PhoneResult | None
+    sales_result: SalesResult | None
+    timestamp: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+    duration_minutes: float | None
+    duration_seconds: int | None
+    audio_url: str | None
+    transcription: list[TranscriptTurn] | None
+    transcription_confidence: float | None
+    transcription_status: TranscriptionStatus
+    summary: str | None
+    notes: str | None
+    next_action: str | None = Field(alias="next_action")
+    callback_at: datetime | None
+    callback_text: str | None
+    cost: float | None
+    cost_currency: str | None
+    cost_credits: int | None
+    cost_usd: float | None
+    failure_reason: str | None
+    termination_reason: str | None
+    to_number: str
+    user_id: str | None
+    updated_at: datetime
+
+
+class CallCreate(Schema):
+    agent_id: str = Field(min_length=1, max_length=100, description="Our agent reference id or the ElevenLabs agent id.")
+    call_type: CallType = CallType.prospecting
+
+
+class CallInitiate(CallCreate):
+    lead_id: str
+
+
+class CallPlaced(Schema):
+    success: bool
+    call_log: CallLog
+    job_id: str | None
+    error: str | None = None
+
+
+class CallPage(Schema):
+    items: list[CallLog]
+    next_cursor: str | None
+
+
+class CallOutcomeUpdate(Schema):
+    """A person's correction of what the call achieved; it wins over the automatic reading."""
+
+    outcome: PhoneResult | SalesResult | None = None
+    notes: str | None = Field(default=None, max_length=10_000)
+    next_action: str | None = Field(default=None, max_length=500, alias="next_action")
+    callback_at: datetime | None = None
+
+
+class CallEventView(Schema):
+    at: datetime
+    source: str
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    detail: str | None
+
+
+class CancelResult(Schema):
+    canceled: bool
+    detail: str
+    call_log: CallLog

@@ -1,0 +1,578 @@
+"""Calls: placing, following, finishing, cancelling and correcting them.
+
+Placing a call is a small saga with its own units of work, because the provider
+request must never run inside a database transaction (it would hold locks while a
+phone rings) and must never be repeated (it would dial the lead twice):
+
+1. reserve: checks, then a call log in `initiating` under a lock on the account, so
+   concurrent placements cannot exceed the agent's or account's live-call limit
+   (nor, with billing, the budget); committed before any dialling;
+2. dial: one provider request, outside any transaction, never retried;
+3. record: `ringing` with the conversation id, or `failed` with a readable reason.
+
+Progress afterwards comes from polling and from webhooks, both funnelled through
+`apply_conversation` / `apply_failure`, which only move a call forward (see
+`states.py`) and may add data at any time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from leadcall.calls import insights, repository, schemas
+from leadcall.calls.models import (
+    LIVE,
+    TERMINAL,
+    CallEvent,
+    CallLog,
+    CallStatus,
+    PhoneResult,
+    SalesResult,
+    TranscriptionStatus,
+)
+from leadcall.calls.states import can_move
+from leadcall.core.db import on_commit, transaction
+from leadcall.core.errors import Conflict, Invalid, LeadcallError, NotFound
+from leadcall.core.events import Event, EventHub
+from leadcall.core.scoping import Scope
+from leadcall.kit.clock import Clock, utc_datetime
+from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
+from leadcall.leads.models import Lead
+from leadcall.leads.repository import LeadRepository
+from leadcall.tenancy.models import Tenant
+from leadcall.tenancy.principal import Principal
+from leadcall.tenancy.repository import unscoped_get_tenant
+from leadcall.voice.errors import ProviderError, ProviderRetriable
+from leadcall.voice.manager import AgentChoice, VoiceManager
+from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
+from leadcall.voice.repository import unscoped_get_account
+from leadcall.voice.types import CallRequest, Conversation, ConversationStatus, PhoneKind
+
+log = logging.getLogger("leadcall.calls")
+
+# Polling: soon after placing, then backing off; a call is overdue after its deadline.
+FIRST_CHECK_SECONDS = 3.0
+MAX_CHECK_INTERVAL_SECONDS = 60.0
+CALL_DEADLINE_SECONDS = 30 * 60
+MAX_VARIABLE_LENGTH = 200
+MAX_NOTES_LENGTH = 500
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def sanitize(value: str | None, limit: int = MAX_VARIABLE_LENGTH) -> str:
+    """Lead data reaches an agent's prompt: no control characters, no template braces, bounded length."""
+    if not value:
+        return ""
+    text = unicodedata.normalize("NFKC", value)
+    text = _CONTROL.sub(" ", text).replace("{{", "{ {").replace("}}", "} }")
+    text = re.sub(r"\s+", " ", text).strip()
+    return text[:limit]
+
+
+def next_check_delay(checks_made: int) -> float:
+    return min(MAX_CHECK_INTERVAL_SECONDS, FIRST_CHECK_SECONDS * (1.5 ** checks_made))
+
+
+def to_wire(call: CallLog) -> schemas.CallLog:
+    if call.sales_result:
+        outcome: str | None = call.sales_result
+    else:
+        outcome = call.phone_result
+    transcript = None
+    if call.transcript is not None:
+        transcript = [schemas.TranscriptTurn(role=str(t.get("role", "")), message=str(t.get("message", "")),
+                                             time_in_call_secs=int(t.get("time_in_call_secs", 0)))
+                      for t in call.transcript]
+    return schemas.CallLog(
+        id=call.id, lead_id=call.lead_id, tenant_id=call.tenant_id, organization_id=call.organization_id,
+        eleven_labs_config_id=call.account_id, eleven_labs_job_id=call.conversation_id, agent_id=call.agent_id,
+        agent_name=call.agent_name, status=CallStatus(call.status), call_type=call.call_type, outcome=outcome,
+        phone_result=call.phone_result, sales_result=call.sales_result, timestamp=call.created_at,
+        start_time=call.start_time, end_time=call.end_time,
+        duration_minutes=round(call.duration_seconds / 60, 2) if call.duration_seconds is not None else None,
+        duration_seconds=call.duration_seconds,
+        audio_url=f"/api/calls/{call.id}/audio" if call.has_audio else None, transcription=transcript,
+        transcription_confidence=call.transcription_confidence,
+        transcription_status=TranscriptionStatus(call.transcription_status), summary=call.summary,
+        notes=call.notes, next_action=call.next_action, callback_at=call.callback_at,
+        callback_text=call.callback_text, cost=call.cost, cost_currency=call.cost_currency,
+        cost_credits=call.cost_credits, cost_usd=call.cost_usd, failure_reason=call.failure_reason,
+        termination_reason=call.termination_reason, to_number=call.to_number, user_id=call.user_id,
+        updated_at=call.updated_at)
+
+
+@dataclass
+class PlacementHooks:
+    """Extension points of the reservation step (billing reserves budget here)."""
+
+    reserve: Callable[[AsyncSession, CallLog, ElevenLabsAccount], Awaitable[None]] | None = None
+    settle: Callable[[AsyncSession, CallLog], Awaitable[None]] | None = None
+    # Before anything is written: may refuse (rate limits) by raising.
+    admit: Callable[[Principal], Awaitable[None]] | None = None
+
+
+class CallService:
+    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], voices: VoiceManager, events: EventHub,
+                 clock: Clock, hooks: PlacementHooks | None = None) -> None:
+        self.sessionmaker = sessionmaker
+        self.voices = voices
+        self.events = events
+        self.clock = clock
+        self.hooks = hooks or PlacementHooks()
+
+    def now(self) -> datetime:
+        return utc_datetime(self.clock)
+
+    # -- audit and events ------------------------------------------------------------
+
+    def audit(self, session: AsyncSession, call: CallLog, *, source: str, kind: str,
+              from_status: str | None = None, to_status: str | None = None, detail: str | None = None) -> None:
+        session.add(CallEvent(tenant_id=call.tenant_id, call_id=call.id, at=self.now(), source=source, kind=kind,
+                              from_status=from_status, to_status=to_status,
+                              detail=detail[:2000] if detail else None))
+
+    def publish_after_commit(self, session: AsyncSession, call: CallLog) -> None:
+        wire = to_wire(call).model_dump(mode="json", by_alias=True)
+        event = Event("call.updated", call.tenant_id, call.organization_id, wire)
+
+        async def publish() -> None:
+            await self.events.publish(event)
+
+        on_commit(session, publish)
+
+    # -- placing ---------------------------------------------------------------------
+
+    async def place_call(self, principal: Principal, *, lead_id: str, agent_id: str, call_type: str,
+                         idempotency_key: str | None) -> schemas.CallPlaced:
+        key = idempotency_key.strip()[:200] if idempotency_key and idempotency_key.strip() else None
+        if key is not None:
+            replay = await self._replay(principal, key)
+            if replay is not None:
+                return replay
+        if self.hooks.admit is not None:
+            await self.hooks.admit(principal)
+        try:
+            call, choice, lead = await self._reserve(principal, lead_id=lead_id, agent_id=agent_id,
+                                                     call_type=call_type, key=key)
+        except IntegrityError:
+            if key is not None:  # the same key raced us; answer with the first request's call
+                replay = await self._replay(principal, key)
+                if replay is not None:
+                    return replay
+            raise
+        return await self._dial(call.id, choice, lead)
+
+    async def _replay(self, principal: Principal, key: str) -> schemas.CallPlaced | None:
+        async with transaction(self.sessionmaker) as session:
+            existing = await repository.CallRepository(session, principal.tenant_scope).by_idempotency_key(
+                principal.user_id, key)
+            if existing is None:
+                return None
+            return schemas.CallPlaced(success=existing.status != CallStatus.failed, call_log=to_wire(existing),
+                                      job_id=existing.conversation_id, error=existing.failure_reason)
+
+    async def _reserve(self, principal: Principal, *, lead_id: str, agent_id: str, call_type: str,
+                       key: str | None) -> tuple[CallLog, AgentChoice, Lead]:
+        async with transaction(self.sessionmaker) as session:
+            lead = await LeadRepository(session, principal.scope).get(lead_id)
+            if not lead.phone:
+                raise NotFound("lead has no phone number; add one before calling")
+            if lead.do_not_call:
+                reason = lead.do_not_call_reason or "no reason given"
+                raise Conflict(f"this lead is on the do-not-call list ({reason})", extra={"reason": reason})
+            live_on_lead = await session.execute(select(CallLog.id).where(
+                CallLog.tenant_id == lead.tenant_id, CallLog.lead_id == lead.id,
+                CallLog.status.in_([s.value for s in LIVE])).limit(1))
+            if live_on_lead.first() is not None:
+                raise Conflict("this lead is already on a call; wait for it to end or cancel it")
+            choice = await self.voices.choose_agent(session, tenant_id=principal.tenant_id,
+                                                    organization_id=principal.organization_id, agent_id=agent_id,
+                                                    call_type=call_type)
+            # Serialize placements per account, then re-check capacity under the lock:
+            # concurrent requests cannot together exceed the live-call limits.
+            account = (await session.execute(select(ElevenLabsAccount).where(
+                ElevenLabsAccount.id == choice.account.id).with_for_update())).scalar_one()
+            per_agent, per_account = await repository.CallRepository(session, principal.tenant_scope).live_counts()
+            limits = [x for x in (choice.ref.max_concurrent_calls, choice.info.concurrency_limit) if x is not None]
+            if limits and per_agent.get(choice.ref.id, 0) >= min(limits):
+                raise LeadcallError(f"agent not available: the agent is busy ({min(limits)} live call(s) at most)")
+            if per_account.get(account.id, 0) >= account.concurrency_limit:
+                raise LeadcallError(f"agent not available: the ElevenLabs account '{account.name}' is at its limit "
+                                    f"of {account.concurrency_limit} simultaneous calls")
+            now = self.now()
+            tenant = await unscoped_get_tenant(session, principal.tenant_id)
+            call = CallLog(tenant_id=lead.tenant_id, organization_id=lead.organization_id, lead_id=lead.id,
+                           user_id=principal.user_id, account_id=account.id, agent_ref_id=choice.ref.id,
+                           agent_id=choice.info.agent_id, agent_name=choice.info.name,
+                           phone_number_id=choice.phone_number.phone_number_id,
+                           phone_kind=str(choice.phone_number.kind), to_number=lead.phone,
+                           status=CallStatus.initiating.value, call_type=call_type,
+                           transcription_status=TranscriptionStatus.pending.value,
+                           cost_currency=tenant.currency if tenant else None, idempotency_key=key,
+                           created_at=now, updated_at=now, deadline_at=now + timedelta(seconds=CALL_DEADLINE_SECONDS))
+            session.add(call)
+            await session.flush()
+            if self.hooks.reserve is not None:
+                await self.hooks.reserve(session, call, account)
+            self.audit(session, call, source="api", kind="created", to_status=CallStatus.initiating.value,
+                       detail=f"agent {choice.info.name} ({choice.info.agent_id}), {call_type}, to {lead.phone}")
+            self.publish_after_commit(session, call)
+            session.expunge(lead)
+        return call, choice, lead
+
+    def _variables(self, lead: Lead, choice: AgentChoice, call_type: str, caller: str) -> dict[str, str]:
+        return {
+            "lead_name": sanitize(lead.name), "lead_first_name": sanitize(lead.name).split(" ")[0],
+            "lead_company": sanitize(lead.company), "lead_notes": sanitize(lead.notes, MAX_NOTES_LENGTH),
+            "lead_timezone": sanitize(lead.timezone, 64), "call_type": call_type, "seller_name": sanitize(caller),
+        }
+
+    async def _dial(self, call_id: str, choice: AgentChoice, lead: Lead) -> schemas.CallPlaced:
+        async with transaction(self.sessionmaker) as session:
+            call = await repository.unscoped_get_call(session, call_id)
+            assert call is not None
+            caller = ""
+            if call.user_id:
+                from leadcall.tenancy.repository import unscoped_get_user
+
+                user = await unscoped_get_user(session, call.user_id)
+                caller = user.name if user else ""
+        request = CallRequest(agent_id=choice.info.agent_id, phone_number=choice.phone_number,
+                              to_number=call.to_number,
+                              dynamic_variables=self._variables(lead, choice, call.call_type, caller))
+        error: str | None = None
+        placement = None
+        try:
+            placement = await self.voices.start_call(choice.account, request)
+        except ProviderError as exc:
+            error = exc.detail
+            if isinstance(exc, ProviderRetriable) and getattr(exc, "maybe_placed", False):
+                error = (f"ElevenLabs did not confirm the call ({exc.detail}); it may still have been placed. "
+                         "Check the lead's phone before calling again.")
+        async with transaction(self.sessionmaker) as session:
+            call = await repository.unscoped_get_call(session, call_id, for_update=True)
+            assert call is not None
+            now = self.now()
+            if placement is not None:
+                call.conversation_id = placement.conversation_id
+                call.call_sid = placement.call_sid or placement.sip_call_id
+                self._move(session, call, CallStatus.ringing, source="api",
+                           detail=f"ElevenLabs accepted the call: conversation {placement.conversation_id}")
+                call.next_check_at = now + timedelta(seconds=FIRST_CHECK_SECONDS)
+                ref = await session.get(VoiceAgent, call.agent_ref_id)
+                if ref is not None:
+                    ref.calls_placed += 1
+                    ref.last_called_at = now
+                lead_row = await session.get(Lead, call.lead_id)
+                if lead_row is not None:
+                    lead_row.last_called_at = now
+            else:
+                call.failure_reason = f"ElevenLabs refused the call: {error}"
+                call.phone_result = PhoneResult.failed.value
+                call.transcription_status = TranscriptionStatus.failed.value
+                language = await self._language(session, call)
+                call.next_action = insights.next_action(language, PhoneResult.failed, None, None, None)
+                self._move(session, call, CallStatus.failed, source="api", detail=call.failure_reason)
+                await self._settle(session, call)
+            self.publish_after_commit(session, call)
+            wire = to_wire(call)
+        return schemas.CallPlaced(success=placement is not None, call_log=wire,
+                                  job_id=placement.conversation_id if placement else None,
+                                  error=None if placement else wire.failure_reason)
+
+    # -- following ---------------------------------------------------------------------
+
+    def _move(self, session: AsyncSession, call: CallLog, new: CallStatus, *, source: str,
+              detail: str | None = None) -> bool:
+        current = CallStatus(call.status)
+        if not can_move(current, new):
+            return False
+        now = self.now()
+        call.status = new.value
+        call.updated_at = now
+        if new in TERMINAL:
+            call.end_time = call.end_time or now
+            call.next_check_at = None
+        self.audit(session, call, source=source, kind="status", from_status=current.value, to_status=new.value,
+                   detail=detail)
+        return True
+
+    async def _language(self, session: AsyncSession, call: CallLog) -> str:
+        tenant = await unscoped_get_tenant(session, call.tenant_id)
+        return tenant.default_language if tenant else "en"
+
+    async def _settle(self, session: AsyncSession, call: CallLog) -> None:
+        """Hook point after a call ends (billing reconciles its reservation here)."""
+        if self.hooks.settle is not None:
+            await self.hooks.settle(session, call)
+
+    async def apply_conversation(self, session: AsyncSession, call: CallLog, conv: Conversation, *,
+                                 source: str) -> bool:
+        """Bring a call up to what the provider says. Returns True if anything changed."""
+        changed = False
+        target = {
+            ConversationStatus.INITIATED: CallStatus.ringing,
+            ConversationStatus.IN_PROGRESS: CallStatus.in_progress,
+            ConversationStatus.PROCESSING: CallStatus.in_progress,
+            ConversationStatus.DONE: CallStatus.completed,
+            ConversationStatus.FAILED: CallStatus.failed,
+        }[conv.status]
+        if conv.accepted_time_unix and call.start_time is None:
+            call.start_time = datetime.fromtimestamp(conv.accepted_time_unix, utc_datetime(self.clock).tzinfo)
+            changed = True
+        if conv.transcript and (call.transcript is None or len(call.transcript) < len(conv.transcript)):
+            call.transcript = [{"role": t.role, "message": t.message, "time_in_call_secs": t.time_in_call_secs}
+                               for t in conv.transcript]
+            changed = True
+        transcription = (TranscriptionStatus.processing if conv.status is ConversationStatus.PROCESSING
+                         else TranscriptionStatus.completed if conv.status is ConversationStatus.DONE
+                         else TranscriptionStatus.completed if conv.status is ConversationStatus.FAILED and conv.transcript
+                         else TranscriptionStatus.failed if conv.status is ConversationStatus.FAILED
+                         else None)
+        if transcription is not None and call.transcription_status != transcription.value and not (
+                call.transcription_status == TranscriptionStatus.completed.value):
+            call.transcription_status = transcription.value
+            changed = True
+        if conv.analysis is not None and conv.analysis.summary and call.summary != conv.analysis.summary:
+            call.summary = conv.analysis.summary
+            changed = True
+        if conv.status.is_terminal:
+            if conv.duration_secs and call.duration_seconds != conv.duration_secs:
+                call.duration_seconds = conv.duration_secs
+                changed = True
+            if conv.termination_reason and call.termination_reason != conv.termination_reason:
+                call.termination_reason = conv.termination_reason[:500]
+                changed = True
+            if conv.has_audio and not call.has_audio:
+                call.has_audio = True
+                changed = True
+            if await self._apply_cost(session, call, conv):
+                changed = True
+            if conv.status is ConversationStatus.FAILED and not call.failure_reason:
+                call.failure_reason = (conv.error_reason or conv.termination_reason or "the call failed")[:500]
+                changed = True
+        if self._move(session, call, target, source=source, detail=f"provider status {conv.status.value}"):
+            changed = True
+            if target in TERMINAL and call.start_time is not None and conv.duration_secs:
+                call.end_time = call.start_time + timedelta(seconds=conv.duration_secs)
+        if conv.status.is_terminal and not call.outcome_corrected and (changed or call.phone_result is None):
+            await self._classify(session, call, conv)
+            changed = True
+        if changed:
+            call.updated_at = self.now()
+            if call.status in {s.value for s in TERMINAL}:
+                await self._settle(session, call)
+        return changed
+
+    async def _apply_cost(self, session: AsyncSession, call: CallLog, conv: Conversation) -> bool:
+        if conv.cost_credits is None and conv.cost_usd is None:
+            return False
+        if call.cost_credits == conv.cost_credits and call.cost_usd == conv.cost_usd:
+            return False
+        account = await session.get(ElevenLabsAccount, call.account_id)
+        call.cost_credits = conv.cost_credits
+        call.cost_usd = conv.cost_usd
+        if account is not None:
+            if conv.cost_usd is not None:
+                call.cost = round(conv.cost_usd * account.usd_to_currency_rate, 4)
+            elif conv.cost_credits is not None:
+                call.cost = round(conv.cost_credits / 1000 * account.price_per_1000_credits, 4)
+        return True
+
+    async def _classify(self, session: AsyncSession, call: CallLog, conv: Conversation | None,
+                        failure_reason: str | None = None) -> None:
+        lead = await session.get(Lead, call.lead_id)
+        turns = [insights.Turn(str(t.get("role")), str(t.get("message") or "")) for t in (call.transcript or [])]
+        analysis_data: dict[str, object] = dict(conv.analysis.data) if conv and conv.analysis else {}
+        result = insights.classify(
+            ended_ok=conv is not None and conv.status is ConversationStatus.DONE, failure_reason=failure_reason,
+            termination_reason=call.termination_reason, transcript=turns, analysis_data=analysis_data,
+            call_successful=conv.analysis.call_successful if conv and conv.analysis else None,
+            language=await self._language(session, call), now=call.end_time or self.now(),
+            timezone=lead.timezone if lead else None)
+        call.phone_result = result.phone_result.value
+        call.sales_result = result.sales_result.value if result.sales_result else None
+        call.callback_at = result.callback_at
+        call.callback_text = result.callback_text
+        call.next_action = result.next_action
+
+    async def apply_failure(self, session: AsyncSession, call: CallLog, failure_reason: str, *, source: str) -> bool:
+        """A call that never connected (busy, no answer)."""
+        moved = self._move(session, call, CallStatus.failed, source=source, detail=f"call not connected: {failure_reason}")
+        if call.outcome_corrected or (not moved and call.phone_result is not None):
+            return moved
+        call.failure_reason = call.failure_reason or {"busy": "the line was busy",
+                                                      "no-answer": "nobody answered"}.get(failure_reason,
+                                                                                          "the call did not connect")
+        call.transcription_status = TranscriptionStatus.failed.value
+        call.cost = call.cost if call.cost is not None else 0.0
+        await self._classify(session, call, None, failure_reason=failure_reason)
+        call.updated_at = self.now()
+        await self._settle(session, call)
+        return True
+
+    async def check_call(self, call_id: str, *, source: str = "poll") -> None:
+        """Ask the provider about one call and apply the answer (worker: polling and reconciliation)."""
+        async with transaction(self.sessionmaker) as session:
+            call = await repository.unscoped_get_call(session, call_id)
+            if call is None:
+                return
+            if call.conversation_id is None:
+                if CallStatus(call.status) not in TERMINAL:
+                    await self._fail_unplaced(session, call)
+                return
+            if CallStatus(call.status) in TERMINAL and call.next_check_at is None:
+                return
+            checks = call.checks_made
+            next_at = self.now() + timedelta(seconds=next_check_delay(checks + 1))
+            if not await repository.claim_check(session, call.id, checks, next_at):
+                return  # another worker is on it
+            account = await unscoped_get_account(session, call.account_id)
+            assert account is not None
+            conversation_id = call.conversation_id
+        try:
+            conv = await self.voices.get_conversation(account, conversation_id)
+        except ProviderError as exc:
+            async with transaction(self.sessionmaker) as session:
+                call = await repository.unscoped_get_call(session, call_id, for_update=True)
+                if call is None:
+                    return
+                self.audit(session, call, source=source, kind="check_failed", detail=exc.detail)
+                if self.now() > (call.deadline_at or self.now()) + timedelta(hours=1):
+                    call.failure_reason = f"lost track of the call: {exc.detail}"
+                    if self._move(session, call, CallStatus.failed, source=source, detail=call.failure_reason):
+                        await self._settle(session, call)
+                        self.publish_after_commit(session, call)
+            return
+        async with transaction(self.sessionmaker) as session:
+            call = await repository.unscoped_get_call(session, call_id, for_update=True)
+            if call is None:
+                return
+            changed = await self.apply_conversation(session, call, conv, source=source)
+            self.audit(session, call, source=source, kind=source,
+                       detail=f"provider status {conv.status.value}" + ("" if changed else " (no change)"))
+            if source == "reconcile" and not conv.status.is_terminal and call.deadline_at is not None:
+                call.deadline_at = self.now() + timedelta(seconds=CALL_DEADLINE_SECONDS)
+            if conv.status.is_terminal:
+                call.next_check_at = None
+            if changed:
+                self.publish_after_commit(session, call)
+
+    async def _fail_unplaced(self, session: AsyncSession, call: CallLog) -> None:
+        """A call reserved but never dialled (the process died between steps 1 and 2)."""
+        if call.created_at + timedelta(minutes=2) > self.now():
+            return
+        call.failure_reason = "the call was not placed (the server stopped before dialling); you can call again"
+        call.phone_result = PhoneResult.failed.value
+        self._move(session, call, CallStatus.failed, source="reconcile", detail=call.failure_reason)
+        await self._settle(session, call)
+        self.publish_after_commit(session, call)
+
+    # -- reading and correcting --------------------------------------------------------
+
+    async def get_call(self, session: AsyncSession, scope: Scope, call_id: str) -> CallLog:
+        return await repository.CallRepository(session, scope).get(call_id)
+
+    async def history(self, session: AsyncSession, scope: Scope, lead_id: str, *, limit: int,
+                      cursor: str | None) -> schemas.CallPage:
+        await LeadRepository(session, scope).get(lead_id)
+        try:
+            after = decode_cursor(cursor) if cursor else None
+        except BadCursor as exc:
+            raise Invalid(str(exc), extra={"field": "cursor"}) from exc
+        limit = max(1, min(limit, 100))
+        rows = await repository.CallRepository(session, scope).history(lead_id, limit=limit + 1, after=after)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return schemas.CallPage(items=[to_wire(r) for r in rows],
+                                next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None)
+
+    async def correct(self, session: AsyncSession, principal: Principal, call_id: str,
+                      data: schemas.CallOutcomeUpdate) -> CallLog:
+        call = await repository.CallRepository(session, principal.scope).get(call_id)
+        given = data.model_fields_set
+        if "outcome" in given and data.outcome is not None:
+            if CallStatus(call.status) not in TERMINAL:
+                raise Conflict("the call is still live; correct its outcome once it has ended")
+            before = call.sales_result or call.phone_result
+            if isinstance(data.outcome, SalesResult):
+                call.phone_result = PhoneResult.answered.value
+                call.sales_result = data.outcome.value
+            else:
+                call.phone_result = data.outcome.value
+                call.sales_result = None
+            call.outcome_corrected = True
+            self.audit(session, call, source="user", kind="outcome_corrected",
+                       detail=f"{before} → {data.outcome.value} by {principal.email}")
+        if "notes" in given:
+            call.notes = data.notes
+            self.audit(session, call, source="user", kind="notes", detail=f"notes edited by {principal.email}")
+        if "next_action" in given:
+            call.next_action = data.next_action
+        if "callback_at" in given:
+            call.callback_at = data.callback_at
+        call.updated_at = self.now()
+        self.publish_after_commit(session, call)
+        await session.flush()
+        return call
+
+    async def events_of(self, session: AsyncSession, scope: Scope, call_id: str) -> list[CallEvent]:
+        repo = repository.CallRepository(session, scope)
+        await repo.get(call_id)
+        return await repo.events(call_id)
+
+    async def cancel(self, principal: Principal, call_id: str) -> schemas.CancelResult:
+        async with transaction(self.sessionmaker) as session:
+            call = await repository.CallRepository(session, principal.scope).get(call_id)
+            if CallStatus(call.status) in TERMINAL:
+                raise Conflict(f"the call has already ended ({call.status})")
+            if call.conversation_id is None:
+                raise Conflict("the call is still being placed; try again in a moment")
+            account = await unscoped_get_account(session, call.account_id)
+            assert account is not None
+            conversation_id, call_sid, kind = call.conversation_id, call.call_sid, PhoneKind(call.phone_kind)
+        result = await self.voices.cancel_call(account, conversation_id, call_sid, kind)
+        async with transaction(self.sessionmaker) as session:
+            call = await repository.CallRepository(session, principal.scope).get(call_id)
+            self.audit(session, call, source="user", kind="cancel_requested",
+                       detail=f"by {principal.email}: {result.detail}")
+            if result.ended:
+                call.failure_reason = call.failure_reason or f"canceled by {principal.name}"
+                self._move(session, call, CallStatus.canceled, source="user", detail=result.detail)
+                call.next_check_at = self.now() + timedelta(seconds=FIRST_CHECK_SECONDS)  # collect final data
+                self.publish_after_commit(session, call)
+            wire = to_wire(call)
+        return schemas.CancelResult(canceled=result.ended, detail=result.detail, call_log=wire)
+
+    async def purge_expired_transcripts(self) -> int:
+        """Retention: drop transcripts and recording references older than each tenant's setting,
+        keeping cost, duration and outcome figures. Returns how many calls were purged."""
+        now = self.now()
+        purged = 0
+        async with transaction(self.sessionmaker) as session:
+            tenants = (await session.execute(select(Tenant.id, Tenant.retention_days).where(
+                Tenant.retention_days.is_not(None)))).all()
+            for tenant_id, days in tenants:
+                if days is None:
+                    continue
+                result = await session.execute(
+                    update(CallLog).where(CallLog.tenant_id == tenant_id,
+                                          CallLog.created_at < now - timedelta(days=int(days)),
+                                          CallLog.transcript_purged_at.is_(None),
+                                          CallLog.status.in_([s.value for s in TERMINAL]))
+                    .values(transcript=None, summary=None, has_audio=False, transcript_purged_at=now))
+                purged += int(getattr(result, "rowcount", 0) or 0)
+        return purged
+
+    async def live_calls(self, session: AsyncSession, tenant_id: str) -> tuple[dict[str, int], dict[str, int]]:
+        return await repository.CallRepository(session, Scope(tenant_id)).live_counts()

@@ -1,0 +1,79 @@
+"""The in-process worker of the embedded default.
+
+The database is the queue: calls carry `next_check_at` (polling with backoff) and
+`deadline_at` (reconciliation), stored webhooks carry `processed_at`. So a worker
+that dies mid-call loses nothing: the next one picks up exactly where the rows say,
+and every step is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from leadcall.calls import repository
+from leadcall.calls.service import CallService
+from leadcall.calls.webhooks import process_delivery
+from leadcall.core.db import transaction
+
+log = logging.getLogger("leadcall.worker")
+
+WEBHOOK_RETRY_AFTER_SECONDS = 5
+RETENTION_EVERY_SECONDS = 3600
+
+
+class CallWorker:
+    def __init__(self, service: CallService, *, interval_seconds: float = 1.0) -> None:
+        self.service = service
+        self.interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+        self._retention_due = 0.0
+
+    async def run_once(self) -> int:
+        """One pass: due polls, overdue calls, stored webhooks not yet processed. Returns work done."""
+        now = self.service.now()
+        async with transaction(self.service.sessionmaker) as session:
+            due = await repository.unscoped_due_calls(session, now)
+            overdue = await repository.unscoped_overdue_calls(session, now)
+            pending = await repository.unscoped_pending_webhooks(
+                session, now - timedelta(seconds=WEBHOOK_RETRY_AFTER_SECONDS))
+        for delivery_id in pending:
+            await process_delivery(self.service, delivery_id)
+        for call_id in due:
+            await self._guarded(call_id, "poll")
+        for call_id in overdue:
+            if call_id not in due:
+                await self._guarded(call_id, "reconcile")
+        purged = 0
+        if self.service.clock.now() >= self._retention_due:
+            self._retention_due = self.service.clock.now() + RETENTION_EVERY_SECONDS
+            purged = await self.service.purge_expired_transcripts()
+        return len(due) + len(overdue) + len(pending) + purged
+
+    async def _guarded(self, call_id: str, source: str) -> None:
+        try:
+            await self.service.check_call(call_id, source=source)
+        except Exception:  # noqa: BLE001 - one bad call must not stop the others
+            log.exception("checking call %s failed", call_id)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:  # noqa: BLE001 - keep the worker alive; the rows keep the state
+                log.exception("worker pass failed")
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None

@@ -1,0 +1,1 @@
+"""Voice providers and everything that places and follows calls."""

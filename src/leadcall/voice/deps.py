@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from leadcall.voice.manager import VoiceManager
+
+
+def get_voice_manager(request: Request) -> VoiceManager:
+    manager: VoiceManager = request.app.state.voice_manager
+    return manager
+
+
+Voices = Annotated[VoiceManager, Depends(get_voice_manager)]

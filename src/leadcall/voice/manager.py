@@ -1,0 +1,298 @@
+"""VoiceManager: the only door from the rest of leadcall to voice providers.
+
+It resolves a tenant's accounts, builds a fresh provider adapter per account from
+that account's decrypted settings (sharing one HTTP connection pool), caches agent
+and voice listings briefly (one upstream request per account at a time, however
+many users ask), and decides which agents a caller may use right now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadcall.core.cache import Cache
+from leadcall.core.errors import BadRequest, NotFound, ProviderProblem, Unavailable
+from leadcall.core.scoping import Scope
+from leadcall.core.secrets import SecretBox
+from leadcall.kit.clock import Clock
+from leadcall.voice.errors import ProviderError, ProviderMisconfigured, ProviderRejected
+from leadcall.voice.factory import VoiceProviderFactory
+from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
+from leadcall.voice.repository import AccountRepository, AgentRepository
+from leadcall.voice.types import (
+    AgentInfo,
+    AgentUpdate,
+    CallPlacement,
+    CallRequest,
+    CancelResult,
+    ConnectionCheck,
+    Conversation,
+    ElevenLabsSettings,
+    PhoneKind,
+    PhoneNumber,
+    Voice,
+    VoiceProvider,
+    WebhookEvent,
+)
+
+T = TypeVar("T")
+
+AGENTS_TTL_SECONDS = 30.0
+VOICES_TTL_SECONDS = 300.0
+
+
+class LiveCallCounter(Protocol):
+    """Counts calls not yet ended, so availability reflects what is on the line now."""
+
+    async def live_calls(self, session: AsyncSession, tenant_id: str) -> tuple[dict[str, int], dict[str, int]]:
+        """Returns (live calls per agent reference id, live calls per account id)."""
+        ...
+
+
+class NoLiveCalls:
+    async def live_calls(self, session: AsyncSession, tenant_id: str) -> tuple[dict[str, int], dict[str, int]]:
+        return {}, {}
+
+
+@dataclass(frozen=True)
+class AgentChoice:
+    """An agent a caller may use now, with everything needed to place the call."""
+
+    ref: VoiceAgent
+    account: ElevenLabsAccount
+    info: AgentInfo
+    phone_number: PhoneNumber
+
+
+@dataclass(frozen=True)
+class AgentAvailability:
+    ref: VoiceAgent
+    account: ElevenLabsAccount
+    info: AgentInfo
+    voice: Voice | None
+    live_calls: int
+    unavailable_reason: str | None
+    phone_number: PhoneNumber | None = None
+
+
+def provider_error_to_leadcall(exc: ProviderError) -> Exception:
+    if isinstance(exc, ProviderMisconfigured):
+        return ProviderProblem(f"ElevenLabs account problem: {exc.detail}")
+    if isinstance(exc, ProviderRejected):
+        return BadRequest(f"ElevenLabs refused the request: {exc.detail}")
+    return Unavailable(f"ElevenLabs is not answering right now: {exc.detail}")
+
+
+class VoiceManager:
+    def __init__(self, *, secret_box: SecretBox, clock: Clock, http: httpx.AsyncClient, cache: Cache,
+                 factory: VoiceProviderFactory | None = None, live_calls: LiveCallCounter | None = None) -> None:
+        self._box = secret_box
+        self._clock = clock
+        self._http = http
+        self._cache = cache
+        self._factory = factory or VoiceProviderFactory(clock=clock, http=http)
+        self.live_call_counter: LiveCallCounter = live_calls or NoLiveCalls()
+
+    # -- providers -----------------------------------------------------------------
+
+    def settings_for(self, account: ElevenLabsAccount) -> ElevenLabsSettings:
+        return ElevenLabsSettings(
+            api_key=self._box.decrypt(account.api_key_encrypted),
+            webhook_secret=self._box.decrypt(account.webhook_secret_encrypted)
+            if account.webhook_secret_encrypted else None,
+            base_url=account.base_url,
+            twilio_account_sid=account.twilio_account_sid,
+            twilio_auth_token=self._box.decrypt(account.twilio_auth_token_encrypted)
+            if account.twilio_auth_token_encrypted else None,
+            twilio_base_url=account.twilio_base_url,
+        )
+
+    def provider(self, account: ElevenLabsAccount) -> VoiceProvider:
+        return self._factory.build("elevenlabs", self.settings_for(account))
+
+    def provider_for_key(self, api_key: str, base_url: str) -> VoiceProvider:
+        return self._factory.build("elevenlabs", ElevenLabsSettings(api_key=api_key, base_url=base_url))
+
+    # -- cached reads ----------------------------------------------------------------
+
+    async def account_agents(self, account: ElevenLabsAccount) -> list[AgentInfo]:
+        async def load() -> list[AgentInfo]:
+            provider = self.provider(account)
+            summaries = await provider.list_agents()
+            return [await provider.get_agent(s.agent_id) for s in summaries]
+
+        return await self._call(self._cache.get_or_load(f"agents:{account.id}", AGENTS_TTL_SECONDS, load))
+
+    async def account_numbers(self, account: ElevenLabsAccount) -> list[PhoneNumber]:
+        async def load() -> list[PhoneNumber]:
+            return list(await self.provider(account).list_phone_numbers())
+
+        return await self._call(self._cache.get_or_load(f"numbers:{account.id}", AGENTS_TTL_SECONDS, load))
+
+    async def account_voices(self, account: ElevenLabsAccount) -> list[Voice]:
+        async def load() -> list[Voice]:
+            return list(await self.provider(account).list_voices())
+
+        return await self._call(self._cache.get_or_load(f"voices:{account.id}", VOICES_TTL_SECONDS, load))
+
+    async def forget_account(self, account_id: str) -> None:
+        await self._cache.invalidate(f"agents:{account_id}")
+        await self._cache.invalidate(f"voices:{account_id}")
+        await self._cache.invalidate(f"numbers:{account_id}")
+
+    async def agent_info(self, account: ElevenLabsAccount, agent_id: str) -> AgentInfo:
+        for info in await self.account_agents(account):
+            if info.agent_id == agent_id:
+                return info
+        raise NotFound(f"agent {agent_id} not found in the ElevenLabs account '{account.name}'")
+
+    async def update_agent(self, account: ElevenLabsAccount, agent_id: str, update: AgentUpdate) -> AgentInfo:
+        info = await self._call(self.provider(account).update_agent(agent_id, update))
+        await self._cache.invalidate(f"agents:{account.id}")
+        return info
+
+    async def test_connection(self, provider: VoiceProvider) -> ConnectionCheck:
+        try:
+            return await provider.test_connection()
+        except ProviderError as exc:
+            return ConnectionCheck(ok=False, detail=exc.detail, missing_permission=None)
+
+    # -- availability ----------------------------------------------------------------
+
+    async def sync_agent_refs(self, session: AsyncSession, scope: Scope, account: ElevenLabsAccount,
+                              infos: list[AgentInfo], now_ts: float) -> dict[str, VoiceAgent]:
+        """Every agent ElevenLabs lists gets a local reference (rules, stats) the first time it is seen."""
+        repo = AgentRepository(session, scope)
+        refs = {r.agent_id: r for r in await repo.for_accounts([account.id])}
+        now = datetime.fromtimestamp(now_ts, UTC)
+        for info in infos:
+            if info.agent_id not in refs:
+                ref = VoiceAgent(tenant_id=scope.tenant_id, account_id=account.id, agent_id=info.agent_id,
+                                 tags=[], allowed_organization_ids=[], allowed_call_types=[], created_at=now,
+                                 updated_at=now)
+                repo.add(ref)
+                refs[info.agent_id] = ref
+        await session.flush()
+        return refs
+
+    async def availability(self, session: AsyncSession, *, tenant_id: str, organization_id: str,
+                           call_type: str | None, include_unusable: bool = False) -> list[AgentAvailability]:
+        """The tenant's agents across all its active accounts, each with whether this caller may use it now."""
+        scope = Scope(tenant_id)
+        accounts = await AccountRepository(session, scope).list(active_only=True)
+        per_agent, per_account = await self.live_call_counter.live_calls(session, tenant_id)
+        result: list[AgentAvailability] = []
+        for account in accounts:
+            try:
+                infos = await self.account_agents(account)
+            except (Unavailable, ProviderProblem):
+                continue  # one broken account must not hide the others' agents
+            voices: dict[str, Voice] = {}
+            try:
+                voices = {v.voice_id: v for v in await self.account_voices(account)}
+            except (Unavailable, ProviderProblem):
+                pass
+            try:
+                numbers = await self.account_numbers(account)
+            except (Unavailable, ProviderProblem):
+                numbers = []
+            refs = await self.sync_agent_refs(session, scope, account, infos, self._clock.now())
+            account_live = per_account.get(account.id, 0)
+            for info in infos:
+                ref = refs[info.agent_id]
+                reason = self._rule_reason(ref, organization_id, call_type)
+                if reason is not None and not include_unusable:
+                    continue
+                live = per_agent.get(ref.id, 0)
+                reason = reason or self._capacity_reason(ref, info, live, account, account_live)
+                phone = self._phone_for(account, info, numbers)
+                if reason is None and phone is None:
+                    reason = "no phone number is assigned to this agent or its account"
+                voice = voices.get(info.voice_id) if info.voice_id else None
+                result.append(AgentAvailability(ref, account, info, voice, live, reason, phone))
+        result.sort(key=lambda a: (a.account.name, a.info.name, a.info.agent_id))
+        return result
+
+    @staticmethod
+    def _rule_reason(ref: VoiceAgent, organization_id: str, call_type: str | None) -> str | None:
+        if not ref.is_enabled:
+            return "this agent is disabled by an admin"
+        if ref.allowed_organization_ids and organization_id not in ref.allowed_organization_ids:
+            return "your team may not use this agent"
+        if call_type and ref.allowed_call_types and call_type not in ref.allowed_call_types:
+            return f"this agent is not used for {call_type.replace('_', ' ')} calls"
+        return None
+
+    @staticmethod
+    def _capacity_reason(ref: VoiceAgent, info: AgentInfo, live: int, account: ElevenLabsAccount,
+                         account_live: int) -> str | None:
+        limits = [x for x in (ref.max_concurrent_calls, info.concurrency_limit) if x is not None]
+        if limits and live >= min(limits):
+            return f"the agent is busy: {live} call(s) in progress, its limit is {min(limits)}"
+        if account_live >= account.concurrency_limit:
+            return (f"the ElevenLabs account '{account.name}' is at its limit of "
+                    f"{account.concurrency_limit} simultaneous calls")
+        return None
+
+    @staticmethod
+    def _phone_for(account: ElevenLabsAccount, info: AgentInfo, numbers: list[PhoneNumber]) -> PhoneNumber | None:
+        """The number the agent calls from: its own, else the account's default, else any of the account's."""
+        if info.phone_numbers:
+            return info.phone_numbers[0]
+        for number in numbers:
+            if number.phone_number_id == account.default_phone_number_id:
+                return number
+        if account.default_phone_number_id:
+            return PhoneNumber(phone_number_id=account.default_phone_number_id, number="", label="default",
+                               kind=PhoneKind.TWILIO, assigned_agent_id=None)
+        return numbers[0] if numbers else None
+
+    async def choose_agent(self, session: AsyncSession, *, tenant_id: str, organization_id: str, agent_id: str,
+                           call_type: str | None) -> AgentChoice:
+        """The agent named by `agent_id` (ours or ElevenLabs'), if this caller may use it now; else 400."""
+        for item in await self.availability(session, tenant_id=tenant_id, organization_id=organization_id,
+                                            call_type=call_type, include_unusable=True):
+            if agent_id not in (item.ref.id, item.info.agent_id):
+                continue
+            if item.unavailable_reason is not None:
+                raise BadRequest(f"agent not available: {item.unavailable_reason}",
+                                 extra={"reason": item.unavailable_reason})
+            assert item.phone_number is not None  # availability() reported a missing number otherwise
+            return AgentChoice(item.ref, item.account, item.info, item.phone_number)
+        raise BadRequest("agent not available: no agent with this id in your ElevenLabs accounts")
+
+    # -- calls -------------------------------------------------------------------------
+
+    async def start_call(self, account: ElevenLabsAccount, request: CallRequest) -> CallPlacement:
+        """Never retried here: a repeated request could dial the lead twice."""
+        return await self.provider(account).start_call(request)
+
+    async def get_conversation(self, account: ElevenLabsAccount, conversation_id: str) -> Conversation:
+        return await self.provider(account).get_conversation(conversation_id)
+
+    async def cancel_call(self, account: ElevenLabsAccount, conversation_id: str, call_sid: str | None,
+                          phone_kind: PhoneKind) -> CancelResult:
+        return await self._call(self.provider(account).cancel_call(conversation_id, call_sid, phone_kind))
+
+    def stream_audio(self, account: ElevenLabsAccount, conversation_id: str) -> AsyncIterator[bytes]:
+        return self.provider(account).stream_audio(conversation_id)
+
+    def verify_webhook(self, account: ElevenLabsAccount, raw_body: bytes, signature: str | None) -> WebhookEvent:
+        return self.provider(account).verify_webhook(raw_body, signature)
+
+    def parse_stored_webhook(self, account: ElevenLabsAccount, raw_body: bytes) -> WebhookEvent:
+        """A webhook verified when it arrived, read again by the worker (no second time check)."""
+        return self.provider(account).parse_webhook(raw_body)
+
+    @staticmethod
+    async def _call(awaitable: Awaitable[T]) -> T:
+        try:
+            return await awaitable
+        except ProviderError as exc:
+            raise provider_error_to_leadcall(exc) from exc

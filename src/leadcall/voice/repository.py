@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadcall.core.scoping import ScopedRepository
+from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
+
+
+class AccountRepository(ScopedRepository[ElevenLabsAccount]):
+    model = ElevenLabsAccount
+    label = "ElevenLabs account"
+
+    async def list(self, *, active_only: bool = False) -> list[ElevenLabsAccount]:
+        stmt = self.scoped_select().order_by(ElevenLabsAccount.created_at)
+        if active_only:
+            stmt = stmt.where(ElevenLabsAccount.is_active.is_(True))
+        return list((await self.session.execute(stmt)).scalars())
+
+
+class AgentRepository(ScopedRepository[VoiceAgent]):
+    model = VoiceAgent
+    label = "agent"
+
+    async def for_accounts(self, account_ids: list[str]) -> list[VoiceAgent]:
+        if not account_ids:
+            return []
+        stmt = self.scoped_select().where(VoiceAgent.account_id.in_(account_ids))
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def list_all(self) -> list[VoiceAgent]:
+        stmt = self.scoped_select().order_by(VoiceAgent.created_at, VoiceAgent.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def find_by_agent_id(self, agent_id: str) -> VoiceAgent | None:
+        stmt = self.scoped_select().where(VoiceAgent.agent_id == agent_id)
+        return (await self.session.execute(stmt)).scalars().first()
+
+
+async def unscoped_get_account(session: AsyncSession, account_id: str) -> ElevenLabsAccount | None:
+    """Webhooks arrive before any principal: the account id in their URL picks the secret."""
+    return (await session.execute(select(ElevenLabsAccount).where(ElevenLabsAccount.id == account_id))
+            ).scalar_one_or_none()
+
+
+async def unscoped_accounts_at(session: AsyncSession, base_url: str) -> list[ElevenLabsAccount]:
+    """Accounts of every tenant that talk to one API base URL (the embedded simulator links its webhooks)."""
+    stmt = select(ElevenLabsAccount).where(ElevenLabsAccount.base_url == base_url.rstrip("/"))
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Response
+
+from leadcall.core.deps import ContainerDep, DbSession, Now
+from leadcall.core.errors import Invalid
+from leadcall.tenancy.deps import CanManageAccounts, CanManageAgents, CanPlaceCalls
+from leadcall.voice import schemas, service
+from leadcall.voice.deps import Voices
+from leadcall.voice.repository import AgentRepository
+from leadcall.voice.schemas import CALL_TYPES
+
+router = APIRouter(tags=["voice"])
+BASE = "/api/voice/providers/elevenlabs"
+
+
+@router.get(f"{BASE}/config", response_model=list[schemas.Account])
+async def list_accounts(principal: CanManageAccounts, session: DbSession,
+                        container: ContainerDep) -> list[schemas.Account]:
+    accounts = await service.list_accounts(session, principal.tenant_scope)
+    return [service.account_view(a, container.secret_box, container.settings.public_base_url) for a in accounts]
+
+
+@router.post(f"{BASE}/config", response_model=schemas.Account, status_code=201)
+async def create_account(body: schemas.AccountCreate, principal: CanManageAccounts, session: DbSession,
+                         container: ContainerDep, now: Now) -> schemas.Account:
+    account = await service.create_account(session, principal.tenant_scope, container.secret_box, body, now)
+    return service.account_view(account, container.secret_box, container.settings.public_base_url)
+
+
+@router.put(f"{BASE}/config", response_model=schemas.Account)
+async def update_account(body: schemas.AccountUpdate, principal: CanManageAccounts, session: DbSession,
+                         container: ContainerDep, voices: Voices, now: Now) -> schemas.Account:
+    account = await service.update_account(session, principal.tenant_scope, container.secret_box, voices, body, now)
+    return service.account_view(account, container.secret_box, container.settings.public_base_url)
+
+
+@router.delete(f"{BASE}/config", status_code=204)
+async def delete_account(principal: CanManageAccounts, session: DbSession, voices: Voices,
+                         config_id: str = Query(alias="configId")) -> Response:
+    await service.delete_account(session, principal.tenant_scope, voices, config_id)
+    return Response(status_code=204)
+
+
+@router.post(f"{BASE}/test-connection", response_model=schemas.ConnectionResult)
+async def test_connection(body: schemas.ConnectionTest, principal: CanManageAccounts, session: DbSession,
+                          voices: Voices, now: Now) -> schemas.ConnectionResult:
+    return await service.test_connection(session, principal.tenant_scope, voices, body, now)
+
+
+@router.get(f"{BASE}/agent-info", response_model=schemas.AgentDetails)
+async def agent_info(principal: CanPlaceCalls, session: DbSession, voices: Voices,
+                     config_id: str = Query(alias="configId"),
+                     agent_id: str = Query(alias="agentId")) -> schemas.AgentDetails:
+    account = await service.get_account(session, principal.tenant_scope, config_id)
+    return service.agent_details(account, await voices.agent_info(account, agent_id))
+
+
+@router.post(f"{BASE}/agent-update", response_model=schemas.AgentDetails)
+async def agent_update(body: schemas.AgentUpdateRequest, principal: CanManageAgents, session: DbSession,
+                       voices: Voices) -> schemas.AgentDetails:
+    return await service.update_agent(session, principal.tenant_scope, voices, body)
+
+
+@router.get(f"{BASE}/voices", response_model=list[schemas.Voice])
+async def list_voices(principal: CanPlaceCalls, session: DbSession, voices: Voices,
+                      config_id: str = Query(alias="configId")) -> list[schemas.Voice]:
+    account = await service.get_account(session, principal.tenant_scope, config_id)
+    return [schemas.Voice(voice_id=v.voice_id, name=v.name, category=v.category, labels=dict(v.labels),
+                          preview_url=v.preview_url, description=v.description)
+            for v in await voices.account_voices(account)]
+
+
+@router.get("/api/voice/agents/available", response_model=list[schemas.AvailableAgent])
+async def available_agents(principal: CanPlaceCalls, session: DbSession, voices: Voices,
+                           call_type: str | None = Query(default=None, alias="callType"),
+                           include_busy: bool = Query(default=True, alias="includeBusy")
+                           ) -> list[schemas.AvailableAgent]:
+    if call_type is not None and call_type not in CALL_TYPES:
+        raise Invalid(f"unknown callType '{call_type}'; use one of {', '.join(CALL_TYPES)}")
+    items = await voices.availability(session, tenant_id=principal.tenant_id,
+                                      organization_id=principal.organization_id, call_type=call_type)
+    return [schemas.AvailableAgent(
+        id=i.ref.id, agent_id=i.info.agent_id, name=i.info.name, config_id=i.account.id,
+        account_name=i.account.name, language=i.info.language, voice_id=i.info.voice_id,
+        voice_name=i.voice.name if i.voice else None, voice_preview_url=i.voice.preview_url if i.voice else None,
+        tags=sorted(set(i.info.tags) | set(i.ref.tags)), specialty=i.ref.specialty,
+        available=i.unavailable_reason is None, unavailable_reason=i.unavailable_reason, live_calls=i.live_calls,
+        max_concurrent_calls=i.ref.max_concurrent_calls) for i in items
+        if include_busy or i.unavailable_reason is None]
+
+
+@router.get("/api/voice/agents", response_model=list[schemas.AgentSettings])
+async def list_agent_settings(principal: CanManageAgents, session: DbSession,
+                              voices: Voices) -> list[schemas.AgentSettings]:
+    items = await voices.availability(session, tenant_id=principal.tenant_id,
+                                      organization_id=principal.organization_id, call_type=None,
+                                      include_unusable=True)
+    names = {i.ref.id: i.info.name for i in items}
+    refs = await AgentRepository(session, principal.tenant_scope).list_all()
+    return [service.agent_settings(r, names.get(r.id)) for r in refs]
+
+
+@router.put("/api/voice/agents/{agent_ref_id}", response_model=schemas.AgentSettings)
+async def update_agent_settings(agent_ref_id: str, body: schemas.AgentSettingsUpdate, principal: CanManageAgents,
+                                session: DbSession, now: Now) -> schemas.AgentSettings:
+    ref = await service.update_agent_settings(session, principal.tenant_scope, agent_ref_id, body, now)
+    return service.agent_settings(ref, None)

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field, HttpUrl
+
+from leadcall.kit.schema import Schema
+
+CALL_TYPES = ("prospecting", "qualification", "follow_up", "closing")
+CallTypeName = str
+
+
+class Account(Schema):
+    """An ElevenLabs account as shown to people: secrets only masked."""
+
+    id: str
+    name: str
+    api_key_masked: str
+    has_webhook_secret: bool
+    base_url: str
+    is_active: bool
+    concurrency_limit: int
+    default_phone_number_id: str | None
+    usd_to_currency_rate: float
+    price_per_1000_credits: float
+    twilio_account_sid: str | None
+    has_twilio_auth_token: bool
+    webhook_url: str = Field(description="Set this URL as the post-call webhook of the ElevenLabs workspace.")
+    created_at: datetime
+    updated_at: datetime
+    last_checked_at: datetime | None
+    last_check_ok: bool | None
+    last_check_detail: str | None
+
+
+class AccountCreate(Schema):
+    name: str = Field(min_length=1, max_length=120)
+    api_key: str = Field(min_length=8, max_length=400)
+    webhook_secret: str | None = Field(default=None, max_length=400)
+    base_url: HttpUrl | None = None
+    is_active: bool = True
+    concurrency_limit: int = Field(default=4, ge=1, le=1000)
+    default_phone_number_id: str | None = Field(default=None, max_length=100)
+    usd_to_currency_rate: float = Field(default=1.0, gt=0, le=100_000)
+    price_per_1000_credits: float = Field(default=0.25, ge=0, le=100_000)
+    twilio_account_sid: str | None = Field(default=None, max_length=64)
+    twilio_auth_token: str | None = Field(default=None, max_length=200)
+    twilio_base_url: HttpUrl | None = None
+
+
+class AccountUpdate(Schema):
+    """PUT body: `id` names the account; absent fields stay as they are; secrets are replaced only
+    when given (send an empty string to remove the webhook secret or Twilio token)."""
+
+    id: str
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    api_key: str | None = Field(default=None, min_length=8, max_length=400)
+    webhook_secret: str | None = Field(default=None, max_length=400)
+    base_url: HttpUrl | None = None
+    is_active: bool | None = None
+    concurrency_limit: int | None = Field(default=None, ge=1, le=1000)
+    default_phone_number_id: str | None = Field(default=None, max_length=100)
+    usd_to_currency_rate: float | None = Field(default=None, gt=0, le=100_000)
+    price_per_1000_credits: float | None = Field(default=None, ge=0, le=100_000)
+    twilio_account_sid: str | None = Field(default=None, max_length=64)
+    twilio_auth_token: str | None = Field(default=None, max_length=200)
+    twilio_base_url: HttpUrl | None = None
+
+
+class ConnectionTest(Schema):
+    """Either an existing account (`configId`) or a key to try before saving it."""
+
+    config_id: str | None = None
+    api_key: str | None = Field(default=None, min_length=8, max_length=400)
+    base_url: HttpUrl | None = None
+
+
+class ConnectionResult(Schema):
+    ok: bool
+    detail: str
+    missing_permission: str | None = None
+    agents_found: int | None = None
+
+
+class PhoneNumber(Schema):
+    phone_number_id: str
+    number: str
+    label: str
+    kind: str
+    assigned_agent_id: str | None
+
+
+class AgentDetails(Schema):
+    config_id: str
+    agent_id: str
+    name: str
+    language: str
+    first_message: str
+    prompt: str
+    voice_id: str | None
+    tags: list[str]
+    concurrency_limit: int | None
+    phone_numbers: list[PhoneNumber]
+
+
+class AgentUpdateRequest(Schema):
+    config_id: str
+    agent_id: str = Field(min_length=1, max_length=100)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    first_message: str | None = Field(default=None, max_length=2_000)
+    prompt: str | None = Field(default=None, max_length=50_000)
+    language: str | None = Field(default=None, min_length=2, max_length=10)
+    voice_id: str | None = Field(default=None, max_length=100)
+    tags: list[str] | None = None
+
+
+class Voice(Schema):
+    voice_id: str
+    name: str
+    category: str
+    labels: dict[str, str]
+    preview_url: str | None
+    description: str | None
+
+
+class AvailableAgent(Schema):
+    id: str = Field(description="Our agent reference id.")
+    agent_id: str = Field(description="The ElevenLabs agent id; pass it as `agentId` to place a call.")
+    name: str
+    config_id: str
+    account_name: str
+    language: str
+    voice_id: str | None
+    voice_name: str | None
+    voice_preview_url: str | None
+    tags: list[str]
+    specialty: str | None
+    available: bool
+    unavailable_reason: str | None
+    live_calls: int
+    max_concurrent_calls: int | None
+
+
+class AgentSettings(Schema):
+    """Local rules of one agent reference (admins)."""
+
+    id: str
+    agent_id: str
+    config_id: str
+    name: str | None
+    is_enabled: bool
+    specialty: str | None
+    tags: list[str]
+    allowed_organization_ids: list[str]
+    allowed_call_types: list[str]
+    max_concurrent_calls: int | None
+    calls_placed: int
+    last_called_at: datetime | None
+
+
+class AgentSettingsUpdate(Schema):
+    is_enabled: bool | None = None
+    specialty: str | None = Field(default=None, max_length=120)
+    tags: list[str] | None = Field(default=None, max_length=30)
+    allowed_organization_ids: list[str] | None = None
+    allowed_call_types: list[str] | None = None
+    max_concurrent_calls: int | None = Field(default=None, ge=1, le=1000)

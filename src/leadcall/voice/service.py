@@ -1,0 +1,205 @@
+"""ElevenLabs accounts and local agent rules. Services never commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadcall.core.errors import Conflict, Invalid
+from leadcall.core.scoping import Scope
+from leadcall.core.secrets import SecretBox
+from leadcall.tenancy.repository import OrganizationRepository
+from leadcall.voice import schemas
+from leadcall.voice.manager import VoiceManager
+from leadcall.voice.models import ELEVENLABS_API, TWILIO_API, ElevenLabsAccount, VoiceAgent
+from leadcall.voice.repository import AccountRepository, AgentRepository, unscoped_accounts_at
+from leadcall.voice.schemas import CALL_TYPES
+from leadcall.voice.types import AgentInfo, AgentUpdate
+
+
+def webhook_url(public_base_url: str, account_id: str) -> str:
+    return f"{public_base_url.rstrip('/')}/api/webhooks/elevenlabs/transcription?account={account_id}"
+
+
+def account_view(account: ElevenLabsAccount, box: SecretBox, public_base_url: str) -> schemas.Account:
+    return schemas.Account(
+        id=account.id, name=account.name, api_key_masked="…" + account.api_key_last4,
+        has_webhook_secret=account.webhook_secret_encrypted is not None, base_url=account.base_url,
+        is_active=account.is_active, concurrency_limit=account.concurrency_limit,
+        default_phone_number_id=account.default_phone_number_id,
+        usd_to_currency_rate=account.usd_to_currency_rate, price_per_1000_credits=account.price_per_1000_credits,
+        twilio_account_sid=account.twilio_account_sid,
+        has_twilio_auth_token=account.twilio_auth_token_encrypted is not None,
+        webhook_url=webhook_url(public_base_url, account.id), created_at=account.created_at,
+        updated_at=account.updated_at, last_checked_at=account.last_checked_at,
+        last_check_ok=account.last_check_ok, last_check_detail=account.last_check_detail)
+
+
+async def list_accounts(session: AsyncSession, scope: Scope) -> list[ElevenLabsAccount]:
+    return await AccountRepository(session, scope).list()
+
+
+async def get_account(session: AsyncSession, scope: Scope, account_id: str) -> ElevenLabsAccount:
+    return await AccountRepository(session, scope).get(account_id)
+
+
+async def _flush_unique(session: AsyncSession, name: str) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"an ElevenLabs account named '{name}' already exists") from exc
+
+
+async def create_account(session: AsyncSession, scope: Scope, box: SecretBox, data: schemas.AccountCreate,
+                         now: datetime) -> ElevenLabsAccount:
+    api_key = data.api_key.strip()
+    account = ElevenLabsAccount(
+        tenant_id=scope.tenant_id, name=data.name.strip(), api_key_encrypted=box.encrypt(api_key),
+        api_key_last4=api_key[-4:],
+        webhook_secret_encrypted=box.encrypt(data.webhook_secret.strip()) if data.webhook_secret else None,
+        base_url=str(data.base_url).rstrip("/") if data.base_url else ELEVENLABS_API, is_active=data.is_active,
+        concurrency_limit=data.concurrency_limit, default_phone_number_id=data.default_phone_number_id,
+        usd_to_currency_rate=data.usd_to_currency_rate, price_per_1000_credits=data.price_per_1000_credits,
+        twilio_account_sid=data.twilio_account_sid,
+        twilio_auth_token_encrypted=box.encrypt(data.twilio_auth_token) if data.twilio_auth_token else None,
+        twilio_base_url=str(data.twilio_base_url).rstrip("/") if data.twilio_base_url else TWILIO_API,
+        created_at=now, updated_at=now)
+    AccountRepository(session, scope).add(account)
+    await _flush_unique(session, account.name)
+    return account
+
+
+async def update_account(session: AsyncSession, scope: Scope, box: SecretBox, manager: VoiceManager,
+                         data: schemas.AccountUpdate, now: datetime) -> ElevenLabsAccount:
+    account = await AccountRepository(session, scope).get(data.id)
+    given = data.model_fields_set
+    if data.name is not None:
+        account.name = data.name.strip()
+    if data.api_key is not None:
+        account.api_key_encrypted = box.encrypt(data.api_key.strip())
+        account.api_key_last4 = data.api_key.strip()[-4:]
+    if "webhook_secret" in given:
+        account.webhook_secret_encrypted = box.encrypt(data.webhook_secret.strip()) if data.webhook_secret else None
+    if "twilio_auth_token" in given:
+        account.twilio_auth_token_encrypted = (box.encrypt(data.twilio_auth_token) if data.twilio_auth_token
+                                               else None)
+    if data.base_url is not None:
+        account.base_url = str(data.base_url).rstrip("/")
+    if data.twilio_base_url is not None:
+        account.twilio_base_url = str(data.twilio_base_url).rstrip("/")
+    for field in ("is_active", "concurrency_limit", "usd_to_currency_rate", "price_per_1000_credits"):
+        value = getattr(data, field)
+        if value is not None:
+            setattr(account, field, value)
+    for field in ("default_phone_number_id", "twilio_account_sid"):
+        if field in given:
+            setattr(account, field, getattr(data, field) or None)
+    account.updated_at = now
+    await _flush_unique(session, account.name)
+    await manager.forget_account(account.id)
+    return account
+
+
+async def delete_account(session: AsyncSession, scope: Scope, manager: VoiceManager, account_id: str) -> None:
+    account = await AccountRepository(session, scope).get(account_id)
+    await session.delete(account)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("this account has call history; disable it instead of deleting it") from exc
+    await manager.forget_account(account_id)
+
+
+async def test_connection(session: AsyncSession, scope: Scope, manager: VoiceManager, data: schemas.ConnectionTest,
+                          now: datetime) -> schemas.ConnectionResult:
+    account: ElevenLabsAccount | None = None
+    if data.config_id:
+        account = await AccountRepository(session, scope).get(data.config_id)
+        provider = manager.provider(account)
+    elif data.api_key:
+        provider = manager.provider_for_key(data.api_key.strip(),
+                                            str(data.base_url).rstrip("/") if data.base_url else ELEVENLABS_API)
+    else:
+        raise Invalid("send either configId (a saved account) or apiKey (a key to try)")
+    check = await manager.test_connection(provider)
+    agents_found: int | None = None
+    if check.ok:
+        try:
+            agents_found = len(await provider.list_agents())
+        except Exception:  # noqa: BLE001 - the probe already answered; the count is a courtesy
+            agents_found = None
+    if account is not None:
+        account.last_checked_at = now
+        account.last_check_ok = check.ok
+        account.last_check_detail = check.detail[:300]
+        await session.flush()
+    return schemas.ConnectionResult(ok=check.ok, detail=check.detail, missing_permission=check.missing_permission,
+                                    agents_found=agents_found)
+
+
+def agent_details(account: ElevenLabsAccount, info: AgentInfo) -> schemas.AgentDetails:
+    return schemas.AgentDetails(
+        config_id=account.id, agent_id=info.agent_id, name=info.name, language=info.language,
+        first_message=info.first_message, prompt=info.prompt, voice_id=info.voice_id, tags=list(info.tags),
+        concurrency_limit=info.concurrency_limit,
+        phone_numbers=[schemas.PhoneNumber(phone_number_id=p.phone_number_id, number=p.number, label=p.label,
+                                           kind=str(p.kind), assigned_agent_id=p.assigned_agent_id)
+                       for p in info.phone_numbers])
+
+
+async def update_agent(session: AsyncSession, scope: Scope, manager: VoiceManager,
+                       data: schemas.AgentUpdateRequest) -> schemas.AgentDetails:
+    account = await AccountRepository(session, scope).get(data.config_id)
+    await manager.agent_info(account, data.agent_id)  # 404 for an agent of another account
+    update = AgentUpdate(name=data.name, first_message=data.first_message, prompt=data.prompt,
+                         language=data.language, voice_id=data.voice_id,
+                         tags=tuple(data.tags) if data.tags is not None else None)
+    return agent_details(account, await manager.update_agent(account, data.agent_id, update))
+
+
+def agent_settings(ref: VoiceAgent, name: str | None) -> schemas.AgentSettings:
+    return schemas.AgentSettings(
+        id=ref.id, agent_id=ref.agent_id, config_id=ref.account_id, name=name, is_enabled=ref.is_enabled,
+        specialty=ref.specialty, tags=list(ref.tags), allowed_organization_ids=list(ref.allowed_organization_ids),
+        allowed_call_types=list(ref.allowed_call_types), max_concurrent_calls=ref.max_concurrent_calls,
+        calls_placed=ref.calls_placed, last_called_at=ref.last_called_at)
+
+
+async def update_agent_settings(session: AsyncSession, scope: Scope, ref_id: str,
+                                data: schemas.AgentSettingsUpdate, now: datetime) -> VoiceAgent:
+    ref = await AgentRepository(session, scope).get(ref_id)
+    given = data.model_fields_set
+    if data.allowed_organization_ids is not None:
+        orgs = {o.id for o in await OrganizationRepository(session, scope).list()}
+        unknown = [o for o in data.allowed_organization_ids if o not in orgs]
+        if unknown:
+            raise Invalid(f"unknown organization id(s): {', '.join(unknown)}", extra={"field": "allowedOrganizationIds"})
+        ref.allowed_organization_ids = list(dict.fromkeys(data.allowed_organization_ids))
+    if data.allowed_call_types is not None:
+        bad = [c for c in data.allowed_call_types if c not in CALL_TYPES]
+        if bad:
+            raise Invalid(f"unknown call type(s): {', '.join(bad)}; use {', '.join(CALL_TYPES)}",
+                          extra={"field": "allowedCallTypes"})
+        ref.allowed_call_types = list(dict.fromkeys(data.allowed_call_types))
+    if data.tags is not None:
+        ref.tags = [t.strip() for t in data.tags if t.strip()]
+    if data.is_enabled is not None:
+        ref.is_enabled = data.is_enabled
+    if "specialty" in given:
+        ref.specialty = (data.specialty or "").strip() or None
+    if "max_concurrent_calls" in given:
+        ref.max_concurrent_calls = data.max_concurrent_calls
+    ref.updated_at = now
+    await session.flush()
+    return ref
+
+
+async def linked_webhook_urls(session: AsyncSession, box: SecretBox, api_base_url: str,
+                              public_base_url: str) -> dict[str, str]:
+    """For accounts served by `api_base_url`: API key → the webhook URL that account should call."""
+    return {box.decrypt(a.api_key_encrypted): webhook_url(public_base_url, a.id)
+            for a in await unscoped_accounts_at(session, api_base_url)}

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.live import CallWorld, LiveServer, play
+
+TEST_NUMBERS = {
+    "+12025550100": ("completed", "interested"),
+    "+12025550101": ("completed", "not_interested"),
+    "+12025550102": ("completed", "callback_requested"),
+    "+12025550103": ("failed", "no_answer"),
+    "+12025550104": ("failed", "busy"),
+    "+12025550105": ("completed", "voicemail"),
+    "+12025550107": ("failed", None),
+    "+12025550109": ("completed", None),
+    "+12025550110": ("completed", None),
+}
+
+
+async def new_lead(client: httpx.AsyncClient, cw: CallWorld, phone: str | None, **extra: Any) -> str:
+    r = await client.post("/api/leads", json={"name": "Pat Lead", "company": "Acme", "phone": phone, **extra},
+                          headers=cw.world.member.headers)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def place(client: httpx.AsyncClient, cw: CallWorld, lead_id: str, **headers: str) -> httpx.Response:
+    return await client.post(f"/api/leads/{lead_id}/call", json={"agentId": cw.agent_ids[0], "callType": "prospecting"},
+                             headers={**cw.world.member.headers, **headers})
+
+
+async def events_of(client: httpx.AsyncClient, cw: CallWorld, call_id: str) -> list[dict[str, Any]]:
+    r = await client.get(f"/api/calls/{call_id}/events", headers=cw.world.member.headers)
+    assert r.status_code == 200
+    return list(r.json())
+
+
+@pytest.mark.parametrize("phone", sorted(TEST_NUMBERS))
+async def test_test_numbers_end_as_their_scenario_says(live: LiveServer, live_client: httpx.AsyncClient,
+                                                       cw: CallWorld, phone: str) -> None:
+    final_status, outcome = TEST_NUMBERS[phone]
+    lead_id = await new_lead(live_client, cw, phone)
+    r = await place(live_client, cw, lead_id)
+    assert r.status_code == 200, r.text
+    placed = r.json()
+    assert placed["success"] is True and placed["jobId"]
+    assert placed["callLog"]["status"] == "ringing"
+    call_id = placed["callLog"]["id"]
+    await play(live, 120)
+    call = (await live_client.get(f"/api/calls/{call_id}", headers=cw.world.member.headers)).json()
+    assert call["status"] == final_status, call
+    if outcome is not None:
+        assert call["outcome"] == outcome
+    if final_status == "completed":
+        assert call["transcription"], "a completed call has a transcript"
+        assert call["transcriptionStatus"] == "completed"
+        assert call["durationSeconds"] and call["durationSeconds"] > 0
+        assert call["cost"] is not None and call["cost"] > 0 and call["costCurrency"] == "USD"
+        assert call["next_action"]
+    if phone == "+12025550102":
+        assert call["callbackAt"] is not None
+    if phone == "+12025550105":
+        assert call["phoneResult"] == "voicemail" and call["salesResult"] is None
+    trail = await events_of(live_client, cw, call_id)
+    statuses = [e["toStatus"] for e in trail if e["kind"] in ("created", "status")]
+    assert statuses[0] == "initiating" and statuses[1] == "ringing" and statuses[-1] == final_status
+    assert len(statuses) == len(set(statuses)), "no status applied twice"
+    sources = {e["source"] for e in trail}
+    if phone == "+12025550109":
+        assert "webhook" not in sources and "poll" in sources  # only polling found out
+    else:
+        assert "webhook" in sources or "poll" in sources
+
+
+async def test_provider_refusal_leaves_a_failed_call_with_a_reason(live_client: httpx.AsyncClient,
+                                                                   cw: CallWorld) -> None:
+    lead_id = await new_lead(live_client, cw, "+12025550106")
+    r = await place(live_client, cw, lead_id)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["success"] is False and body["jobId"] is None
+    assert body["callLog"]["status"] == "failed"
+    assert "ElevenLabs refused the call" in body["callLog"]["failureReason"]
+
+
+async def test_checks_in_order(live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    no_phone = await new_lead(live_client, cw, None)
+    r = await place(live_client, cw, no_phone)
+    assert r.status_code == 404 and "no phone" in r.json()["detail"]
+    dnc = await new_lead(live_client, cw, "+12025550100", doNotCall=True, doNotCallReason="asked us")
+    r = await place(live_client, cw, dnc)
+    assert r.status_code == 409 and "asked us" in r.json()["detail"]
+    lead = await new_lead(live_client, cw, "+12025550100")
+    r = await live_client.post(f"/api/leads/{lead}/call", json={"agentId": "agent_nope"},
+                               headers=cw.world.member.headers)
+    assert r.status_code == 400 and "not available" in r.json()["detail"]
+    r = await live_client.post("/api/leads/00000000-0000-0000-0000-000000000000/call",
+                               json={"agentId": cw.agent_ids[0]}, headers=cw.world.member.headers)
+    assert r.status_code == 404
+
+
+async def test_idempotency_key_never_dials_twice(live: LiveServer, live_client: httpx.AsyncClient,
+                                                 cw: CallWorld) -> None:
+    lead_id = await new_lead(live_client, cw, "+12025550100")
+    first = await place(live_client, cw, lead_id, **{"Idempotency-Key": "abc-1"})
+    again = await place(live_client, cw, lead_id, **{"Idempotency-Key": "abc-1"})
+    assert first.json()["callLog"]["id"] == again.json()["callLog"]["id"]
+    history = (await live_client.get(f"/api/leads/{lead_id}/calls", headers=cw.world.member.headers)).json()
+    assert len(history["items"]) == 1
+
+
+async def test_duplicate_and_out_of_order_webhooks_end_in_the_same_state(live: LiveServer,
+                                                                        live_client: httpx.AsyncClient,
+                                                                        cw: CallWorld) -> None:
+    once = await new_lead(live_client, cw, "+12025550101")
+    call_once = (await place(live_client, cw, once)).json()["callLog"]["id"]
+    await play(live, 120)
+    live.simulator.faults.duplicate_webhooks = True
+    live.simulator.faults.reverse_webhooks = True
+    try:
+        many = await new_lead(live_client, cw, "+12025550101")
+        call_many = (await place(live_client, cw, many)).json()["callLog"]["id"]
+        for _ in range(10):
+            await play(live, 12)
+    finally:
+        live.simulator.faults.duplicate_webhooks = False
+        live.simulator.faults.reverse_webhooks = False
+    a = (await live_client.get(f"/api/calls/{call_once}", headers=cw.world.member.headers)).json()
+    b = (await live_client.get(f"/api/calls/{call_many}", headers=cw.world.member.headers)).json()
+    for key in ("status", "outcome", "phoneResult", "salesResult", "transcription", "cost", "durationSeconds",
+                "summary", "next_action"):
+        assert a[key] == b[key], key
+
+
+async def test_history_is_newest_first_with_cursor(live: LiveServer, live_client: httpx.AsyncClient,
+                                                   cw: CallWorld) -> None:
+    lead_id = await new_lead(live_client, cw, "+12025550101")
+    ids = []
+    for _ in range(3):
+        ids.append((await place(live_client, cw, lead_id)).json()["callLog"]["id"])
+        live.clock.advance(1)
+        await play(live, 80)
+    page1 = (await live_client.get(f"/api/leads/{lead_id}/calls", params={"limit": 2},
+                                   headers=cw.world.member.headers)).json()
+    page2 = (await live_client.get(f"/api/leads/{lead_id}/calls", params={"limit": 2, "cursor": page1["nextCursor"]},
+                                   headers=cw.world.member.headers)).json()
+    assert [c["id"] for c in page1["items"] + page2["items"]] == list(reversed(ids))
+    assert page2["nextCursor"] is None
+
+
+async def test_cancel_a_long_call(live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    lead_id = await new_lead(live_client, cw, "+12025550108")
+    call_id = (await place(live_client, cw, lead_id)).json()["callLog"]["id"]
+    await play(live, 20)
+    r = await live_client.post(f"/api/calls/{call_id}/cancel", headers=cw.world.member.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["canceled"] is True and r.json()["callLog"]["status"] == "canceled"
+    await play(live, 60)
+    call = (await live_client.get(f"/api/calls/{call_id}", headers=cw.world.member.headers)).json()
+    assert call["status"] == "canceled"
+    again = await live_client.post(f"/api/calls/{call_id}/cancel", headers=cw.world.member.headers)
+    assert again.status_code == 409
+
+
+async def test_user_corrects_outcome(live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    lead_id = await new_lead(live_client, cw, "+12025550101")
+    call_id = (await place(live_client, cw, lead_id)).json()["callLog"]["id"]
+    await play(live, 120)
+    r = await live_client.patch(f"/api/calls/{call_id}", json={"outcome": "interested", "notes": "actually keen"},
+                                headers=cw.world.member.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["outcome"] == "interested" and r.json()["notes"] == "actually keen"
+    trail = await events_of(live_client, cw, call_id)
+    assert any(e["kind"] == "outcome_corrected" for e in trail)

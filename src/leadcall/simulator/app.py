@@ -217,7 +217,8 @@ def create_simulator_app(state: SimulatorState) -> FastAPI:
                 "voice_slots_used": 4, "professional_voice_slots_used": 0,
                 "professional_voice_slots_used_in_workspace": 0, "voice_limit": 160, "voice_add_edit_counter": 0,
                 "professional_voice_limit": 1, "can_extend_voice_limit": False, "can_use_instant_voice_cloning": True,
-                "can_use_professional_voice_cloning": True, "current_overage": 0, "status": "active",
+                "can_use_professional_voice_cloning": True, "current_overage": {"amount": "0.00", "currency": "usd"},
+                "status": "active",
                 "next_character_count_reset_unix": int(state.clock.now()) + 86400 * 20, "currency": "usd",
                 "billing_period": "monthly_period", "open_invoices": [], "has_open_invoices": False}
 

@@ -42,17 +42,24 @@ class LiveServer:
         await self.task
 
 
-async def start_live(settings: Settings, clock: ManualClock, **overrides: Any) -> LiveServer:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    app = create_app(settings.model_copy(update={"public_base_url": url, "simulator_enabled": True,
-                                                  "run_worker": False, **overrides}), clock=clock)
+async def serve(app: Any, port: int | None = None) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    """Serves an ASGI app on 127.0.0.1 from the running event loop; returns once it accepts connections."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.get_running_loop().create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
         if task.done():
             task.result()
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+async def start_live(settings: Settings, clock: ManualClock, **overrides: Any) -> LiveServer:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = create_app(settings.model_copy(update={"public_base_url": url, "simulator_enabled": True,
+                                                  "run_worker": False, **overrides}), clock=clock)
+    server, task, _ = await serve(app, port)
     return LiveServer(app, url, clock, server, task)
 
 

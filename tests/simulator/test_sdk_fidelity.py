@@ -10,13 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from elevenlabs.client import AsyncElevenLabs, ElevenLabs
 from fastapi import FastAPI, Request
 
 from leadcall.kit.clock import ManualClock
 from leadcall.simulator import SimAccount, SimulatorState, create_simulator_app
-from tests.live import free_port
+from tests.live import serve
 
 KEY = "sk_sdk_fidelity_key_0001"
 SECRET = "wsec_sdk_fidelity_0001"
@@ -25,15 +24,6 @@ SECRET = "wsec_sdk_fidelity_0001"
 class Sim:
     def __init__(self, state: SimulatorState, account: SimAccount, url: str, received: list[dict[str, Any]]) -> None:
         self.state, self.account, self.url, self.received = state, account, url, received
-
-
-async def serve(app: FastAPI) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.get_running_loop().create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    return server, task, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

@@ -43,6 +43,7 @@ from leadcall.calls.states import can_move
 from leadcall.core.db import on_commit, transaction
 from leadcall.core.errors import Conflict, Invalid, LeadcallError, NotFound
 from leadcall.core.events import Event, EventHub
+from leadcall.core.jobs import JobQueue
 from leadcall.core.scoping import Scope
 from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
@@ -123,12 +124,13 @@ class PlacementHooks:
 
 class CallService:
     def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], voices: VoiceManager, events: EventHub,
-                 clock: Clock, hooks: PlacementHooks | None = None) -> None:
+                 clock: Clock, hooks: PlacementHooks | None = None, jobs: JobQueue | None = None) -> None:
         self.sessionmaker = sessionmaker
         self.voices = voices
         self.events = events
         self.clock = clock
         self.hooks = hooks or PlacementHooks()
+        self.jobs = jobs
 
     def now(self) -> datetime:
         return utc_datetime(self.clock)

@@ -9,7 +9,6 @@ end in the same state as one in-order delivery.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from fastapi import APIRouter, Query, Request
@@ -61,15 +60,11 @@ async def receive(request: Request, account_id: str) -> dict[str, object]:
         delivery_id = delivery.id
 
         async def process_soon() -> None:
-            task = asyncio.get_running_loop().create_task(process_delivery(service, delivery_id))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            if service.jobs is not None:
+                await service.jobs.enqueue("process_webhook", delivery_id)
 
         on_commit(session, process_soon)
     return {"received": True, "duplicate": False}
-
-
-_background: set[asyncio.Task[None]] = set()
 
 
 async def process_delivery(service: CallService, delivery_id: str) -> None:

@@ -1,0 +1,104 @@
+"""Builds the services one process runs on, for the web app and for `leadcall worker` alike.
+
+The shape comes from settings only: without LEADCALL_REDIS_URL everything is
+in-process (events, caches, rate limits, jobs); with it, events go through Redis
+pub/sub, caches and rate limits live in Redis, and jobs go to arq workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from leadcall.billing.service import BillingService
+from leadcall.calls.service import CallService, PlacementHooks
+from leadcall.calls.webhooks import process_delivery
+from leadcall.calls.worker import CallWorker
+from leadcall.core.cache import Cache, MemoryCache
+from leadcall.core.container import Container
+from leadcall.core.db import make_engine, make_sessionmaker
+from leadcall.core.events import EventHub, MemoryEventHub
+from leadcall.core.jobs import ArqJobs, InProcessJobs, JobQueue
+from leadcall.core.ratelimit import MemoryRateLimiter, RateLimiter
+from leadcall.core.redis_impl import RedisCache, RedisEventHub, RedisRateLimiter
+from leadcall.core.redis_impl import connect as connect_redis
+from leadcall.core.secrets import SecretBox
+from leadcall.kit.clock import Clock, SystemClock
+from leadcall.settings import Settings
+from leadcall.voice.manager import VoiceManager
+
+
+@dataclass
+class Runtime:
+    container: Container
+    events: EventHub
+    jobs: JobQueue
+    voices: VoiceManager
+    billing: BillingService
+    calls: CallService
+    worker: CallWorker
+
+
+def build_container(settings: Settings, clock: Clock | None = None) -> Container:
+    engine = make_engine(settings.database_url)
+    keys = settings.secret_keys.get_secret_value()
+    if not keys:
+        raise RuntimeError("LEADCALL_SECRET_KEYS is not set; generate one with `leadcall secrets new-key`")
+    return Container(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine),
+                     clock=clock or SystemClock(), secret_box=SecretBox.from_setting(keys))
+
+
+async def arq_pool(redis_url: str) -> Any:
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    return await create_pool(RedisSettings.from_dsn(redis_url))
+
+
+@asynccontextmanager
+async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+    container = build_container(settings, clock)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0),
+                             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+    redis = connect_redis(settings.redis_url) if settings.redis_url else None
+    events: EventHub
+    cache: Cache
+    limiter: RateLimiter
+    jobs: JobQueue
+    in_process = InProcessJobs()
+    if redis is not None and settings.redis_url:
+        redis_events = RedisEventHub(redis)
+        await redis_events.start()
+        events, cache, limiter = redis_events, RedisCache(redis), RedisRateLimiter(redis, container.clock)
+        jobs = ArqJobs(await arq_pool(settings.redis_url))
+    else:
+        events, cache, limiter = MemoryEventHub(), MemoryCache(container.clock), MemoryRateLimiter(container.clock)
+        jobs = in_process
+    voices = VoiceManager(secret_box=container.secret_box, clock=container.clock, http=http, cache=cache)
+    billing = BillingService(clock=container.clock, events=events, limiter=limiter,
+                             per_user_per_minute=settings.placements_per_user_per_minute,
+                             per_tenant_per_minute=settings.placements_per_tenant_per_minute)
+    calls = CallService(sessionmaker=container.sessionmaker, voices=voices, events=events, clock=container.clock,
+                        hooks=PlacementHooks(reserve=billing.reserve, settle=billing.settle, admit=billing.admit),
+                        jobs=jobs)
+    voices.live_call_counter = calls
+
+    async def process_webhook(delivery_id: str) -> None:
+        await process_delivery(calls, delivery_id)
+
+    in_process.register("process_webhook", process_webhook)
+    worker = CallWorker(calls)
+    try:
+        yield Runtime(container, events, jobs, voices, billing, calls, worker)
+    finally:
+        await worker.stop()
+        await jobs.close()
+        await events.close()
+        if redis is not None:
+            await redis.aclose()
+        await http.aclose()
+        await container.engine.dispose()

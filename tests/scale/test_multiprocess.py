@@ -82,7 +82,7 @@ def processes(settings: Settings) -> Iterator[Processes]:
 
 
 async def wait_for_status(client: httpx.AsyncClient, call_id: str, headers: dict[str, str], status: str,
-                          timeout: float = 60) -> dict[str, object]:
+                          within: float = 60) -> dict[str, object]:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         call = (await client.get(f"/api/calls/{call_id}", headers=headers)).json()

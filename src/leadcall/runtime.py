@@ -20,7 +20,7 @@ from leadcall.calls.webhooks import process_delivery
 from leadcall.calls.worker import CallWorker
 from leadcall.core.cache import Cache, MemoryCache
 from leadcall.core.container import Container
-from leadcall.core.db import make_engine, make_sessionmaker
+from leadcall.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from leadcall.core.events import EventHub, MemoryEventHub
 from leadcall.core.jobs import ArqJobs, InProcessJobs, JobQueue
 from leadcall.core.ratelimit import MemoryRateLimiter, RateLimiter
@@ -49,6 +49,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     if not keys:
         raise RuntimeError("LEADCALL_SECRET_KEYS is not set; generate one with `leadcall secrets new-key`")
     return Container(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine),
+                     read_sessionmaker=make_read_sessionmaker(engine),
                      clock=clock or SystemClock(), secret_box=SecretBox.from_setting(keys))
 
 

@@ -172,7 +172,7 @@ class CallService:
                 if replay is not None:
                     return replay
             raise
-        return await self._dial(call.id, choice, lead)
+        return await self._dial(call, choice, lead, principal.name)
 
     async def _replay(self, principal: Principal, key: str) -> schemas.CallPlaced | None:
         async with transaction(self.sessionmaker) as session:
@@ -239,19 +239,11 @@ class CallService:
             "lead_timezone": sanitize(lead.timezone, 64), "call_type": call_type, "seller_name": sanitize(caller),
         }
 
-    async def _dial(self, call_id: str, choice: AgentChoice, lead: Lead) -> schemas.CallPlaced:
-        async with transaction(self.sessionmaker) as session:
-            call = await repository.unscoped_get_call(session, call_id)
-            assert call is not None
-            caller = ""
-            if call.user_id:
-                from leadcall.tenancy.repository import unscoped_get_user
-
-                user = await unscoped_get_user(session, call.user_id)
-                caller = user.name if user else ""
+    async def _dial(self, reserved: CallLog, choice: AgentChoice, lead: Lead, caller: str) -> schemas.CallPlaced:
+        call_id = reserved.id
         request = CallRequest(agent_id=choice.info.agent_id, phone_number=choice.phone_number,
-                              to_number=call.to_number,
-                              dynamic_variables=self._variables(lead, choice, call.call_type, caller))
+                              to_number=reserved.to_number,
+                              dynamic_variables=self._variables(lead, choice, reserved.call_type, caller))
         error: str | None = None
         placement = None
         try:
@@ -262,8 +254,9 @@ class CallService:
                 error = (f"ElevenLabs did not confirm the call ({exc.detail}); it may still have been placed. "
                          "Check the lead's phone before calling again.")
         async with transaction(self.sessionmaker) as session:
-            call = await repository.unscoped_get_call(session, call_id, for_update=True)
-            assert call is not None
+            found = await repository.unscoped_get_call(session, call_id, for_update=True)
+            assert found is not None
+            call = found
             now = self.now()
             if placement is not None:
                 call.conversation_id = placement.conversation_id

@@ -16,5 +16,6 @@ class Container:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    read_sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
     secret_box: SecretBox

@@ -74,8 +74,12 @@ def make_engine(url: str) -> AsyncEngine:
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # Take the write lock at BEGIN so read-then-write transactions (budget
-            # reservations, idempotency keys) serialize instead of failing to upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # reservations, idempotency keys) serialize instead of failing to upgrade;
+            # read-only units of work (see `read_only`) begin deferred and never wait.
+            if conn.get_execution_options().get("leadcall_read_only"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         # Let SQLAlchemy's BEGIN be ours (pysqlite otherwise begins implicitly).
         @event.listens_for(engine.sync_engine, "connect", insert=True)
@@ -86,6 +90,11 @@ def make_engine(url: str) -> AsyncEngine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for units of work that only read (SQLite: a deferred BEGIN that takes no write lock)."""
+    return async_sessionmaker(engine.execution_options(leadcall_read_only=True), expire_on_commit=False)
 
 
 AfterCommit = Callable[[], Awaitable[None]]

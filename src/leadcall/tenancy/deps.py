@@ -43,19 +43,25 @@ async def current_principal(request: Request, now: Now) -> Principal:
         return cached
     # Its own short unit of work: the route's transaction (if any) must not be held open
     # by authentication, nor authentication wait for the route's.
-    async with transaction(get_container(request).sessionmaker) as session:
-        principal = await _resolve(request, session, now)
+    container = get_container(request)
+    async with transaction(container.read_sessionmaker) as session:
+        principal, token_id = await _resolve(request, session, now)
+    if token_id is not None:
+        async with transaction(container.sessionmaker) as session:
+            await service.touch_token(session, token_id, now)
     request.state.principal = principal
     return principal
 
 
-async def _resolve(request: Request, session: AsyncSession, now: datetime) -> Principal:
+async def _resolve(request: Request, session: AsyncSession, now: datetime) -> tuple[Principal, str | None]:
+    """The principal, and the id of a token whose last use should be recorded."""
     authorization = request.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("use 'Authorization: Bearer <token>'")
-        principal = await service.principal_from_token(session, token.strip(), now)
+        principal, stale_token = await service.principal_from_token(session, token.strip(), now)
+        return principal, stale_token
     else:
         user_id = request.session.get("uid") if "session" in request.scope else None
         if not user_id:
@@ -66,7 +72,7 @@ async def _resolve(request: Request, session: AsyncSession, now: datetime) -> Pr
             given = await _csrf_token_from(request)
             if not expected or not given or not hmac.compare_digest(expected, given):
                 raise Forbidden("the form has expired or its security token is missing; reload the page")
-    return principal
+    return principal, None
 
 
 def requires(permission: Permission):  # type: ignore[no-untyped-def]

@@ -136,7 +136,8 @@ def principal_for(user: User, tenant: Tenant, via: str) -> Principal:
                      via="token" if via == "token" else "session")
 
 
-async def principal_from_token(session: AsyncSession, token: str, now: datetime) -> Principal:
+async def principal_from_token(session: AsyncSession, token: str, now: datetime) -> tuple[Principal, str | None]:
+    """The token's principal, and the token's id when its last use is worth recording (read-only here)."""
     row = await repo.unscoped_find_token(session, hash_token(token))
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("the API token is not valid (unknown or revoked)")
@@ -145,9 +146,14 @@ async def principal_from_token(session: AsyncSession, token: str, now: datetime)
     if user is None or tenant is None or not user.is_active:
         raise Unauthenticated("the API token's user is not active")
     # Recorded at minute precision, so busy integrations do not write on every request.
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+    stale = row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60
+    return principal_for(user, tenant, "token"), row.id if stale else None
+
+
+async def touch_token(session: AsyncSession, token_id: str, now: datetime) -> None:
+    row = await session.get(ApiToken, token_id)
+    if row is not None:
         row.last_used_at = now
-    return principal_for(user, tenant, "token")
 
 
 async def principal_from_user_id(session: AsyncSession, user_id: str) -> Principal:

@@ -174,10 +174,11 @@ def classify(*, ended_ok: bool, failure_reason: str | None, termination_reason: 
         phone = PhoneResult.no_answer
     elif "voicemail" in reason or "buzon" in reason or _has(_plain(user_text + " " + agent_text), _VOICEMAIL):
         phone = PhoneResult.voicemail
-    elif not ended_ok and not plain_user:
-        phone = PhoneResult.no_answer if ("no answer" in reason or "no-answer" in reason) else PhoneResult.failed
     elif not ended_ok and "busy" in reason:
         phone = PhoneResult.busy
+    elif not ended_ok and not plain_user:
+        unanswered = ("no answer" in reason or "no-answer" in reason or "not answered" in reason)
+        phone = PhoneResult.no_answer if unanswered else PhoneResult.failed
     elif plain_user:
         phone = PhoneResult.answered
     else:

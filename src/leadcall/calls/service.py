@@ -404,7 +404,9 @@ class CallService:
     async def apply_failure(self, session: AsyncSession, call: CallLog, failure_reason: str, *, source: str) -> bool:
         """A call that never connected (busy, no answer)."""
         moved = self._move(session, call, CallStatus.failed, source=source, detail=f"call not connected: {failure_reason}")
-        if call.outcome_corrected or (not moved and call.phone_result is not None):
+        # A generic "failed" (e.g. from a poll that came first) is refined by the webhook's reason.
+        refines = call.phone_result in (None, PhoneResult.failed.value) and call.status == CallStatus.failed.value
+        if call.outcome_corrected or (not moved and not refines):
             return moved
         call.failure_reason = call.failure_reason or {"busy": "the line was busy",
                                                       "no-answer": "nobody answered"}.get(failure_reason,

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.staticfiles import StaticFiles
 
 from leadcall.billing.router import router as billing_router
 from leadcall.calls.router import router as calls_router
@@ -22,6 +23,8 @@ from leadcall.tenancy.deps import current_principal
 from leadcall.tenancy.router import router as tenancy_router
 from leadcall.voice.router import router as voice_router
 from leadcall.voice.service import linked_webhook_urls
+from leadcall.web import STATIC_DIR, pages_router, render_error_page
+from leadcall.web import public_router as web_public_router
 
 API_ROUTERS: list[APIRouter] = [tenancy_router, leads_router, voice_router, calls_router, billing_router]
 
@@ -76,7 +79,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=settings.session_secret.get_secret_value(),
                        session_cookie="leadcall_session", max_age=settings.session_max_age_seconds,
                        same_site="lax", https_only=settings.session_cookie_secure)
-    install_error_handlers(app)
+    install_error_handlers(app, html=render_error_page)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(web_public_router)
+    app.include_router(pages_router)
     if settings.simulator_enabled:
         mount_simulator(app, settings, clock)
     for router in PUBLIC_ROUTERS:

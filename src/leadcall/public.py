@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import RedirectResponse
 
 from leadcall.calls.webhooks import router as webhooks_router
 from leadcall.tenancy.router import public_router as auth_router
 
 health_router = APIRouter(tags=["health"])
-
-
-@health_router.get("/", include_in_schema=False)
-async def home() -> RedirectResponse:
-    return RedirectResponse("/docs")
 
 
 @health_router.get("/health")
@@ -22,3 +16,4 @@ async def health() -> dict[str, str]:
 
 
 PUBLIC_ROUTERS: list[APIRouter] = [health_router, auth_router, webhooks_router]
+# The web app's sign-in pages and static files are public too (leadcall.web.public_router, /static).

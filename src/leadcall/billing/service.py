@@ -190,6 +190,12 @@ class BillingService:
         forecast = spent / elapsed * (end - start).total_seconds()
         return BudgetStatus(budget, spent, reserved, start, end, round(forecast, 2))
 
+    async def statuses(self, session: AsyncSession, scope: Scope) -> list[BudgetStatus]:
+        return [await self.status(session, b) for b in await BudgetRepository(session, scope).list()]
+
+    async def recent_alerts(self, session: AsyncSession, scope: Scope, limit: int = 10) -> list[BudgetAlert]:
+        return await AlertRepository(session, scope).recent(limit)
+
     async def put_budget(self, session: AsyncSession, scope: Scope, *, organization_id: str | None,
                          monthly_limit: float, thresholds: list[int] | None, estimated_call_cost: float | None,
                          now: datetime) -> Budget:

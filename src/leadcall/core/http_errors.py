@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadcall.core.errors import LeadcallError
@@ -30,26 +32,50 @@ def validation_detail(errors: list[Any]) -> tuple[str, list[dict[str, str]]]:
     return "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields
 
 
-def install_error_handlers(app: FastAPI) -> None:
+HtmlRenderer = Callable[[Request, int, str], Response]
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    return not path.startswith(("/api/", "/sim/", "/openapi.json", "/docs"))
+
+
+def install_error_handlers(app: FastAPI, html: HtmlRenderer | None = None) -> None:
+    """The same errors, rendered as JSON for the API and as a page or toast for the web app."""
+
+    def respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+        if html is not None and _wants_html(request):
+            if status == 401:
+                if request.headers.get("hx-request"):
+                    return Response(status_code=204, headers={"HX-Redirect": "/login"})
+                return RedirectResponse("/login", status_code=303)
+            return html(request, status, str(body.get("detail", "")))
+        return JSONResponse(body, status_code=status, headers=headers)
+
     @app.exception_handler(LeadcallError)
     async def _leadcall(request: Request, exc: LeadcallError) -> Response:
-        return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=exc.headers)
+        return respond(request, exc.status_code, exc.to_json(), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         detail, fields = validation_detail(list(exc.errors()))
-        return JSONResponse({"error": "invalid", "detail": detail, "fields": fields}, status_code=422)
+        return respond(request, 422, {"error": "invalid", "detail": detail, "fields": fields})
+
+    @app.exception_handler(ValidationError)
+    async def _invalid_model(request: Request, exc: ValidationError) -> Response:
+        detail, fields = validation_detail(list(exc.errors()))
+        return respond(request, 422, {"error": "invalid", "detail": detail, "fields": fields})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such page or API route"
-        return JSONResponse({"error": _HTTP_NAMES.get(exc.status_code, "error"), "detail": detail},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return respond(request, exc.status_code, {"error": _HTTP_NAMES.get(exc.status_code, "error"), "detail": detail},
+                       getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"error": "internal", "detail": "something went wrong on our side; it has been logged"},
-                            status_code=500)
+        return respond(request, 500, {"error": "internal",
+                                      "detail": "something went wrong on our side; it has been logged"})

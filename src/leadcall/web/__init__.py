@@ -1,0 +1,5 @@
+"""The web app: server-rendered pages and fragments (Jinja2 + htmx), live over SSE, in Spanish and English."""
+
+from leadcall.web.router import STATIC_DIR, pages_router, public_router, render_error_page
+
+__all__ = ["STATIC_DIR", "pages_router", "public_router", "render_error_page"]

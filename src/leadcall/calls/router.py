@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Header, Query, Request
@@ -116,6 +117,8 @@ async def events(principal: CurrentPrincipal, request: Request) -> StreamingResp
                 pending = asyncio.ensure_future(anext(stream))
         finally:
             pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending
             await stream.aclose()  # type: ignore[attr-defined]
 
     return StreamingResponse(body(), media_type="text/event-stream",

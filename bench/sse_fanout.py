@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -102,8 +101,9 @@ async def main() -> None:
     env = {**os.environ, "LEADCALL_DATABASE_URL": database_url, "LEADCALL_REDIS_URL": REDIS_URL,
            "LEADCALL_SECRET_KEYS": keys, "LEADCALL_SESSION_SECRET": "bench"}
     ports = [free_port(), free_port()]
-    procs = [subprocess.Popen([LEADCALL, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for port in ports]
+    procs = [await asyncio.create_subprocess_exec(LEADCALL, "serve", "--port", str(port), env=env,
+                                                  stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+             for port in ports]
     redis = Redis.from_url(REDIS_URL)
     try:
         urls = [f"http://127.0.0.1:{port}" for port in ports]
@@ -115,7 +115,7 @@ async def main() -> None:
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(timeout=10)
+            await asyncio.wait_for(proc.wait(), 10)
         await redis.aclose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

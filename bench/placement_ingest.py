@@ -1,5 +1,7 @@
 """Placement throughput vs a pass-through endpoint, and webhook ingest vs a bare
-verify-and-insert endpoint, measured side by side in one run (SQLite, the embedded default)."""
+verify-and-insert endpoint, measured side by side in one run.
+
+SQLite (the embedded default) by default; `--postgres` runs it on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -41,8 +43,17 @@ def signed(body: bytes) -> str:
 
 
 async def main() -> None:
-    folder = tempfile.mkdtemp(prefix="leadcall-bench-")
-    url = f"sqlite+aiosqlite:///{folder}/bench.db"
+    admin = None
+    if "--postgres" in sys.argv:
+        import asyncpg
+
+        name = f"leadcall_bench_{uuid.uuid4().hex[:8]}"
+        admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test")
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    else:
+        folder = tempfile.mkdtemp(prefix="leadcall-bench-")
+        url = f"sqlite+aiosqlite:///{folder}/bench.db"
     await asyncio.to_thread(upgrade, url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -145,6 +156,10 @@ async def main() -> None:
     ours_ingest, bare_ingest = sum(ingest_ours) / 2, sum(ingest_bare) / 2
     server.should_exit = True
     await server.task  # type: ignore[attr-defined]
+    if admin is not None:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        await admin.close()
+    print(f"database: {'PostgreSQL' if admin is not None else 'SQLite'}")
     print(f"placement:   {placement:7.1f} calls/s   pass-through: {passthrough_rate:7.1f} calls/s   "
           f"ratio {placement / passthrough_rate:.2f} (target ≥ 0.70)")
     print(f"ingest:      {ours_ingest:7.1f} hooks/s   bare verify+insert: {bare_ingest:7.1f} hooks/s   "

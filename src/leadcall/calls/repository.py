@@ -28,10 +28,16 @@ class CallRepository(ScopedRepository[CallLog]):
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def live_counts(self) -> tuple[dict[str, int], dict[str, int]]:
-        base = self.scoped_select().where(CallLog.status.in_(_LIVE_VALUES)).subquery()
-        per_agent = await self.session.execute(select(base.c.agent_ref_id, func.count()).group_by(base.c.agent_ref_id))
-        per_account = await self.session.execute(select(base.c.account_id, func.count()).group_by(base.c.account_id))
-        return ({k: int(v) for k, v in per_agent.all()}, {k: int(v) for k, v in per_account.all()})
+        """Live calls per (agent reference, account) of this tenant, in one grouped query."""
+        stmt = (select(CallLog.agent_ref_id, CallLog.account_id, func.count())
+                .where(CallLog.tenant_id == self.scope.tenant_id, CallLog.status.in_(_LIVE_VALUES))
+                .group_by(CallLog.agent_ref_id, CallLog.account_id))
+        per_agent: dict[str, int] = {}
+        per_account: dict[str, int] = {}
+        for agent_ref_id, account_id, count in (await self.session.execute(stmt)).all():
+            per_agent[agent_ref_id] = per_agent.get(agent_ref_id, 0) + int(count)
+            per_account[account_id] = per_account.get(account_id, 0) + int(count)
+        return per_agent, per_account
 
     async def events(self, call_id: str) -> list[CallEvent]:
         stmt = (select(CallEvent).where(CallEvent.tenant_id == self.scope.tenant_id, CallEvent.call_id == call_id)

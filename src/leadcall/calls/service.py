@@ -41,7 +41,7 @@ from leadcall.calls.models import (
 )
 from leadcall.calls.states import can_move
 from leadcall.core.db import on_commit, transaction
-from leadcall.core.errors import Conflict, Invalid, LeadcallError, NotFound
+from leadcall.core.errors import Conflict, Invalid, NotFound
 from leadcall.core.events import Event, EventHub
 from leadcall.core.jobs import JobQueue
 from leadcall.core.scoping import Scope
@@ -186,6 +186,11 @@ class CallService:
     async def _reserve(self, principal: Principal, *, lead_id: str, agent_id: str, call_type: str,
                        key: str | None) -> tuple[CallLog, AgentChoice, Lead]:
         async with transaction(self.sessionmaker) as session:
+            # Placements of one tenant serialize on its row (SQLite: BEGIN IMMEDIATE already does):
+            # live-call counts and budget holds read under the lock cannot be overtaken, so
+            # concurrent requests can never together exceed a limit.
+            tenant = (await session.execute(select(Tenant).where(Tenant.id == principal.tenant_id)
+                                            .with_for_update())).scalar_one()
             lead = await LeadRepository(session, principal.scope).get(lead_id)
             if not lead.phone:
                 raise NotFound("lead has no phone number; add one before calling")
@@ -197,22 +202,13 @@ class CallService:
                 CallLog.status.in_([s.value for s in LIVE])).limit(1))
             if live_on_lead.first() is not None:
                 raise Conflict("this lead is already on a call; wait for it to end or cancel it")
+            counts = await repository.CallRepository(session, principal.tenant_scope).live_counts()
+            # Refuses (400) an agent that is disabled, not allowed here, or at its or its account's limit.
             choice = await self.voices.choose_agent(session, tenant_id=principal.tenant_id,
                                                     organization_id=principal.organization_id, agent_id=agent_id,
-                                                    call_type=call_type)
-            # Serialize placements per account, then re-check capacity under the lock:
-            # concurrent requests cannot together exceed the live-call limits.
-            account = (await session.execute(select(ElevenLabsAccount).where(
-                ElevenLabsAccount.id == choice.account.id).with_for_update())).scalar_one()
-            per_agent, per_account = await repository.CallRepository(session, principal.tenant_scope).live_counts()
-            limits = [x for x in (choice.ref.max_concurrent_calls, choice.info.concurrency_limit) if x is not None]
-            if limits and per_agent.get(choice.ref.id, 0) >= min(limits):
-                raise LeadcallError(f"agent not available: the agent is busy ({min(limits)} live call(s) at most)")
-            if per_account.get(account.id, 0) >= account.concurrency_limit:
-                raise LeadcallError(f"agent not available: the ElevenLabs account '{account.name}' is at its limit "
-                                    f"of {account.concurrency_limit} simultaneous calls")
+                                                    call_type=call_type, counts=counts)
+            account = choice.account
             now = self.now()
-            tenant = await unscoped_get_tenant(session, principal.tenant_id)
             call = CallLog(tenant_id=lead.tenant_id, organization_id=lead.organization_id, lead_id=lead.id,
                            user_id=principal.user_id, account_id=account.id, agent_ref_id=choice.ref.id,
                            agent_id=choice.info.agent_id, agent_name=choice.info.name,
@@ -220,7 +216,7 @@ class CallService:
                            phone_kind=str(choice.phone_number.kind), to_number=lead.phone,
                            status=CallStatus.initiating.value, call_type=call_type,
                            transcription_status=TranscriptionStatus.pending.value,
-                           cost_currency=tenant.currency if tenant else None, idempotency_key=key,
+                           cost_currency=tenant.currency, idempotency_key=key,
                            created_at=now, updated_at=now, deadline_at=now + timedelta(seconds=CALL_DEADLINE_SECONDS))
             session.add(call)
             await session.flush()

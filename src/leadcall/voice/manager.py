@@ -182,11 +182,15 @@ class VoiceManager:
         return refs
 
     async def availability(self, session: AsyncSession, *, tenant_id: str, organization_id: str,
-                           call_type: str | None, include_unusable: bool = False) -> list[AgentAvailability]:
-        """The tenant's agents across all its active accounts, each with whether this caller may use it now."""
+                           call_type: str | None, include_unusable: bool = False,
+                           counts: tuple[dict[str, int], dict[str, int]] | None = None) -> list[AgentAvailability]:
+        """The tenant's agents across all its active accounts, each with whether this caller may use it now.
+
+        `counts` (live calls per agent reference and per account) may be given by a caller that already has them.
+        """
         scope = Scope(tenant_id)
         accounts = await AccountRepository(session, scope).list(active_only=True)
-        per_agent, per_account = await self.live_call_counter.live_calls(session, tenant_id)
+        per_agent, per_account = counts or await self.live_call_counter.live_calls(session, tenant_id)
         result: list[AgentAvailability] = []
         for account in accounts:
             try:
@@ -254,10 +258,11 @@ class VoiceManager:
         return numbers[0] if numbers else None
 
     async def choose_agent(self, session: AsyncSession, *, tenant_id: str, organization_id: str, agent_id: str,
-                           call_type: str | None) -> AgentChoice:
+                           call_type: str | None,
+                           counts: tuple[dict[str, int], dict[str, int]] | None = None) -> AgentChoice:
         """The agent named by `agent_id` (ours or ElevenLabs'), if this caller may use it now; else 400."""
         for item in await self.availability(session, tenant_id=tenant_id, organization_id=organization_id,
-                                            call_type=call_type, include_unusable=True):
+                                            call_type=call_type, include_unusable=True, counts=counts):
             if agent_id not in (item.ref.id, item.info.agent_id):
                 continue
             if item.unavailable_reason is not None:

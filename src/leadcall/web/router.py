@@ -227,7 +227,10 @@ async def _settings_context(request: Request, session: DbSession, principal: Pri
     agents = await voices_of(request).availability(session, tenant_id=principal.tenant_id,
                                                    organization_id=principal.organization_id, call_type=None,
                                                    include_unusable=True)
-    return {"accounts": accounts, "agents": agents,
+    billing: BillingService = request.app.state.billing
+    tenant = await tenancy.get_tenant(session, principal.tenant_scope)
+    return {"accounts": accounts, "agents": agents, "currency": tenant.currency,
+            "budgets": await billing.statuses(session, principal.tenant_scope),
             "users": await tenancy.list_users(session, principal.tenant_scope),
             "orgs": await tenancy.list_organizations(session, principal.tenant_scope),
             "roles": [r.value for r in Role]}
@@ -253,6 +256,37 @@ async def add_account(request: Request, principal: AdminPage, session: DbSession
     account = await voice.create_account(session, principal.tenant_scope, request.app.state.container.secret_box,
                                          data, now)
     return await _back_to_settings(request, principal, session, message=f"✓ {account.name}")
+
+
+@pages_router.post("/settings/accounts/{account_id}")
+async def edit_account(account_id: str, request: Request, principal: AdminPage, session: DbSession, now: Now,
+                       name: str = Form(""), api_key: str = Form(""), webhook_secret: str = Form(""),
+                       concurrency_limit: int = Form(4), usd_to_currency_rate: float = Form(1.0)) -> Response:
+    changes: dict[str, object] = {"id": account_id, "name": name, "concurrency_limit": concurrency_limit,
+                                  "usd_to_currency_rate": usd_to_currency_rate}
+    if api_key:
+        changes["api_key"] = api_key
+    if webhook_secret:
+        changes["webhook_secret"] = webhook_secret
+    await voice.update_account(session, principal.tenant_scope, request.app.state.container.secret_box,
+                               voices_of(request), AccountUpdate.model_validate(changes), now)
+    return await _back_to_settings(request, principal, session, message=f"✓ {name}")
+
+
+@pages_router.post("/settings/budget")
+async def save_budget(request: Request, principal: AdminPage, session: DbSession, now: Now,
+                      organization_id: str = Form(""), monthly_limit: float = Form(...),
+                      thresholds: str = Form("50, 80, 100")) -> Response:
+    try:
+        levels = [int(x) for x in thresholds.replace(";", ",").split(",") if x.strip()]
+    except ValueError as exc:
+        raise Invalid("alert thresholds are whole percentages, e.g. 50, 80, 100") from exc
+    if monthly_limit <= 0:
+        raise Invalid("the budget must be more than zero")
+    billing: BillingService = request.app.state.billing
+    await billing.put_budget(session, principal.tenant_scope, organization_id=organization_id or None,
+                             monthly_limit=monthly_limit, thresholds=levels, estimated_call_cost=None, now=now)
+    return await _back_to_settings(request, principal, session, message="✓")
 
 
 @pages_router.post("/settings/accounts/{account_id}/test")

@@ -1,7 +1,9 @@
 """Placement throughput vs a pass-through endpoint, and webhook ingest vs a bare
 verify-and-insert endpoint, measured side by side in one run.
 
-SQLite (the embedded default) by default; `--postgres` runs it on PostgreSQL."""
+SQLite (the embedded default) by default; `--postgres` runs it on PostgreSQL.
+`--provider-latency-ms N` makes the simulator answer after N ms, as the real API does
+over the network (0 by default: the CPU-bound worst case for leadcall's overhead)."""
 
 from __future__ import annotations
 
@@ -89,6 +91,8 @@ async def main() -> None:
 
     server = await serve(app, port)
     sim = app.state.simulator
+    latency_ms = float(sys.argv[sys.argv.index("--provider-latency-ms") + 1]) if "--provider-latency-ms" in sys.argv else 0
+    sim.faults.slow_seconds = latency_ms / 1000
     sim_account = sim.add_account(name="Bench", api_key=KEY, webhook_secret=SECRET, concurrency_limit=100_000)
     sim.seed_account(sim_account, language="en")
     container = app.state.container
@@ -159,7 +163,8 @@ async def main() -> None:
     if admin is not None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
         await admin.close()
-    print(f"database: {'PostgreSQL' if admin is not None else 'SQLite'}")
+    print(f"database: {'PostgreSQL' if admin is not None else 'SQLite'}; provider latency {latency_ms:.0f} ms; "
+          f"{CONCURRENCY} requests in flight")
     print(f"placement:   {placement:7.1f} calls/s   pass-through: {passthrough_rate:7.1f} calls/s   "
           f"ratio {placement / passthrough_rate:.2f} (target ≥ 0.70)")
     print(f"ingest:      {ours_ingest:7.1f} hooks/s   bare verify+insert: {bare_ingest:7.1f} hooks/s   "

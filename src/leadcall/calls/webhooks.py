@@ -12,15 +12,15 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from leadcall.calls import repository
 from leadcall.calls.models import WebhookDelivery
 from leadcall.calls.service import CallService
-from leadcall.core.db import on_commit, transaction
+from leadcall.core.db import new_id, on_commit, transaction
 from leadcall.core.errors import NotFound, Unauthenticated
-from leadcall.voice.errors import ProviderError, WebhookSignatureError
-from leadcall.voice.repository import unscoped_get_account
+from leadcall.voice.errors import ProviderError
 from leadcall.voice.types import WebhookEventKind
 
 log = logging.getLogger("leadcall.webhooks")
@@ -38,30 +38,30 @@ async def receive(request: Request, account_id: str) -> dict[str, object]:
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise NotFound("payload too large")
+    container = request.app.state.container
+    async with transaction(container.read_sessionmaker) as session:
+        found = await service.voices.webhook_verifier(session, account_id)
+    if found is None:
+        raise NotFound("unknown account")
+    tenant_id, verifier = found
+    try:
+        event = verifier.verify_webhook(body, request.headers.get("elevenlabs-signature"))
+    except ProviderError as exc:  # bad, stale or missing signature; no secret configured
+        raise Unauthenticated(f"webhook refused: {exc.detail}") from exc
     async with transaction(service.sessionmaker) as session:
-        account = await unscoped_get_account(session, account_id)
-        if account is None:
-            raise NotFound("unknown account")
-        try:
-            event = service.voices.verify_webhook(account, body, request.headers.get("elevenlabs-signature"))
-        except WebhookSignatureError as exc:
-            raise Unauthenticated(f"webhook refused: {exc.detail}") from exc
-        except ProviderError as exc:
-            raise Unauthenticated(f"webhook refused: {exc.detail}") from exc
-        delivery = WebhookDelivery(account_id=account.id, tenant_id=account.tenant_id, dedup_key=event.dedup_key,
-                                   kind=event.kind.value, conversation_id=event.conversation_id,
-                                   received_at=service.now(), body=body.decode("utf-8", errors="replace"))
-        try:
-            async with session.begin_nested():
-                session.add(delivery)
-                await session.flush()
-        except IntegrityError:
+        row = {"id": new_id(), "account_id": account_id, "tenant_id": tenant_id, "dedup_key": event.dedup_key,
+               "kind": event.kind.value, "conversation_id": event.conversation_id, "received_at": service.now(),
+               "attempts": 0, "body": body.decode("utf-8", errors="replace")}
+        insert = pg_insert if container.engine.dialect.name == "postgresql" else sqlite_insert
+        stmt = (insert(WebhookDelivery).values(**row)
+                .on_conflict_do_nothing(index_elements=["account_id", "dedup_key"]).returning(WebhookDelivery.id))
+        inserted = (await session.execute(stmt)).scalar_one_or_none()
+        if inserted is None:
             return {"received": True, "duplicate": True}
-        delivery_id = delivery.id
 
         async def process_soon() -> None:
             if service.jobs is not None:
-                await service.jobs.enqueue("process_webhook", delivery_id)
+                await service.jobs.enqueue("process_webhook", inserted)
 
         on_commit(session, process_soon)
     return {"received": True, "duplicate": False}
@@ -75,15 +75,15 @@ async def process_delivery(service: CallService, delivery_id: str) -> None:
             if delivery is None or delivery.processed_at is not None:
                 return
             delivery.attempts += 1
-            account = await unscoped_get_account(session, delivery.account_id)
             call = await repository.unscoped_call_by_conversation(session, delivery.account_id,
                                                                   delivery.conversation_id, for_update=True)
-            if account is None or call is None:
+            found = await service.voices.webhook_verifier(session, delivery.account_id) if call else None
+            if call is None or found is None:
                 delivery.processed_at = service.now()
                 delivery.last_error = "no call of ours has this conversation"
                 return
-            # Re-verification is not needed (it was verified on arrival); parse without the time check.
-            event = service.voices.parse_stored_webhook(account, delivery.body.encode())
+            # It was verified on arrival; parsing it again needs no second signature or time check.
+            event = found[1].parse_webhook(delivery.body.encode())
             changed = False
             if event.kind is WebhookEventKind.TRANSCRIPTION and event.conversation is not None:
                 changed = await service.apply_conversation(session, call, event.conversation, source="webhook")

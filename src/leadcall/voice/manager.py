@@ -24,7 +24,7 @@ from leadcall.kit.clock import Clock
 from leadcall.voice.errors import ProviderError, ProviderMisconfigured, ProviderRejected
 from leadcall.voice.factory import VoiceProviderFactory
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
-from leadcall.voice.repository import AccountRepository, AgentRepository
+from leadcall.voice.repository import AccountRepository, AgentRepository, unscoped_get_account
 from leadcall.voice.types import (
     AgentInfo,
     AgentUpdate,
@@ -44,6 +44,7 @@ from leadcall.voice.types import (
 T = TypeVar("T")
 
 AGENTS_TTL_SECONDS = 30.0
+WEBHOOK_VERIFIER_TTL = 30.0
 VOICES_TTL_SECONDS = 300.0
 
 
@@ -98,6 +99,9 @@ class VoiceManager:
         self._cache = cache
         self._factory = factory or VoiceProviderFactory(clock=clock, http=http)
         self.live_call_counter: LiveCallCounter = live_calls or NoLiveCalls()
+        # account id → (expires at, tenant id, verifier): webhooks arrive in bursts, and verifying
+        # one needs only the account's webhook secret, not a database round trip and three decryptions.
+        self._webhook_verifiers: dict[str, tuple[float, str, VoiceProvider]] = {}
 
     # -- providers -----------------------------------------------------------------
 
@@ -142,6 +146,7 @@ class VoiceManager:
         return await self._call(self._cache.get_or_load(f"voices:{account.id}", VOICES_TTL_SECONDS, load))
 
     async def forget_account(self, account_id: str) -> None:
+        self._webhook_verifiers.pop(account_id, None)
         await self._cache.invalidate(f"agents:{account_id}")
         await self._cache.invalidate(f"voices:{account_id}")
         await self._cache.invalidate(f"numbers:{account_id}")
@@ -291,9 +296,27 @@ class VoiceManager:
     def verify_webhook(self, account: ElevenLabsAccount, raw_body: bytes, signature: str | None) -> WebhookEvent:
         return self.provider(account).verify_webhook(raw_body, signature)
 
-    def parse_stored_webhook(self, account: ElevenLabsAccount, raw_body: bytes) -> WebhookEvent:
-        """A webhook verified when it arrived, read again by the worker (no second time check)."""
-        return self.provider(account).parse_webhook(raw_body)
+    async def webhook_verifier(self, session: AsyncSession, account_id: str) -> tuple[str, VoiceProvider] | None:
+        """(tenant id, a provider that can verify this account's webhooks), or None for an unknown account.
+
+        Kept for WEBHOOK_VERIFIER_TTL seconds; a changed or removed account is forgotten at once in
+        this process (`forget_account`) and within the TTL in the others.
+        """
+        cached = self._webhook_verifiers.get(account_id)
+        now = self._clock.now()
+        if cached is not None and cached[0] > now:
+            return cached[1], cached[2]
+        account = await unscoped_get_account(session, account_id)
+        if account is None:
+            return None
+        secret = self._box.decrypt(account.webhook_secret_encrypted) if account.webhook_secret_encrypted else None
+        verifier = self._factory.build("elevenlabs", ElevenLabsSettings(api_key="", webhook_secret=secret,
+                                                                        base_url=account.base_url))
+        if len(self._webhook_verifiers) > 10_000:
+            self._webhook_verifiers.clear()
+        self._webhook_verifiers[account_id] = (now + WEBHOOK_VERIFIER_TTL, account.tenant_id, verifier)
+        return account.tenant_id, verifier
+
 
     @staticmethod
     async def _call(awaitable: Awaitable[T]) -> T:

@@ -62,6 +62,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             app.state.billing = rt.billing
             app.state.worker = rt.worker
             app.state.jobs = rt.jobs
+            app.state.limiter = rt.limiter
             simulator = getattr(app.state, "simulator", None)
             if simulator is not None:
                 await link_simulator_webhooks(app)

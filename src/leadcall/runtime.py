@@ -35,6 +35,7 @@ from leadcall.voice.manager import VoiceManager
 @dataclass
 class Runtime:
     container: Container
+    limiter: RateLimiter
     events: EventHub
     jobs: JobQueue
     voices: VoiceManager
@@ -94,7 +95,7 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     in_process.register("process_webhook", process_webhook)
     worker = CallWorker(calls)
     try:
-        yield Runtime(container, events, jobs, voices, billing, calls, worker)
+        yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker)
     finally:
         await worker.stop()
         await jobs.close()

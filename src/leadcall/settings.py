@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SESSION_SECRET = "dev-only-change-me-session-secret"
 
 
 class Settings(BaseSettings):
@@ -14,7 +14,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./leadcall.db"
     redis_url: str | None = None
     # Signs session cookies and CSRF tokens.
-    session_secret: SecretStr = SecretStr("dev-only-change-me-session-secret")
+    session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
     # Fernet keys, comma separated; the first encrypts, all decrypt (rotation).
     secret_keys: SecretStr = SecretStr("")
     public_base_url: str = "http://127.0.0.1:8000"
@@ -26,13 +26,11 @@ class Settings(BaseSettings):
     run_worker: bool = True
     session_cookie_secure: bool = False
     session_max_age_seconds: int = 14 * 24 * 3600
+    # Failed sign-ins allowed per email address (and per client address) per minute.
     login_attempts_per_minute: int = 10
     placements_per_user_per_minute: int = 10
     placements_per_tenant_per_minute: int = 120
     max_csv_bytes: int = 5 * 1024 * 1024
-    webhook_tolerance_seconds: int = 30 * 60
-    default_language: str = "es"
-    sqlite_path_for_demo: Path = Field(default=Path("leadcall-demo.db"))
 
     @property
     def is_sqlite(self) -> bool:

@@ -99,3 +99,11 @@ async def test_admin_cannot_demote_self(client: httpx.AsyncClient, world: Tenant
     r = await client.patch(f"/api/users/{world.admin.user_id}", json={"role": "member"},
                            headers=world.admin.headers)
     assert r.status_code == 409
+
+
+async def test_password_guessing_is_slowed_down(client: httpx.AsyncClient, world: TenantWorld) -> None:
+    codes = [(await client.post("/api/auth/login", json={"email": world.manager.email, "password": f"guess-{i}"}))
+             for i in range(11)]
+    assert [c.status_code for c in codes[:10]] == [401] * 10
+    assert codes[10].status_code == 429 and int(codes[10].headers["Retry-After"]) >= 1
+    assert "too many sign-in attempts" in codes[10].json()["detail"]

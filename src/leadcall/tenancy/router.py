@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from leadcall.core.deps import DbSession, Now
+from leadcall.core.deps import ContainerDep, DbSession, Now
 from leadcall.tenancy import schemas, service
 from leadcall.tenancy.deps import CurrentAdmin, CurrentPrincipal
 from leadcall.tenancy.principal import ROLE_PERMISSIONS
@@ -12,7 +12,10 @@ public_router = APIRouter(tags=["auth"])
 
 
 @public_router.post("/api/auth/login", response_model=schemas.LoginResult)
-async def login(body: schemas.LoginRequest, request: Request, session: DbSession) -> schemas.LoginResult:
+async def login(body: schemas.LoginRequest, request: Request, session: DbSession,
+                container: ContainerDep) -> schemas.LoginResult:
+    await service.guard_login(request.app.state.limiter, body.email, request.client.host if request.client else None,
+                              container.settings.login_attempts_per_minute)
     user = await service.authenticate(session, body.email, body.password)
     csrf = service.new_csrf_token()
     request.session.clear()

@@ -15,7 +15,7 @@ from leadcall.billing.service import BillingService
 from leadcall.calls.schemas import CallOutcomeUpdate
 from leadcall.calls.service import CallService, to_wire
 from leadcall.core.deps import DbSession, Now
-from leadcall.core.errors import Invalid, Unauthenticated
+from leadcall.core.errors import Invalid, RateLimited, Unauthenticated
 from leadcall.leads import service as leads
 from leadcall.leads.models import LeadStatus
 from leadcall.tenancy import service as tenancy
@@ -96,6 +96,11 @@ async def login(request: Request, session: DbSession, email: str = Form(""), pas
                 csrf_token: str = Form("")) -> Response:
     if not csrf_token or csrf_token != request.session.get("csrf"):
         return render(request, "login.html", None, status_code=403, error="csrf", email=email)
+    try:
+        await tenancy.guard_login(request.app.state.limiter, email, request.client.host if request.client else None,
+                                  request.app.state.container.settings.login_attempts_per_minute)
+    except RateLimited as exc:
+        return render(request, "login.html", None, status_code=429, error=exc.detail, email=email)
     try:
         user = await tenancy.authenticate(session, email, password)
     except Unauthenticated:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from leadcall.settings import Settings
+from tests.factories import TenantWorld
 
 LEADCALL = str(Path(sys.executable).with_name("leadcall"))
 
@@ -51,3 +53,31 @@ def test_cli_errors_are_readable(settings: Settings) -> None:
     assert done.returncode == 1
     assert "no user with the email nobody@example.com" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_secrets_rotate_re_encrypts_under_the_new_key(settings: Settings, client: httpx.AsyncClient,
+                                                            world: TenantWorld) -> None:
+    from sqlalchemy import select
+
+    from leadcall.core.db import make_engine, make_sessionmaker
+    from leadcall.core.secrets import SecretBox
+    from leadcall.voice.models import ElevenLabsAccount
+
+    r = await client.post("/api/voice/providers/elevenlabs/config", headers=world.admin.headers,
+                          json={"name": "Rotate", "apiKey": "sk_rotate_me_1234", "webhookSecret": "wsec_rotate"})
+    assert r.status_code == 201, r.text
+    old = settings.secret_keys.get_secret_value()
+    new = SecretBox.generate_key()
+    env = {**os.environ, "LEADCALL_DATABASE_URL": settings.database_url, "LEADCALL_SECRET_KEYS": f"{new},{old}"}
+    done = await asyncio.to_thread(subprocess.run, [LEADCALL, "secrets", "rotate"], env=env, capture_output=True,
+                                   text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "sk_rotate_me_1234" not in done.stdout + done.stderr
+    engine = make_engine(settings.database_url)
+    async with make_sessionmaker(engine)() as session:
+        account = (await session.execute(select(ElevenLabsAccount).where(
+            ElevenLabsAccount.id == r.json()["id"]))).scalar_one()
+    await engine.dispose()
+    only_new = SecretBox([new])
+    assert only_new.decrypt(account.api_key_encrypted) == "sk_rotate_me_1234"
+    assert account.webhook_secret_encrypted and only_new.decrypt(account.webhook_secret_encrypted) == "wsec_rotate"

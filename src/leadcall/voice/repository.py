@@ -47,3 +47,8 @@ async def unscoped_accounts_at(session: AsyncSession, base_url: str) -> list[Ele
     """Accounts of every tenant that talk to one API base URL (the embedded simulator links its webhooks)."""
     stmt = select(ElevenLabsAccount).where(ElevenLabsAccount.base_url == base_url.rstrip("/"))
     return list((await session.execute(stmt)).scalars())
+
+
+async def unscoped_all_accounts(session: AsyncSession) -> list[ElevenLabsAccount]:
+    """Every tenant's accounts: only for operator tasks such as key rotation."""
+    return list((await session.execute(select(ElevenLabsAccount).order_by(ElevenLabsAccount.id))).scalars())

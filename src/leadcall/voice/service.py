@@ -14,7 +14,12 @@ from leadcall.tenancy.repository import OrganizationRepository
 from leadcall.voice import schemas
 from leadcall.voice.manager import VoiceManager
 from leadcall.voice.models import ELEVENLABS_API, TWILIO_API, ElevenLabsAccount, VoiceAgent
-from leadcall.voice.repository import AccountRepository, AgentRepository, unscoped_accounts_at
+from leadcall.voice.repository import (
+    AccountRepository,
+    AgentRepository,
+    unscoped_accounts_at,
+    unscoped_all_accounts,
+)
 from leadcall.voice.schemas import CALL_TYPES
 from leadcall.voice.types import AgentInfo, AgentUpdate
 
@@ -203,3 +208,16 @@ async def linked_webhook_urls(session: AsyncSession, box: SecretBox, api_base_ur
     """For accounts served by `api_base_url`: API key → the webhook URL that account should call."""
     return {box.decrypt(a.api_key_encrypted): webhook_url(public_base_url, a.id)
             for a in await unscoped_accounts_at(session, api_base_url)}
+
+
+async def unscoped_rotate_secrets(session: AsyncSession, box: SecretBox) -> int:
+    """Re-encrypts every stored provider secret (all tenants) under the newest key; returns accounts touched."""
+    accounts = await unscoped_all_accounts(session)
+    for account in accounts:
+        account.api_key_encrypted = box.rotate(account.api_key_encrypted)
+        if account.webhook_secret_encrypted:
+            account.webhook_secret_encrypted = box.rotate(account.webhook_secret_encrypted)
+        if account.twilio_auth_token_encrypted:
+            account.twilio_auth_token_encrypted = box.rotate(account.twilio_auth_token_encrypted)
+    await session.flush()
+    return len(accounts)

@@ -99,8 +99,17 @@ async def test_admin_settings_and_usage_pages(page: Page, live: LiveServer, live
     await budget.locator("button").click()
     await expect(page.locator("#settings-body")).to_contain_text("/ 100.00")
     await page.screenshot(path=shot("settings"), full_page=True)
+    lead_id = await add_lead(live_client, cw, "Usage Lead", "+12025550100")
+    placed = await live_client.post(f"/api/leads/{lead_id}/call", json={"agentId": cw.agent_ids[0]},
+                                    headers=cw.world.member.headers)
+    assert placed.status_code == 200
+    await play(live, 90)
     await page.goto(f"{live.url}/usage")
     await expect(page.get_by_test_id("usage-chart")).to_be_visible()
+    await expect(page.get_by_test_id("usage-calls")).to_have_text("1")
+    costs = await page.locator("[data-testid=usage-chart] rect").evaluate_all(
+        "bars => bars.map(b => parseFloat(b.dataset.cost))")
+    assert len(costs) == 30 and sum(1 for c in costs if c > 0) == 1
     await page.screenshot(path=shot("usage"))
     await page.goto(f"{live.url}/lang/en")
     await page.goto(f"{live.url}/usage")

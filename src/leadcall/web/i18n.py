@@ -133,6 +133,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "usage.by_outcome": {"es": "Por resultado", "en": "By outcome"},
     "usage.by_agent": {"es": "Por agente", "en": "By agent"},
     "usage.by_user": {"es": "Por usuario", "en": "By user"},
+    "usage.empty": {"es": "No hay llamadas en este periodo.", "en": "No calls in this period."},
     "usage.csv": {"es": "Descargar CSV", "en": "Download CSV"},
     "usage.budget": {"es": "Presupuesto: {used} de {limit} {currency} ({pct} %), previsión a fin de mes {forecast}",
                      "en": "Budget: {used} of {limit} {currency} ({pct} %), month-end forecast {forecast}"},

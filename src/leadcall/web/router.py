@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -353,12 +353,19 @@ async def save_user(user_id: str, request: Request, principal: AdminPage, sessio
 # -- usage -------------------------------------------------------------------------------------
 
 
-def _bars(lines: list[Any], width: int = 640, height: int = 160) -> list[dict[str, Any]]:
-    top = max((line.cost for line in lines), default=0) or 1
-    step = width / max(len(lines), 1)
-    return [{"x": round(i * step + 2, 1), "w": round(max(step - 4, 2), 1), "h": round(line.cost / top * (height - 20), 1),
-             "y": round(height - line.cost / top * (height - 20), 1), "label": line.label, "cost": line.cost}
-            for i, line in enumerate(lines)]
+def _bars(lines: list[Any], start: date, end: date, width: int = 640, height: int = 160) -> list[dict[str, Any]]:
+    """One bar per day of the range (days without calls are zero), scaled to the busiest day."""
+    cost_by_day = {line.key: line.cost for line in lines}
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    top = max(cost_by_day.values(), default=0) or 1
+    step = width / max(len(days), 1)
+    bars = []
+    for i, day in enumerate(days):
+        cost = cost_by_day.get(day.isoformat(), 0.0)
+        h = round(cost / top * (height - 20), 1)
+        bars.append({"x": round(i * step + 1, 1), "w": round(max(step - 2, 1), 1), "h": h, "y": round(height - h, 1),
+                     "label": day.isoformat(), "cost": cost})
+    return bars
 
 
 @pages_router.get("/usage")
@@ -373,5 +380,5 @@ async def usage_page(request: Request, principal: ReportsPage, session: DbSessio
     billing: BillingService = request.app.state.billing
     budgets = await billing.statuses(session, principal.scope)
     alerts = await billing.recent_alerts(session, principal.scope)
-    return render(request, "usage.html", principal, report=report, bars=_bars(report.by_period), budgets=budgets,
+    return render(request, "usage.html", principal, report=report, bars=_bars(report.by_period, start, end), budgets=budgets,
                   alerts=alerts, days=days, start=start, end=end)

@@ -128,7 +128,10 @@ class BillingService:
         now = utc_datetime(self.clock)
         start, end = month_bounds(now)
         hold = 0.0
-        for budget in await self._budgets_for(session, call.tenant_id, call.organization_id, lock=True):
+        budgets = await self._budgets_for(session, call.tenant_id, call.organization_id, lock=True)
+        if not budgets:
+            return
+        for budget in budgets:
             spent, reserved = await self._spending(session, budget, start, end)
             estimate = float(budget.estimated_call_cost)
             if spent + reserved + estimate > float(budget.monthly_limit) + 1e-9:
@@ -142,7 +145,8 @@ class BillingService:
                     extra={"until": end.isoformat(), "budgetId": budget.id})
             hold = max(hold, estimate)
         call.reserved_cost = hold if hold else None
-        await self._raise_alerts(session, call.tenant_id, call.organization_id, now)
+        session.add(call)
+        await self._raise_alerts(session, call.tenant_id, call.organization_id, now, budgets)
 
     async def settle(self, session: AsyncSession, call: CallLog) -> None:
         if call.reserved_cost is None:
@@ -152,11 +156,15 @@ class BillingService:
         await self._raise_alerts(session, call.tenant_id, call.organization_id, utc_datetime(self.clock))
 
     async def _raise_alerts(self, session: AsyncSession, tenant_id: str, organization_id: str,
-                            now: datetime) -> None:
+                            now: datetime, budgets: list[Budget] | None = None) -> None:
+        if budgets is None:
+            budgets = await self._budgets_for(session, tenant_id, organization_id, lock=False)
+        if not budgets:
+            return
         await session.flush()
         start, end = month_bounds(now)
         period = start.strftime("%Y-%m")
-        for budget in await self._budgets_for(session, tenant_id, organization_id, lock=False):
+        for budget in budgets:
             spent, reserved = await self._spending(session, budget, start, end)
             used = spent + reserved
             for threshold in sorted(int(t) for t in budget.thresholds):

@@ -218,10 +218,10 @@ class CallService:
                            transcription_status=TranscriptionStatus.pending.value,
                            cost_currency=tenant.currency, idempotency_key=key,
                            created_at=now, updated_at=now, deadline_at=now + timedelta(seconds=CALL_DEADLINE_SECONDS))
+            if self.hooks.reserve is not None:
+                await self.hooks.reserve(session, call, account)  # before the insert: the hold is written with it
             session.add(call)
             await session.flush()
-            if self.hooks.reserve is not None:
-                await self.hooks.reserve(session, call, account)
             self.audit(session, call, source="api", kind="created", to_status=CallStatus.initiating.value,
                        detail=f"agent {choice.info.name} ({choice.info.agent_id}), {call_type}, to {lead.phone}")
             self.publish_after_commit(session, call)
@@ -236,7 +236,6 @@ class CallService:
         }
 
     async def _dial(self, reserved: CallLog, choice: AgentChoice, lead: Lead, caller: str) -> schemas.CallPlaced:
-        call_id = reserved.id
         request = CallRequest(agent_id=choice.info.agent_id, phone_number=choice.phone_number,
                               to_number=reserved.to_number,
                               dynamic_variables=self._variables(lead, choice, reserved.call_type, caller))
@@ -250,7 +249,7 @@ class CallService:
                 error = (f"ElevenLabs did not confirm the call ({exc.detail}); it may still have been placed. "
                          "Check the lead's phone before calling again.")
         async with transaction(self.sessionmaker) as session:
-            found = await repository.unscoped_get_call(session, call_id, for_update=True)
+            found = await repository.unscoped_get_call(session, reserved.id, for_update=True)
             assert found is not None
             call = found
             now = self.now()
@@ -260,13 +259,9 @@ class CallService:
                 self._move(session, call, CallStatus.ringing, source="api",
                            detail=f"ElevenLabs accepted the call: conversation {placement.conversation_id}")
                 call.next_check_at = now + timedelta(seconds=FIRST_CHECK_SECONDS)
-                ref = await session.get(VoiceAgent, call.agent_ref_id)
-                if ref is not None:
-                    ref.calls_placed += 1
-                    ref.last_called_at = now
-                lead_row = await session.get(Lead, call.lead_id)
-                if lead_row is not None:
-                    lead_row.last_called_at = now
+                await session.execute(update(VoiceAgent).where(VoiceAgent.id == call.agent_ref_id).values(
+                    calls_placed=VoiceAgent.calls_placed + 1, last_called_at=now))
+                await session.execute(update(Lead).where(Lead.id == call.lead_id).values(last_called_at=now))
             else:
                 call.failure_reason = f"ElevenLabs refused the call: {error}"
                 call.phone_result = PhoneResult.failed.value

@@ -64,6 +64,10 @@ async def test_test_numbers_end_as_their_scenario_says(live: LiveServer, live_cl
         assert call["callbackAt"] is not None
     if phone == "+12025550105":
         assert call["phoneResult"] == "voicemail" and call["salesResult"] is None
+    lead = (await live_client.get(f"/api/leads/{lead_id}", headers=cw.world.member.headers)).json()
+    reached = call["phoneResult"] == "answered"
+    assert lead["status"] == ("contacted" if reached else "new")
+    assert lead["lastCalledAt"] is not None
     trail = await events_of(live_client, cw, call_id)
     statuses = [e["toStatus"] for e in trail if e["kind"] in ("created", "status")]
     assert statuses[0] == "initiating" and statuses[1] == "ringing" and statuses[-1] == final_status

@@ -47,7 +47,7 @@ from leadcall.core.jobs import JobQueue
 from leadcall.core.scoping import Scope
 from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
-from leadcall.leads.models import Lead
+from leadcall.leads.models import Lead, LeadStatus
 from leadcall.leads.repository import LeadRepository
 from leadcall.tenancy.models import Tenant
 from leadcall.tenancy.principal import Principal
@@ -391,6 +391,9 @@ class CallService:
         call.callback_at = result.callback_at
         call.callback_text = result.callback_text
         call.next_action = result.next_action
+        if lead is not None and lead.status == LeadStatus.new.value and result.phone_result is PhoneResult.answered:
+            # The lead was reached: a new lead is now a contacted one (later stages stay a person's call).
+            lead.status = LeadStatus.contacted.value
 
     async def apply_failure(self, session: AsyncSession, call: CallLog, failure_reason: str, *, source: str) -> bool:
         """A call that never connected (busy, no answer)."""

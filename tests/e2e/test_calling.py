@@ -46,7 +46,7 @@ async def test_call_a_lead_and_watch_it_complete_live(page: Page, live: LiveServ
     await play(live, 60)
     await expect(card.get_by_test_id("call-status")).to_have_text("Completada", timeout=10_000)
     await expect(card.get_by_test_id("call-outcome")).to_have_text("Interesado")
-    await expect(card.get_by_test_id("transcript")).to_contain_text("Zoe Browser")
+    await expect(card.get_by_test_id("transcript")).to_contain_text("Hi Zoe")
     await expect(page.locator("#history .history-item")).to_have_count(1)
     await expect(page.locator("#history")).to_contain_text("Completada")
     await page.screenshot(path=shot("lead-panel-call-completed"), full_page=True)

@@ -1,121 +1,147 @@
-"""The official `elevenlabs` SDK, pointed at the simulator over real HTTP, accepts every answer."""
+"""The official `elevenlabs` SDK, pointed at the simulator over real HTTP (uvicorn on
+127.0.0.1), accepts every answer, and its `construct_event` accepts the webhooks."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
 
 import httpx
 import pytest
 from elevenlabs.client import AsyncElevenLabs, ElevenLabs
-from fastapi import FastAPI, Request
+from elevenlabs.core.api_error import ApiError
 
 from leadcall.kit.clock import ManualClock
 from leadcall.simulator import SimAccount, SimulatorState, create_simulator_app
 from tests.live import serve
+from tests.simulator.harness import Receiver
 
-KEY = "sk_sdk_fidelity_key_0001"
+KEY = "sk_sdk_fidelity_0001"
 SECRET = "wsec_sdk_fidelity_0001"
+NO_RETRY = {"max_retries": 0}
 
 
-class Sim:
-    def __init__(self, state: SimulatorState, account: SimAccount, url: str, received: list[dict[str, Any]]) -> None:
-        self.state, self.account, self.url, self.received = state, account, url, received
+@dataclass
+class Served:
+    state: SimulatorState
+    clock: ManualClock
+    account: SimAccount
+    url: str
+    receiver: Receiver
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[Sim]:
-    received: list[dict[str, Any]] = []
-    receiver = FastAPI()
-
-    @receiver.post("/hook")
-    async def hook(request: Request) -> dict[str, bool]:
-        received.append({"body": (await request.body()).decode(), "signature": request.headers["elevenlabs-signature"]})
-        return {"ok": True}
-
-    clock = ManualClock(start=time.time())  # the SDK checks signatures against the real clock
+async def served() -> AsyncIterator[Served]:
+    receiver = Receiver()
+    hook_server, hook_task, hook_url = await serve(receiver.app())
+    clock = ManualClock(start=time.time())  # construct_event checks `t` against the real clock
     state = SimulatorState(clock=clock)
-    hook_server, hook_task, hook_url = await serve(receiver)
-    account = state.add_account(name="SDK", api_key=KEY, webhook_secret=SECRET, webhook_url=f"{hook_url}/hook")
+    account = state.add_account(name="SDK", api_key=KEY, webhook_secret=SECRET,
+                                webhook_url=f"{hook_url}/hooks/elevenlabs")
     state.seed_account(account, language="en")
     server, task, url = await serve(create_simulator_app(state))
-    yield Sim(state, account, url, received)
+    yield Served(state, clock, account, url, receiver)
     for s, t in ((server, task), (hook_server, hook_task)):
         s.should_exit = True
         await t
 
 
-async def test_sdk_reads_agents_voices_numbers_and_places_a_call(sim: Sim) -> None:
-    client = AsyncElevenLabs(api_key=KEY, base_url=sim.url)
+async def test_async_sdk_reads_everything_places_calls_and_verifies_webhooks(served: Served) -> None:
+    client = AsyncElevenLabs(api_key=KEY, base_url=served.url)
     agents = await client.conversational_ai.agents.list()
     assert len(agents.agents) == 3 and agents.has_more is False
     agent = await client.conversational_ai.agents.get(agents.agents[0].agent_id)
-    assert agent.conversation_config.agent is not None
-    assert agent.conversation_config.agent.language == "en"
+    assert agent.conversation_config.agent is not None and agent.conversation_config.agent.language == "en"
+    assert agent.conversation_config.tts is not None and agent.conversation_config.tts.voice_id
+    assert agent.platform_settings is not None and agent.platform_settings.call_limits is not None
+    assert agent.platform_settings.call_limits.agent_concurrency_limit == -1
+    updated = await client.conversational_ai.agents.update(agent.agent_id, name="Ava 2", tags=["vip"])
+    assert updated.name == "Ava 2" and updated.tags == ["vip"]
     voices = await client.voices.get_all()
-    assert voices.voices and voices.voices[0].preview_url
+    preview = voices.voices[0].preview_url
+    assert preview and preview.startswith(served.url)
+    async with httpx.AsyncClient() as plain:
+        assert (await plain.get(preview)).headers["content-type"] == "audio/mpeg"
     numbers = await client.conversational_ai.phone_numbers.list()
-    twilio = next(n for n in numbers if n.provider == "twilio")
+    assert sorted(n.provider for n in numbers) == ["sip_trunk", "twilio"]
+    twilio_number = next(n for n in numbers if n.provider == "twilio")
+    sip_number = next(n for n in numbers if n.provider == "sip_trunk")
+    user = await client.user.get()
+    assert user.subscription.tier == "pro"
+    subscription = await client.user.subscription.get()
+    assert subscription.status == "active"
+
     placed = await client.conversational_ai.twilio.outbound_call(
-        agent_id=agents.agents[0].agent_id, agent_phone_number_id=twilio.phone_number_id, to_number="+12025550100",
-        conversation_initiation_client_data={"dynamic_variables": {"lead_name": "Ana"}},
-        request_options={"max_retries": 0})
-    assert placed.success is True and placed.conversation_id and placed.call_sid and placed.call_sid.startswith("CA")
-    live = await client.conversational_ai.conversations.get(placed.conversation_id)
-    assert live.status == "initiated"
-    await sim.state.advance(60)
+        agent_id=agent.agent_id, agent_phone_number_id=twilio_number.phone_number_id, to_number="+12025550100",
+        conversation_initiation_client_data={"dynamic_variables": {"lead_first_name": "Pat"}},
+        request_options=NO_RETRY)
+    assert placed.success is True and placed.call_sid and placed.call_sid.startswith("CA")
+    sip = await client.conversational_ai.sip_trunk.outbound_call(
+        agent_id=agent.agent_id, agent_phone_number_id=sip_number.phone_number_id, to_number="+12025550103",
+        request_options=NO_RETRY)
+    assert sip.success is True and sip.sip_call_id
+    assert placed.conversation_id is not None and sip.conversation_id is not None
+    ringing = await client.conversational_ai.conversations.get(placed.conversation_id)
+    assert ringing.status == "initiated"
+
+    await served.state.advance(60)
     done = await client.conversational_ai.conversations.get(placed.conversation_id)
-    assert done.status == "done"
-    assert done.metadata.cost and done.metadata.cost > 0 and done.metadata.cost_fiat
+    assert done.status == "done" and done.metadata.cost and done.metadata.cost > 0
+    assert done.metadata.call_duration_secs > 0 and done.metadata.cost_fiat
     assert done.analysis is not None and done.analysis.call_successful == "success"
-    assert done.transcript and done.transcript[0].role == "agent" and "Ana" in (done.transcript[0].message or "")
-    listed = await client.conversational_ai.conversations.list()
-    assert listed.conversations[0].conversation_id == placed.conversation_id
-    sip = next(n for n in numbers if n.provider == "sip_trunk")
-    sip_call = await client.conversational_ai.sip_trunk.outbound_call(
-        agent_id=agents.agents[1].agent_id, agent_phone_number_id=sip.phone_number_id, to_number="+12025550101")
-    assert sip_call.success and sip_call.sip_call_id
+    assert done.transcript[0].role == "agent" and done.transcript[0].message and "Pat" in done.transcript[0].message
+    assert done.metadata.phone_call is not None and done.metadata.phone_call.type == "twilio"
+    failed = await client.conversational_ai.conversations.get(sip.conversation_id)
+    assert failed.status == "failed" and failed.metadata.cost == 0
+    listed = await client.conversational_ai.conversations.list(agent_id=agent.agent_id)
+    assert {c.conversation_id for c in listed.conversations} == {placed.conversation_id, sip.conversation_id}
+    audio = b"".join([chunk async for chunk in client.conversational_ai.conversations.audio.get(placed.conversation_id)])
+    assert audio[:2] == b"\xff\xfb"
 
-
-async def test_sdk_sync_client_and_errors(sim: Sim) -> None:
-    from elevenlabs.core.api_error import ApiError
-
-    def run() -> None:  # the sync client, in a thread: the simulator serves from this test's loop
-        bad = ElevenLabs(api_key="sk_wrong", base_url=sim.url)
-        with pytest.raises(ApiError) as info:
-            bad.conversational_ai.agents.list()
-        assert info.value.status_code == 401
-        assert info.value.body["detail"]["code"] == "invalid_api_key"
-        good = ElevenLabs(api_key=KEY, base_url=sim.url)
-        with pytest.raises(ApiError) as missing:
-            good.conversational_ai.conversations.get("conv_missing")
-        assert missing.value.status_code == 404
-        assert missing.value.body["detail"]["type"] == "not_found"
-        assert good.user.get().subscription.tier == "pro"
-
-    await asyncio.to_thread(run)
-
-
-async def test_sdk_accepts_the_simulators_webhook_signatures(sim: Sim) -> None:
-    client = ElevenLabs(api_key=KEY, base_url=sim.url)
-    agents = (await AsyncElevenLabs(api_key=KEY, base_url=sim.url).conversational_ai.agents.list()).agents
-    phone = next(p for p in sim.account.phones.values() if p.provider == "twilio")
-    async with httpx.AsyncClient(base_url=sim.url) as http:
-        r = await http.post("/v1/convai/twilio/outbound-call", headers={"xi-api-key": KEY},
-                            json={"agent_id": agents[0].agent_id, "agent_phone_number_id": phone.phone_number_id,
-                                  "to_number": "+12025550104"})
-        assert r.status_code == 200 and set(r.json()) == {"success", "message", "conversation_id", "callSid"}
-    await sim.state.advance(60)
-    assert sim.received, "the busy call sends call_initiation_failure"
-    for delivery in sim.received:
-        event = client.webhooks.construct_event(rawBody=delivery["body"], sig_header=delivery["signature"],
+    # Every delivered webhook passes the SDK's own verification.
+    assert sorted(served.receiver.types()) == ["call_initiation_failure", "post_call_audio", "post_call_transcription"]
+    for received in served.receiver.received:
+        event = client.webhooks.construct_event(rawBody=received.body.decode(), sig_header=received.signature,
                                                 secret=SECRET)
-        assert event["type"] == "call_initiation_failure"
-        assert event["data"]["failure_reason"] == "busy"
-    tampered = sim.received[0]["body"].replace("busy", "no-answer")
-    with pytest.raises(Exception, match="signature"):
-        client.webhooks.construct_event(rawBody=tampered, sig_header=sim.received[0]["signature"], secret=SECRET)
-    assert json.loads(sim.received[0]["body"])["event_timestamp"] == int(sim.state.clock.now())
+        assert event["type"] == received.type
+    with pytest.raises(ApiError):
+        client.webhooks.construct_event(rawBody=served.receiver.received[0].body.decode() + " ",
+                                        sig_header=served.receiver.received[0].signature, secret=SECRET)
+
+
+async def test_sync_sdk_sees_elevenlabs_errors(served: Served) -> None:
+    def calls() -> list[int | None]:
+        statuses: list[int | None] = []
+        bad = ElevenLabs(api_key="sk_wrong", base_url=served.url)
+        good = ElevenLabs(api_key=KEY, base_url=served.url)
+        agent_id = next(iter(served.account.agents))
+        phone_id = next(p.phone_number_id for p in served.account.phones.values() if p.provider == "twilio")
+        for attempt in (lambda: bad.conversational_ai.agents.list(),
+                        lambda: good.conversational_ai.conversations.get("conv_nope"),
+                        lambda: good.conversational_ai.twilio.outbound_call(
+                            agent_id=agent_id, agent_phone_number_id=phone_id, to_number="+12025550106",
+                            request_options=NO_RETRY)):
+            try:
+                attempt()
+            except ApiError as exc:
+                statuses.append(exc.status_code)
+        served.state.faults.rate_limit_next = 1
+        try:
+            good.conversational_ai.twilio.outbound_call(agent_id=agent_id, agent_phone_number_id=phone_id,
+                                                        to_number="+12025550100", request_options=NO_RETRY)
+        except ApiError as exc:
+            statuses.append(exc.status_code)
+        return statuses
+
+    assert await asyncio.to_thread(calls) == [401, 404, 400, 429]
+    assert served.state.conversations == {}  # no retry placed a call behind our back
+
+
+async def test_injected_timeout_makes_a_real_client_time_out(served: Served) -> None:
+    served.state.faults.timeout_next, served.state.faults.timeout_seconds = 1, 0.5
+    async with httpx.AsyncClient(base_url=served.url, headers={"xi-api-key": KEY}) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.get("/v1/convai/agents", timeout=0.1)
+        assert (await client.get("/v1/convai/agents")).status_code == 200

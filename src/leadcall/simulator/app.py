@@ -1,25 +1,50 @@
 """The simulator's HTTP surface: the ElevenLabs agents API subset leadcall uses, with the
-real paths, `xi-api-key` auth, request and response shapes and error envelopes, plus
-a Twilio-like hang-up endpoint and public voice previews."""
+real paths, `xi-api-key` auth, request and response shapes and error envelopes, plus a
+stand-in for Twilio's "modify call" (hang-up) and public voice previews.
 
+Choices where ElevenLabs' behaviour is not documented (elevenlabs-api.md, UNCONFIRMED):
+- error bodies carry both the new `type`/`code` and the legacy `status` field;
+- a number the carrier refuses (+12025550106) answers 400 `invalid_request` /
+  `call_initiation_failed`, and no conversation is created;
+- a phone number of the other provider answers 400 `invalid_request` /
+  `invalid_phone_number_provider`; a `to_number` that is not E.164 answers 400
+  `validation_error` / `invalid_phone_number`;
+- over the workspace's (or the agent's) live-call limit answers 429 `rate_limit_error` /
+  `concurrent_limit_exceeded` (legacy status `too_many_concurrent_requests`), no Retry-After;
+- audio of a conversation without audio answers 404 `not_found` / `conversation_audio_not_found`;
+- PATCH agent deep-merges `conversation_config` and `platform_settings`;
+- injected faults apply to the ElevenLabs routes only, not to the Twilio stand-in or
+  the preview files.
+"""
+
+from __future__ import annotations
 
 import asyncio
 import base64
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from email.utils import formatdate
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Form, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
 
+from leadcall.simulator import wire
 from leadcall.simulator.audio import silent_mp3
-from leadcall.simulator.scenarios import Kind, kind_for
-from leadcall.simulator.state import SimAccount, SimAgent, SimPhone, SimulatorState
+from leadcall.simulator.scenarios import Kind, scenario_for
+from leadcall.simulator.state import SimulatorState
+from leadcall.simulator.world import SimAccount, SimAgent, SimConversation
+
+PREVIEW_PATH = "/sim-assets/voices/{voice_id}/preview.mp3"
 
 
 class SimError(Exception):
+    """An ElevenLabs-shaped error: `{"detail": {type, code, status, message, request_id}}`."""
+
     def __init__(self, status: int, type_: str, code: str, message: str, *, legacy: str | None = None) -> None:
         super().__init__(message)
         self.status = status
@@ -27,21 +52,346 @@ class SimError(Exception):
                                 "request_id": uuid.uuid4().hex}}
 
 
-def _not_found(code: str, what: str) -> SimError:
-    return SimError(404, "not_found", code, f"{what} not found")
+def not_found(code: str, message: str) -> SimError:
+    return SimError(404, "not_found", code, message)
 
 
-def create_simulator_app(state: SimulatorState) -> FastAPI:
+def _state(request: Request) -> SimulatorState:
+    state: SimulatorState = request.app.state.simulator
+    return state
+
+
+State = Annotated[SimulatorState, Depends(_state)]
+
+
+async def _faults(state: State) -> None:
+    """Injected misbehaviour, before authentication, as an overloaded front door would answer."""
+    faults = state.faults
+    if faults.slow_seconds > 0:
+        await asyncio.sleep(faults.slow_seconds)
+    if faults.timeout_next > 0:
+        faults.timeout_next -= 1
+        await asyncio.sleep(faults.timeout_seconds)
+    if faults.fail_next > 0:
+        faults.fail_next -= 1
+        kind = "service_unavailable" if faults.fail_status == 503 else "internal_error"
+        raise SimError(faults.fail_status, kind, "internal_error", "An internal error occurred (injected)")
+    if faults.rate_limit_next > 0:
+        faults.rate_limit_next -= 1
+        raise SimError(429, "rate_limit_error", "rate_limit_exceeded", "Too many requests (injected)",
+                       legacy="too_many_requests")
+
+
+async def _account(state: State, _: Annotated[None, Depends(_faults)],
+                   xi_api_key: Annotated[str | None, Header(alias="xi-api-key")] = None) -> SimAccount:
+    if not xi_api_key:
+        raise SimError(401, "authentication_error", "missing_api_key", "Missing API key: send it in the xi-api-key header")
+    found = state.account_by_key(xi_api_key)
+    if found is None:
+        raise SimError(401, "authentication_error", "invalid_api_key", "Invalid API key")
+    return found
+
+
+Account = Annotated[SimAccount, Depends(_account)]
+
+
+def _find_agent(account: SimAccount, agent_id: str) -> SimAgent:
+    agent = account.agents.get(agent_id)
+    if agent is None:
+        raise not_found("agent_not_found", f"Agent {agent_id} not found")
+    return agent
+
+
+def _find_conversation(state: SimulatorState, account: SimAccount, conversation_id: str) -> SimConversation:
+    conversation = state.conversation(account, conversation_id)
+    if conversation is None:
+        raise not_found("conversation_not_found", f"Conversation {conversation_id} not found")
+    return conversation
+
+
+def _page(cursor: str | None, total: int, page_size: int) -> tuple[int, str | None, bool]:
+    """Offset cursors (opaque to clients): start index, next cursor, has_more."""
+    start = 0
+    if cursor:
+        if not cursor.isdigit():
+            raise SimError(400, "validation_error", "invalid_cursor", "Invalid cursor")
+        start = int(cursor)
+    more = start + page_size < total
+    return start, str(start + page_size) if more else None, more
+
+
+def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """`patch` over `base`, recursively for nested objects; other values replace."""
+    merged = dict(base)
+    for key, value in patch.items():
+        current = merged.get(key)
+        merged[key] = deep_merge(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
+    return merged
+
+
+# -- request bodies ----------------------------------------------------------------------
+
+
+class TwilioOutboundCallBody(BaseModel):
+    """Body_Handle_an_outbound_call_via_Twilio_v1_convai_twilio_outbound_call_post."""
+
+    model_config = ConfigDict(extra="allow")
+    agent_id: str
+    agent_phone_number_id: str
+    to_number: str
+    conversation_initiation_client_data: dict[str, Any] | None = None
+    call_recording_enabled: bool | None = None
+    telephony_call_config: dict[str, Any] | None = None
+
+
+class SipTrunkOutboundCallBody(BaseModel):
+    """Body_Handle_an_outbound_call_via_SIP_trunk_v1_convai_sip_trunk_outbound_call_post."""
+
+    model_config = ConfigDict(extra="allow")
+    agent_id: str
+    agent_phone_number_id: str
+    to_number: str
+    conversation_initiation_client_data: dict[str, Any] | None = None
+    telephony_call_config: dict[str, Any] | None = None
+
+
+class AgentPatchBody(BaseModel):
+    """Body_Patches_an_Agent_settings_v1_convai_agents__agent_id__patch (the parts the simulator keeps)."""
+
+    model_config = ConfigDict(extra="allow")
+    conversation_config: dict[str, Any] | None = None
+    platform_settings: dict[str, Any] | None = None
+    name: str | None = None
+    tags: list[str] | None = None
+
+
+# -- ElevenLabs API ------------------------------------------------------------------------
+
+api = APIRouter(dependencies=[Depends(_faults)])
+
+
+@api.get("/v1/convai/agents")
+async def list_agents(state: State, account: Account, page_size: Annotated[int, Query(ge=1, le=100)] = 30,
+                      cursor: str | None = None, search: str | None = None) -> dict[str, Any]:
+    agents = sorted(account.agents.values(), key=lambda a: (a.created_at, a.name, a.agent_id))
+    if search:
+        agents = [a for a in agents if search.lower() in a.name.lower()]
+    start, next_cursor, more = _page(cursor, len(agents), page_size)
+    last_calls: dict[str, int] = {}
+    for c in state.conversations_for(account):
+        last_calls[c.agent.agent_id] = max(last_calls.get(c.agent.agent_id, 0), int(c.started_at))
+    return {"agents": [wire.agent_summary_json(a, last_calls.get(a.agent_id))
+                       for a in agents[start:start + page_size]],
+            "next_cursor": next_cursor, "has_more": more}
+
+
+@api.get("/v1/convai/agents/{agent_id}")
+async def get_agent(agent_id: str, account: Account) -> dict[str, Any]:
+    return wire.agent_json(_find_agent(account, agent_id), account)
+
+
+@api.patch("/v1/convai/agents/{agent_id}")
+async def patch_agent(state: State, agent_id: str, account: Account, body: AgentPatchBody) -> dict[str, Any]:
+    agent = _find_agent(account, agent_id)
+    config = deep_merge(agent.conversation_config, body.conversation_config or {})
+    tts = config.get("tts")
+    voice_id = tts.get("voice_id") if isinstance(tts, dict) else None
+    if voice_id is not None and voice_id not in account.voices:
+        raise not_found("voice_not_found", f"Voice {voice_id} not found")
+    agent.conversation_config = config
+    agent.platform_settings = deep_merge(agent.platform_settings, body.platform_settings or {})
+    if body.name is not None:
+        agent.name = body.name
+    if body.tags is not None:
+        agent.tags = list(body.tags)
+    agent.updated_at = int(state.now())
+    return wire.agent_json(agent, account)
+
+
+@api.get("/v1/voices")
+async def list_voices(request: Request, account: Account) -> dict[str, Any]:
+    # root_path carries the mount path (e.g. /sim) when this app is mounted inside another one.
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    base = f"{request.url.scheme}://{request.url.netloc}{root}{request.app.state.simulator_path}"
+    return {"voices": [wire.voice_json(v, base + PREVIEW_PATH.format(voice_id=v.voice_id))
+                       for v in account.voices.values()]}
+
+
+@api.get("/v1/convai/phone-numbers")
+async def list_phone_numbers(account: Account, provider: str | None = None,
+                             agent_id: str | None = None) -> list[dict[str, Any]]:
+    return [wire.phone_json(p, account) for p in account.phones.values()
+            if (provider is None or p.provider == provider) and (agent_id is None or p.agent_id == agent_id)]
+
+
+@api.get("/v1/convai/phone-numbers/{phone_number_id}")
+async def get_phone_number(phone_number_id: str, account: Account) -> dict[str, Any]:
+    phone = account.phones.get(phone_number_id)
+    if phone is None:
+        raise not_found("phone_number_not_found", f"Phone number {phone_number_id} not found")
+    return wire.phone_json(phone, account)
+
+
+@api.get("/v1/user")
+async def get_user(state: State, account: Account) -> dict[str, Any]:
+    return wire.user_json(account, state.now())
+
+
+@api.get("/v1/user/subscription")
+async def get_subscription(state: State, account: Account) -> dict[str, Any]:
+    return wire.subscription_json(state.now())
+
+
+def _place(state: SimulatorState, account: SimAccount, provider: str, agent_id: str, phone_number_id: str,
+           to_number: str, client_data: dict[str, Any] | None) -> SimConversation:
+    """Checks in the order the real service plausibly does: ids, provider, number, carrier, limits."""
+    agent = _find_agent(account, agent_id)
+    phone = account.phones.get(phone_number_id)
+    if phone is None:
+        raise not_found("phone_number_not_found", f"Phone number {phone_number_id} not found")
+    if phone.provider != provider:
+        raise SimError(400, "invalid_request", "invalid_phone_number_provider",
+                       f"Phone number {phone_number_id} is a {phone.provider} number, not a {provider} number")
+    if not (to_number.startswith("+") and to_number[1:].isdigit() and 8 <= len(to_number) <= 16):
+        raise SimError(400, "validation_error", "invalid_phone_number",
+                       f"'{to_number}' is not a valid phone number in E.164 format", legacy="invalid_parameters")
+    if scenario_for(to_number).kind is Kind.REFUSED:
+        carrier = "Twilio" if provider == "twilio" else "The SIP trunk"
+        raise SimError(400, "invalid_request", "call_initiation_failed",
+                       f"Failed to initiate the call: {carrier} rejected the call to {to_number}")
+    if state.live_calls(account) >= account.concurrency_limit:
+        raise SimError(429, "rate_limit_error", "concurrent_limit_exceeded",
+                       f"Your workspace is at its limit of {account.concurrency_limit} concurrent calls",
+                       legacy="too_many_concurrent_requests")
+    if agent.concurrency_limit >= 0 and state.live_calls(account, agent.agent_id) >= agent.concurrency_limit:
+        raise SimError(429, "rate_limit_error", "concurrent_limit_exceeded",
+                       f"Agent {agent.agent_id} is at its limit of {agent.concurrency_limit} concurrent calls",
+                       legacy="too_many_concurrent_requests")
+    return state.start_call(account, agent, phone, to_number, client_data)
+
+
+@api.post("/v1/convai/twilio/outbound-call")
+async def twilio_outbound_call(state: State, account: Account, body: TwilioOutboundCallBody) -> dict[str, Any]:
+    """TwilioOutboundCallResponse; note `callSid` is camelCase in the real API."""
+    c = _place(state, account, "twilio", body.agent_id, body.agent_phone_number_id, body.to_number,
+               body.conversation_initiation_client_data)
+    return {"success": True, "message": "Success", "conversation_id": c.conversation_id, "callSid": c.call_sid}
+
+
+@api.post("/v1/convai/sip-trunk/outbound-call")
+async def sip_trunk_outbound_call(state: State, account: Account, body: SipTrunkOutboundCallBody) -> dict[str, Any]:
+    """SIPTrunkOutboundCallResponse."""
+    c = _place(state, account, "sip_trunk", body.agent_id, body.agent_phone_number_id, body.to_number,
+               body.conversation_initiation_client_data)
+    return {"success": True, "message": "Success", "conversation_id": c.conversation_id, "sip_call_id": c.call_sid}
+
+
+@api.get("/v1/convai/conversations")
+async def list_conversations(state: State, account: Account, agent_id: str | None = None, cursor: str | None = None,
+                             page_size: Annotated[int, Query(ge=1, le=100)] = 30) -> dict[str, Any]:
+    now = state.now()
+    items = sorted((c for c in state.conversations_for(account) if agent_id is None or c.agent.agent_id == agent_id),
+                   key=lambda c: (-c.started_at, c.conversation_id))
+    start, next_cursor, more = _page(cursor, len(items), page_size)
+    return {"conversations": [wire.conversation_summary_json(c, now) for c in items[start:start + page_size]],
+            "next_cursor": next_cursor, "has_more": more}
+
+
+@api.get("/v1/convai/conversations/{conversation_id}")
+async def get_conversation(state: State, conversation_id: str, account: Account) -> dict[str, Any]:
+    return state.conversation_json(_find_conversation(state, account, conversation_id))
+
+
+@api.get("/v1/convai/conversations/{conversation_id}/audio")
+async def get_conversation_audio(state: State, conversation_id: str, account: Account) -> Response:
+    audio = state.audio_for(_find_conversation(state, account, conversation_id))
+    if audio is None:
+        raise not_found("conversation_audio_not_found", f"Conversation {conversation_id} has no audio")
+    return Response(audio, media_type="audio/mpeg")
+
+
+@api.get("/v1/convai/analytics/live-count")
+async def live_count(state: State, account: Account, agent_id: str | None = None) -> dict[str, int]:
+    return {"count": state.live_calls(account, agent_id)}
+
+
+# -- public preview files and the Twilio stand-in ---------------------------------------------
+
+public = APIRouter()
+
+
+@public.get(PREVIEW_PATH)
+async def voice_preview(state: State, voice_id: str) -> Response:
+    """Voice previews are public files (no key), like ElevenLabs' storage URLs."""
+    if not any(voice_id in a.voices for a in state.accounts.values()):
+        raise not_found("voice_not_found", f"Voice {voice_id} not found")
+    return Response(silent_mp3(1.5), media_type="audio/mpeg")
+
+
+def _twilio_error(status: int, code: int, message: str) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                         "status": status}, status_code=status)
+
+
+@public.post("/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json")
+async def twilio_modify_call(state: State, request: Request, account_sid: Annotated[str, Path()],
+                             call_sid: Annotated[str, Path()],
+                             status: Annotated[str | None, Form(alias="Status")] = None) -> Response:
+    """Twilio's "update a call": `Status=completed` hangs up, `Status=canceled` cancels a ringing call.
+
+    HTTP basic auth with the account's Twilio SID and auth token. The conversation then
+    finishes as ElevenLabs finishes a call the other side hung up, webhooks included.
+    """
+    account = state.account_by_twilio_sid(account_sid)
+    expected = ""
+    if account is not None:
+        expected = "Basic " + base64.b64encode(
+            f"{account.twilio_account_sid}:{account.twilio_auth_token}".encode()).decode()
+    given = request.headers.get("authorization", "")
+    if account is None or not secrets.compare_digest(given.encode(), expected.encode()):
+        return _twilio_error(401, 20003, "Authenticate")
+    conversation = next((c for c in state.conversations_for(account)
+                         if c.phone.provider == "twilio" and c.call_sid == call_sid), None)
+    if conversation is None:
+        return _twilio_error(404, 20404, f"The requested resource /2010-04-01/Accounts/{account_sid}/Calls/"
+                                         f"{call_sid}.json was not found")
+    if status not in ("completed", "canceled"):
+        return _twilio_error(400, 21218, "Invalid Status: use completed or canceled")
+    final = state.hang_up(conversation, status)
+    now = state.now()
+    return JSONResponse({
+        "sid": call_sid, "account_sid": account_sid, "parent_call_sid": None, "status": final,
+        "to": conversation.to_number, "to_formatted": conversation.to_number, "from": conversation.phone.number,
+        "from_formatted": conversation.phone.number, "direction": "outbound-api", "api_version": "2010-04-01",
+        "date_created": formatdate(conversation.started_at, usegmt=True), "date_updated": formatdate(now, usegmt=True),
+        "start_time": formatdate(conversation.started_at, usegmt=True),
+        "end_time": formatdate(now, usegmt=True) if final in ("completed", "canceled") else None,
+        "duration": str(conversation.talk_seconds(now)), "price": None, "price_unit": "USD", "answered_by": None,
+        "uri": f"/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json"})
+
+
+# -- the app ------------------------------------------------------------------------------
+
+
+def create_simulator_app(state: SimulatorState, base_url_path: str = "") -> FastAPI:
+    """The simulator as an ASGI app, serving under `base_url_path` (e.g. "" or "/v-prefix").
+
+    Run alone, its lifespan runs the background ticker (real clock). Mounted inside
+    another app (e.g. `host.mount("/sim", app)`), the host must call `state.start()`
+    and `await state.stop()` from its own lifespan, or use `async with state.running()`.
+    Links it hands out (voice previews) are built from the incoming request, so they
+    carry the mount path and host the client used.
+    """
+    prefix = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        state.start()
-        try:
+        async with state.running():
             yield
-        finally:
-            await state.stop()
 
-    app = FastAPI(title="ElevenLabs simulator", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="ElevenLabs simulator", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.simulator = state
+    app.state.simulator_path = prefix
 
     @app.exception_handler(SimError)
     async def _sim_error(_: Request, exc: SimError) -> Response:
@@ -49,300 +399,12 @@ def create_simulator_app(state: SimulatorState) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> Response:
+        """The pydantic-v2 list shape ElevenLabs answers with 422."""
         detail = [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg"), "input": e.get("input")}
                   for e in exc.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
 
-    async def faults() -> None:
-        f = state.faults
-        if f.slow_seconds:
-            await asyncio.sleep(f.slow_seconds)
-        if f.timeout_next > 0:
-            f.timeout_next -= 1
-            await asyncio.sleep(f.timeout_seconds)
-        if f.fail_next > 0:
-            f.fail_next -= 1
-            raise SimError(f.fail_status, "internal_error" if f.fail_status == 500 else "service_unavailable",
-                           "internal_error", "Injected server error")
-        if f.rate_limit_next > 0:
-            f.rate_limit_next -= 1
-            raise SimError(429, "rate_limit_error", "rate_limit_exceeded", "Too many requests",
-                           legacy="too_many_requests")
-
-    async def account(xi_api_key: Annotated[str | None, Header(alias="xi-api-key")] = None,
-                      _: None = Depends(faults)) -> SimAccount:
-        if not xi_api_key:
-            raise SimError(401, "authentication_error", "missing_api_key", "Missing API key")
-        found = state.account_by_key(xi_api_key)
-        if found is None:
-            raise SimError(401, "authentication_error", "invalid_api_key", "Invalid API key")
-        return found
-
-    Account = Annotated[SimAccount, Depends(account)]
-
-    def base(request: Request) -> str:
-        # Include the mount prefix (root_path), so links work when mounted at /sim.
-        return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
-
-    def phone_json(p: SimPhone, acct: SimAccount) -> dict[str, Any]:
-        agent = acct.agents.get(p.agent_id) if p.agent_id else None
-        out: dict[str, Any] = {
-            "phone_number": p.number, "label": p.label, "phone_number_id": p.phone_number_id, "provider": p.provider,
-            "supports_inbound": True, "supports_outbound": True,
-            "assigned_agent": {"agent_id": agent.agent_id, "agent_name": agent.name} if agent else None}
-        if p.provider == "sip_trunk":
-            out |= {"livekit_stack": "standard", "provider_config": None, "store_sip_messages": False,
-                    "outbound_trunk": {"address": "sip.example.invalid", "transport": "tcp", "media_encryption": "allowed",
-                                       "headers": {}, "has_auth_credentials": False, "username": None,
-                                       "has_outbound_trunk": True},
-                    "inbound_trunk": None}
-        return out
-
-    def agent_json(a: SimAgent, acct: SimAccount) -> dict[str, Any]:
-        return {
-            "agent_id": a.agent_id, "name": a.name, "tags": list(a.tags),
-            "conversation_config": {
-                "agent": {"first_message": a.first_message, "language": a.language,
-                          "prompt": {"prompt": a.prompt, "llm": a.llm, "temperature": 0.5, "tool_ids": []},
-                          "dynamic_variables": {"dynamic_variable_placeholders": {}}},
-                "tts": {"voice_id": a.voice_id, "model_id": "eleven_flash_v2_5"},
-                "conversation": {"max_duration_seconds": 600, "text_only": False},
-            },
-            "metadata": {"created_at_unix_secs": a.created_at, "updated_at_unix_secs": a.created_at},
-            "platform_settings": {"call_limits": {"agent_concurrency_limit": a.concurrency_limit,
-                                                  "daily_limit": 100000, "bursting_enabled": True}},
-            "phone_numbers": [phone_json(p, acct) for p in acct.phones.values() if p.agent_id == a.agent_id],
-            "access_info": {"is_creator": True, "creator_name": "leadcall", "creator_email": "sim@leadcall.invalid",
-                            "role": "admin"},
-            "version_id": None, "branch_id": None, "main_branch_id": None, "workflow": None,
-        }
-
-    def find_agent(acct: SimAccount, agent_id: str) -> SimAgent:
-        agent = acct.agents.get(agent_id)
-        if agent is None:
-            raise _not_found("agent_not_found", f"Agent {agent_id}")
-        return agent
-
-    def find_conversation(acct: SimAccount, conversation_id: str) -> Any:
-        c = state.conversations.get(conversation_id)
-        if c is None or c.account_id != acct.account_id:
-            raise _not_found("conversation_not_found", f"Conversation {conversation_id}")
-        return c
-
-    # -- agents ---------------------------------------------------------------------------
-
-    @app.get("/v1/convai/agents")
-    async def list_agents(acct: Account, page_size: int = Query(30, ge=1, le=100), cursor: str | None = None,
-                          search: str | None = None) -> dict[str, Any]:
-        agents = sorted(acct.agents.values(), key=lambda a: (a.created_at, a.agent_id))
-        if search:
-            agents = [a for a in agents if search.lower() in a.name.lower()]
-        start = int(cursor) if cursor and cursor.isdigit() else 0
-        page = agents[start:start + page_size]
-        more = start + page_size < len(agents)
-        return {"agents": [{"agent_id": a.agent_id, "name": a.name, "tags": a.tags,
-                            "created_at_unix_secs": a.created_at, "archived": False,
-                            "access_info": {"is_creator": True, "creator_name": "leadcall",
-                                            "creator_email": "sim@leadcall.invalid", "role": "admin"},
-                            "last_call_time_unix_secs": None} for a in page],
-                "next_cursor": str(start + page_size) if more else None, "has_more": more}
-
-    @app.get("/v1/convai/agents/{agent_id}")
-    async def get_agent(agent_id: str, acct: Account) -> dict[str, Any]:
-        return agent_json(find_agent(acct, agent_id), acct)
-
-    @app.patch("/v1/convai/agents/{agent_id}")
-    async def patch_agent(agent_id: str, request: Request, acct: Account) -> dict[str, Any]:
-        agent = find_agent(acct, agent_id)
-        body = await request.json()
-        if not isinstance(body, dict):
-            raise SimError(400, "validation_error", "invalid_parameters", "Body must be an object")
-        config = body.get("conversation_config") or {}
-        agent_cfg = config.get("agent") or {}
-        if isinstance(body.get("name"), str):
-            agent.name = body["name"]
-        if isinstance(body.get("tags"), list):
-            agent.tags = [str(t) for t in body["tags"]]
-        if "first_message" in agent_cfg:
-            agent.first_message = str(agent_cfg["first_message"])
-        if "language" in agent_cfg:
-            agent.language = str(agent_cfg["language"])
-        if isinstance(agent_cfg.get("prompt"), dict) and "prompt" in agent_cfg["prompt"]:
-            agent.prompt = str(agent_cfg["prompt"]["prompt"])
-        voice_id = (config.get("tts") or {}).get("voice_id")
-        if voice_id:
-            if voice_id not in acct.voices:
-                raise _not_found("voice_not_found", f"Voice {voice_id}")
-            agent.voice_id = str(voice_id)
-        limits = ((body.get("platform_settings") or {}).get("call_limits") or {})
-        if "agent_concurrency_limit" in limits:
-            agent.concurrency_limit = int(limits["agent_concurrency_limit"])
-        return agent_json(agent, acct)
-
-    # -- voices, phone numbers, user ------------------------------------------------------
-
-    @app.get("/v1/voices")
-    async def voices(request: Request, acct: Account) -> dict[str, Any]:
-        root = base(request)
-        return {"voices": [{
-            "voice_id": v.voice_id, "name": v.name, "category": v.category, "labels": v.labels,
-            "description": v.description or f"{v.name}, {v.labels.get('accent', '')} {v.labels.get('gender', '')}",
-            "preview_url": f"{root}/sim-assets/voices/{v.voice_id}/preview.mp3", "available_for_tiers": [],
-            "high_quality_base_model_ids": ["eleven_flash_v2_5"], "samples": None, "settings": None,
-            "is_owner": False, "is_legacy": False} for v in acct.voices.values()]}
-
-    @app.get("/sim-assets/voices/{voice_id}/preview.mp3")
-    async def preview(voice_id: str) -> Response:
-        if not any(voice_id in a.voices for a in state.accounts.values()):
-            raise _not_found("voice_not_found", f"Voice {voice_id}")
-        return Response(silent_mp3(1.5), media_type="audio/mpeg")
-
-    @app.get("/v1/convai/phone-numbers")
-    async def phone_numbers(acct: Account, provider: str | None = None,
-                            agent_id: str | None = None) -> list[dict[str, Any]]:
-        return [phone_json(p, acct) for p in acct.phones.values()
-                if (provider is None or p.provider == provider) and (agent_id is None or p.agent_id == agent_id)]
-
-    @app.get("/v1/convai/phone-numbers/{phone_number_id}")
-    async def phone_number(phone_number_id: str, acct: Account) -> dict[str, Any]:
-        p = acct.phones.get(phone_number_id)
-        if p is None:
-            raise _not_found("phone_number_not_found", f"Phone number {phone_number_id}")
-        return phone_json(p, acct)
-
-    def subscription() -> dict[str, Any]:
-        return {"tier": "pro", "character_count": 12000, "character_limit": 500000,
-                "max_character_limit_extension": 0, "max_credit_limit_extension": 0,
-                "can_extend_character_limit": True, "allowed_to_extend_character_limit": True,
-                "voice_slots_used": 4, "professional_voice_slots_used": 0,
-                "professional_voice_slots_used_in_workspace": 0, "voice_limit": 160, "voice_add_edit_counter": 0,
-                "professional_voice_limit": 1, "can_extend_voice_limit": False, "can_use_instant_voice_cloning": True,
-                "can_use_professional_voice_cloning": True, "current_overage": {"amount": "0.00", "currency": "usd"},
-                "status": "active",
-                "next_character_count_reset_unix": int(state.clock.now()) + 86400 * 20, "currency": "usd",
-                "billing_period": "monthly_period", "open_invoices": [], "has_open_invoices": False}
-
-    @app.get("/v1/user")
-    async def user(acct: Account) -> dict[str, Any]:
-        return {"user_id": acct.account_id, "subscription": subscription(), "is_new_user": False,
-                "can_use_delayed_payment_methods": False, "is_onboarding_completed": True,
-                "is_onboarding_checklist_completed": True, "created_at": 1_700_000_000, "seat_type": "workspace_admin",
-                "first_name": acct.name, "xi_api_key_preview": "…" + acct.api_key[-4:]}
-
-    @app.get("/v1/user/subscription")
-    async def user_subscription(acct: Account) -> dict[str, Any]:
-        return subscription()
-
-    # -- calls --------------------------------------------------------------------------
-
-    async def outbound(request: Request, acct: SimAccount, provider: str) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise SimError(400, "validation_error", "invalid_parameters", "Body is not JSON") from None
-        missing = [k for k in ("agent_id", "agent_phone_number_id", "to_number") if not body.get(k)]
-        if missing:
-            raise RequestValidationError([{"type": "missing", "loc": ("body", k), "msg": "Field required",
-                                           "input": body} for k in missing])
-        agent = find_agent(acct, str(body["agent_id"]))
-        phone = acct.phones.get(str(body["agent_phone_number_id"]))
-        if phone is None:
-            raise _not_found("phone_number_not_found", f"Phone number {body['agent_phone_number_id']}")
-        if phone.provider != provider:
-            raise SimError(400, "invalid_request", "invalid_phone_number_provider",
-                           f"Phone number {phone.phone_number_id} is a {phone.provider} number")
-        to_number = str(body["to_number"])
-        if not to_number.startswith("+") or not to_number[1:].isdigit():
-            raise SimError(400, "validation_error", "invalid_phone_number", f"'{to_number}' is not an E.164 number")
-        if kind_for(to_number) is Kind.REFUSED:
-            # Chosen shape for a number the carrier will not dial (the real body is unconfirmed).
-            raise SimError(400, "invalid_request", "call_initiation_failed",
-                           "Twilio could not place the call: the destination number is not reachable")
-        if state.live_calls(acct) >= acct.concurrency_limit:
-            raise SimError(429, "rate_limit_error", "concurrent_limit_exceeded",
-                           "Too many concurrent calls for this workspace", legacy="too_many_concurrent_requests")
-        if agent.concurrency_limit >= 0 and state.live_calls(acct, agent.agent_id) >= agent.concurrency_limit:
-            raise SimError(429, "rate_limit_error", "concurrent_limit_exceeded",
-                           "Too many concurrent calls for this agent", legacy="too_many_concurrent_requests")
-        client_data = body.get("conversation_initiation_client_data")
-        conversation = state.start_call(acct, agent, phone, to_number,
-                                        client_data if isinstance(client_data, dict) else None)
-        result: dict[str, Any] = {"success": True, "message": "Call initiated",
-                                  "conversation_id": conversation.conversation_id}
-        if provider == "twilio":
-            result["callSid"] = conversation.call_sid
-        else:
-            result["sip_call_id"] = conversation.call_sid
-        return result
-
-    @app.post("/v1/convai/twilio/outbound-call")
-    async def twilio_outbound(request: Request, acct: Account) -> dict[str, Any]:
-        return await outbound(request, acct, "twilio")
-
-    @app.post("/v1/convai/sip-trunk/outbound-call")
-    async def sip_outbound(request: Request, acct: Account) -> dict[str, Any]:
-        return await outbound(request, acct, "sip_trunk")
-
-    @app.get("/v1/convai/conversations/{conversation_id}")
-    async def get_conversation(conversation_id: str, acct: Account) -> dict[str, Any]:
-        return state.conversation_json(find_conversation(acct, conversation_id))
-
-    @app.get("/v1/convai/conversations/{conversation_id}/audio")
-    async def conversation_audio(conversation_id: str, acct: Account) -> Response:
-        audio = state.audio_for(find_conversation(acct, conversation_id))
-        if audio is None:
-            raise _not_found("conversation_audio_not_found", f"Audio of conversation {conversation_id}")
-        return Response(audio, media_type="audio/mpeg")
-
-    @app.get("/v1/convai/conversations")
-    async def list_conversations(acct: Account, agent_id: str | None = None, cursor: str | None = None,
-                                 page_size: int = Query(30, ge=1, le=100)) -> dict[str, Any]:
-        now = state.now()
-        items = sorted((c for c in state.conversations_for(acct) if agent_id is None or c.agent.agent_id == agent_id),
-                       key=lambda c: -c.started_at)
-        start = int(cursor) if cursor and cursor.isdigit() else 0
-        page = items[start:start + page_size]
-        more = start + page_size < len(items)
-        out = []
-        for c in page:
-            full = state.conversation_json(c, now)
-            analysis = full["analysis"] or {}
-            out.append({"agent_id": c.agent.agent_id, "agent_name": c.agent.name,
-                        "conversation_id": c.conversation_id, "start_time_unix_secs": int(c.started_at),
-                        "call_duration_secs": full["metadata"]["call_duration_secs"],
-                        "message_count": len(full["transcript"]), "status": full["status"],
-                        "call_successful": analysis.get("call_successful", "unknown"),
-                        "termination_reason": full["metadata"]["termination_reason"],
-                        "transcript_summary": analysis.get("transcript_summary"), "direction": "outbound"})
-        return {"conversations": out, "next_cursor": str(start + page_size) if more else None, "has_more": more}
-
-    @app.get("/v1/convai/analytics/live-count")
-    async def live_count(acct: Account, agent_id: str | None = None) -> dict[str, int]:
-        return {"count": state.live_calls(acct, agent_id)}
-
-    # -- Twilio: hang up a call through the telephony side --------------------------------
-
-    @app.post("/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json")
-    async def twilio_update_call(account_sid: str, call_sid: str, request: Request,
-                                 status: Annotated[str, Form(alias="Status")]) -> Response:
-        auth = request.headers.get("authorization", "")
-        expected = None
-        for acct in state.accounts.values():
-            if acct.twilio_account_sid == account_sid:
-                token = base64.b64encode(f"{acct.twilio_account_sid}:{acct.twilio_auth_token}".encode()).decode()
-                expected = (acct, f"Basic {token}")
-        if expected is None or auth != expected[1]:
-            return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, status_code=401)
-        acct = expected[0]
-        conversation = next((c for c in state.conversations_for(acct) if c.call_sid == call_sid), None)
-        if conversation is None:
-            return JSONResponse({"code": 20404, "message": f"The requested resource {call_sid} was not found",
-                                 "status": 404}, status_code=404)
-        if status not in ("completed", "canceled"):
-            return JSONResponse({"code": 21218, "message": "Invalid Status", "status": 400}, status_code=400)
-        final = state.hang_up(conversation)
-        return JSONResponse({"sid": call_sid, "account_sid": account_sid, "status": final,
-                             "to": conversation.to_number, "from": conversation.phone.number,
-                             "direction": "outbound-api"})
-
+    app.include_router(api, prefix=prefix)
+    app.include_router(public, prefix=prefix)
     return app
+

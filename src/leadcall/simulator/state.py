@@ -1,9 +1,13 @@
-"""The simulator's world: accounts, agents, voices, phone numbers, conversations and faults.
+"""The simulator's state and its engine: accounts, calls in simulated time, webhooks.
 
-Calls run in simulated time. With a `ManualClock` time moves only through
-`advance()` (tests); with a `SystemClock`, `speed` simulated seconds pass per real
-second and a background task calls `tick()`. Webhook timestamps and signatures use
-the real clock (the receiver checks them against its own clock).
+Time: every call's timeline is computed from the injected clock. With a
+`ManualClock`, time moves only through `advance()` (tests never sleep); with a
+`SystemClock`, a background task started by `start()` (or the app's lifespan)
+calls `tick()` every 0.2 s. `speed` simulated seconds pass per clock second.
+
+Webhooks: when a call reaches its terminal status, `tick()` sends that call's events
+(signed; see `webhooks.py`) in the order the call ended, and awaits their delivery,
+so after `await advance(s)` every webhook due by then has been answered.
 """
 
 from __future__ import annotations
@@ -11,220 +15,91 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
-import hmac
-import json
 import random
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from email.utils import formatdate
 from typing import Any
 
 import httpx
 
 from leadcall.kit.clock import Clock, ManualClock
+from leadcall.simulator import webhooks, wire
 from leadcall.simulator.audio import silent_mp3
-from leadcall.simulator.scenarios import SUMMARIES, Kind, Scenario, scenario_for
+from leadcall.simulator.scenarios import Kind, scenario_for, spanish
+from leadcall.simulator.webhooks import Delivery, WebhookEvent
+from leadcall.simulator.world import Faults, SimAccount, SimAgent, SimConversation, SimPhone, SimVoice
 
-CREDITS_PER_MINUTE = 400
-USD_PER_MINUTE = 0.10
-
-
-@dataclass
-class Faults:
-    """Switches tests flip to make the simulator misbehave."""
-
-    fail_next: int = 0
-    fail_status: int = 503
-    timeout_next: int = 0
-    timeout_seconds: float = 0.5
-    rate_limit_next: int = 0
-    slow_seconds: float = 0.0
-    duplicate_webhooks: bool = False
-    reverse_webhooks: bool = False
-    drop_webhooks: bool = False
+TICK_SECONDS = 0.2
 
 
-@dataclass
-class SimAgent:
-    agent_id: str
-    name: str
-    language: str
-    first_message: str
-    prompt: str
-    voice_id: str
-    tags: list[str]
-    created_at: int
-    concurrency_limit: int = -1
-    llm: str = "gemini-2.5-flash"
-
-
-@dataclass
-class SimVoice:
-    voice_id: str
-    name: str
-    labels: dict[str, str]
-    category: str = "premade"
-    description: str = ""
-
-
-@dataclass
-class SimPhone:
-    phone_number_id: str
-    number: str
-    label: str
-    provider: str  # twilio | sip_trunk
-    agent_id: str | None
-
-
-@dataclass
-class SimConversation:
-    conversation_id: str
-    account_id: str
-    agent: SimAgent
-    phone: SimPhone
-    to_number: str
-    scenario: Scenario
-    dynamic_variables: dict[str, Any]
-    client_data: dict[str, Any] | None
-    started_at: float  # simulated seconds
-    call_sid: str
-    ended_early_at: float | None = None  # hung up through the telephony side
-    canceled_while_ringing: bool = False
-    finalized: bool = False
-
-    def phase_ends(self) -> tuple[float, float, float]:
-        s = self.scenario
-        ring_end = self.started_at + s.ring_seconds
-        talk_end = ring_end + s.talk_seconds
-        if self.ended_early_at is not None:
-            talk_end = min(talk_end, max(self.ended_early_at, ring_end))
-        return ring_end, talk_end, talk_end + s.processing_seconds
-
-    @property
-    def never_connects(self) -> bool:
-        return self.scenario.kind in (Kind.NO_ANSWER, Kind.BUSY) or self.canceled_while_ringing
-
-    def status(self, now: float) -> str:
-        ring_end, talk_end, done_at = self.phase_ends()
-        if now < ring_end and not self.canceled_while_ringing:
-            return "initiated"
-        if self.never_connects:
-            return "failed"
-        if now < talk_end:
-            return "in-progress"
-        if now < done_at:
-            return "processing"
-        return "failed" if self.scenario.kind is Kind.DROPPED else "done"
-
-    def is_live(self, now: float) -> bool:
-        return self.status(now) in ("initiated", "in-progress")
-
-    def end_time(self) -> float:
-        ring_end, talk_end, done_at = self.phase_ends()
-        if self.never_connects:
-            return ring_end if self.ended_early_at is None else min(ring_end, self.ended_early_at)
-        return done_at
-
-    def talk_seconds(self, now: float) -> int:
-        ring_end, talk_end, _ = self.phase_ends()
-        if self.never_connects or now < ring_end:
-            return 0
-        return int(min(now, talk_end) - ring_end)
-
-    def transcript(self, now: float) -> list[dict[str, Any]]:
-        spoken = self.talk_seconds(now)
-        turns = self.scenario.turns
-        if not turns:
-            return []
-        total = max(self.scenario.talk_seconds, 1)
-        step = max(total // len(turns), 1)
-        name = str(self.dynamic_variables.get("lead_name") or self.dynamic_variables.get("lead_first_name") or "")
-        company = str(self.dynamic_variables.get("lead_company") or "your company")
-        out = []
-        for index, (role, text) in enumerate(turns):
-            at = index * step
-            if at > spoken and self.status(now) in ("initiated", "in-progress"):
-                break
-            if self.ended_early_at is not None and at > spoken:
-                break
-            out.append({"role": role, "message": text.format(name=name or "there", company=company),
-                        "time_in_call_secs": at, "tool_calls": [], "tool_results": [], "feedback": None,
-                        "interrupted": False})
-        return out
-
-
-@dataclass
-class SimAccount:
-    account_id: str
-    name: str
-    api_key: str
-    webhook_secret: str
-    webhook_url: str | None
-    concurrency_limit: int
-    twilio_account_sid: str
-    twilio_auth_token: str
-    agents: dict[str, SimAgent] = field(default_factory=dict)
-    voices: dict[str, SimVoice] = field(default_factory=dict)
-    phones: dict[str, SimPhone] = field(default_factory=dict)
-
-
-@dataclass
-class Delivery:
-    url: str
-    type: str
-    status_code: int | None
-    error: str | None = None
-
-
-def _id(prefix: str, length: int = 26, rng: random.Random | None = None) -> str:
-    raw = f"{rng.getrandbits(8 * (length // 2 + 1)):x}" if rng is not None else secrets.token_hex(length // 2 + 1)
-    return prefix + raw.rjust(length, "0")[:length]
-
-
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v0={digest}"
+def _token(prefix: str, length: int, rng: random.Random | None = None) -> str:
+    """`prefix` + `length` lowercase alphanumerics (ElevenLabs ids look like `agent_3701k3ttaq12…`)."""
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    if rng is None:
+        return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+    return prefix + "".join(rng.choice(alphabet) for _ in range(length))
 
 
 class SimulatorState:
+    """Everything the fake ElevenLabs knows, and the engine that moves calls along.
+
+    `webhook_transport` (optional) is the httpx transport webhooks are sent through,
+    e.g. `httpx.ASGITransport(app=receiver)` in tests; by default they go over the network.
+    """
+
     def __init__(self, clock: Clock, speed: float = 1.0,
                  webhook_transport: httpx.AsyncBaseTransport | None = None) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
         self.clock = clock
-        self.speed = speed if not isinstance(clock, ManualClock) else 1.0
-        self._origin = clock.now()
+        self.speed = speed
+        self.webhook_transport = webhook_transport
         self.accounts: dict[str, SimAccount] = {}
         self.conversations: dict[str, SimConversation] = {}
         self.faults = Faults()
         self.deliveries: list[Delivery] = []
-        self._webhook_transport = webhook_transport
         self._runner: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
+        self._tick_lock: asyncio.Lock | None = None
 
-    # -- time ------------------------------------------------------------------------
+    # -- time ---------------------------------------------------------------------------
 
     def now(self) -> float:
-        """Simulated seconds."""
-        return self._origin + (self.clock.now() - self._origin) * self.speed
+        """The clock's unix seconds."""
+        return self.clock.now()
 
     async def advance(self, seconds: float) -> None:
-        if not isinstance(self.clock, ManualClock):
-            raise RuntimeError("advance() needs a ManualClock; a real clock moves by itself")
-        self.clock.advance(seconds)
+        """Moves a ManualClock `seconds` forward, then processes what is due (awaiting webhooks)."""
+        if isinstance(self.clock, ManualClock):
+            self.clock.advance(seconds)
         await self.tick()
 
     async def tick(self) -> None:
-        """Finish every call whose time has come and deliver its webhooks (awaited)."""
-        async with self._lock:
+        """Processes what is due now: finished calls send their webhooks, in the order they ended."""
+        if self._tick_lock is None:
+            self._tick_lock = asyncio.Lock()
+        async with self._tick_lock:
             now = self.now()
-            due = [c for c in self.conversations.values() if not c.finalized and now >= c.end_time()]
+            due = sorted((c for c in self.conversations.values() if not c.finalized and c.is_over(now)),
+                         key=lambda c: (c.at_offset(c.end_offset), c.conversation_id))
             for conversation in due:
                 conversation.finalized = True
-            batches = [self._webhooks_for(c, now) for c in due]
-        for batch in batches:
-            await self._deliver(batch)
+            for conversation in due:
+                events = webhooks.arrange(self._events_for(conversation, now),
+                                          duplicate=self.faults.duplicate_webhooks
+                                          or conversation.scenario.duplicate_out_of_order,
+                                          reverse=self.faults.reverse_webhooks
+                                          or conversation.scenario.duplicate_out_of_order,
+                                          drop=self.faults.drop_webhooks)
+                self.deliveries += await webhooks.deliver(events, timestamp=int(self.now()),
+                                                          transport=self.webhook_transport)
 
     def start(self) -> None:
-        """Run `tick()` in the background (real clock). Hosts that mount the app call this."""
+        """Runs `tick()` every 0.2 s in the background (no-op with a ManualClock or when running).
+
+        A FastAPI app that mounts the simulator calls this from its own lifespan,
+        because a mounted sub-app's lifespan does not run.
+        """
         if isinstance(self.clock, ManualClock) or self._runner is not None:
             return
 
@@ -232,71 +107,89 @@ class SimulatorState:
             while True:
                 with contextlib.suppress(Exception):
                     await self.tick()
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(TICK_SECONDS)
 
-        self._runner = asyncio.get_running_loop().create_task(run())
+        self._runner = asyncio.get_running_loop().create_task(run(), name="simulator-ticker")
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            self._runner.cancel()
+        """Stops the background ticker started by `start()`."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
-            self._runner = None
+                await runner
 
-    # -- accounts --------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[SimulatorState]:
+        """`async with state.running():` = `start()` … `await stop()`."""
+        self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    # -- accounts -----------------------------------------------------------------------
 
     def add_account(self, *, name: str, api_key: str, webhook_secret: str, webhook_url: str | None = None,
                     concurrency_limit: int = 4, twilio_account_sid: str | None = None,
                     twilio_auth_token: str | None = None) -> SimAccount:
-        account = SimAccount(account_id=_id("acct_", 16), name=name, api_key=api_key, webhook_secret=webhook_secret,
-                             webhook_url=webhook_url, concurrency_limit=concurrency_limit,
+        """A new, empty workspace. Twilio credentials are random unless given."""
+        if self.account_by_key(api_key) is not None:
+            raise ValueError("an account with this API key exists already")
+        account = SimAccount(account_id=_token("acct_", 16), name=name, api_key=api_key,
+                             webhook_secret=webhook_secret, webhook_url=webhook_url,
+                             concurrency_limit=concurrency_limit,
                              twilio_account_sid=twilio_account_sid or "AC" + secrets.token_hex(16),
                              twilio_auth_token=twilio_auth_token or secrets.token_hex(16))
         self.accounts[account.account_id] = account
         return account
 
     def account_by_key(self, api_key: str) -> SimAccount | None:
-        for account in self.accounts.values():
-            if account.api_key == api_key:
-                return account
-        return None
+        return next((a for a in self.accounts.values() if secrets.compare_digest(a.api_key, api_key)), None)
+
+    def account_by_twilio_sid(self, account_sid: str) -> SimAccount | None:
+        return next((a for a in self.accounts.values() if a.twilio_account_sid == account_sid), None)
 
     def seed_account(self, account: SimAccount, language: str = "en") -> None:
-        """Three agents, four voices, a Twilio and a SIP number (each assigned to agents)."""
-        created = int(self.now())
-        spanish = language.startswith("es")
-        # Ids derive from the account's key, so an account seeded again gets the same agents.
+        """Four voices, three agents and two numbers (Twilio → first agent, SIP trunk → second).
+
+        Ids derive from the API key, so the same account seeded again (e.g. after a
+        restart of the demo) gets the same ids.
+        """
         rng = random.Random(account.api_key)
-        voices = [SimVoice(_id("voice_", 20, rng), n, {"gender": g, "accent": a, "age": "middle_aged", "use_case": u})
-                  for n, g, a, u in (("Lucía", "female", "castilian", "conversational"),
-                                     ("Mateo", "male", "castilian", "sales"),
-                                     ("Rachel", "female", "american", "conversational"),
-                                     ("Adam", "male", "american", "narration"))]
-        for voice in voices:
+        created = int(self.now())
+        es = spanish(language)
+        for name, gender, accent, use in (("Lucía", "female", "castilian", "conversational"),
+                                          ("Mateo", "male", "castilian", "sales"),
+                                          ("Rachel", "female", "american", "conversational"),
+                                          ("Adam", "male", "american", "narration")):
+            voice = SimVoice(_token("", 20, rng), name,
+                             {"gender": gender, "accent": accent, "age": "middle_aged", "use_case": use},
+                             description=f"{name}: {accent} {gender} voice for {use}", created_at=created)
             account.voices[voice.voice_id] = voice
-        names = (("Sofía — Prospección", "prospecting", 0), ("Carlos — Cualificación", "qualification", 1),
-                 ("Elena — Seguimiento", "follow_up", 0)) if spanish else (
-                 ("Ava — Prospecting", "prospecting", 2), ("Ben — Qualification", "qualification", 3),
-                 ("Chloe — Follow-up", "follow_up", 2))
-        agents = []
-        for name, tag, voice_index in names:
-            agent = SimAgent(agent_id=_id("agent_", rng=rng), name=name, language="es" if spanish else "en",
-                             first_message=("Hola {{lead_first_name}}, soy de leadcall. ¿Tiene un minuto?" if spanish
-                                            else "Hi {{lead_first_name}}, this is leadcall. Do you have a minute?"),
-                             prompt=f"You are a friendly {tag.replace('_', ' ')} sales agent. Be brief and polite.",
-                             voice_id=voices[voice_index].voice_id, tags=[tag], created_at=created)
+        voices = list(account.voices.values())[-4:]
+        cast = ((("Sofía — Prospección", "prospecting", 0), ("Carlos — Cualificación", "qualification", 1),
+                 ("Elena — Seguimiento", "follow_up", 0)) if es else
+                (("Ava — Prospecting", "prospecting", 2), ("Ben — Qualification", "qualification", 3),
+                 ("Chloe — Follow-up", "follow_up", 2)))
+        agents: list[SimAgent] = []
+        for name, purpose, voice_index in cast:
+            agent = SimAgent(agent_id=_token("agent_", 28, rng), name=name, tags=[purpose],
+                             conversation_config=_agent_config(name, purpose, "es" if es else "en",
+                                                               voices[voice_index].voice_id),
+                             platform_settings=_platform_settings(), created_at=created, updated_at=created)
             account.agents[agent.agent_id] = agent
             agents.append(agent)
-        twilio = SimPhone(_id("phnum_", 20, rng), "+12025559000" if not spanish else "+34910000000",
-                          "Main line", "twilio", agents[0].agent_id)
-        sip = SimPhone(_id("phnum_", 20, rng), "+12025559001" if not spanish else "+34910000001",
-                       "SIP trunk", "sip_trunk", agents[1].agent_id)
-        account.phones[twilio.phone_number_id] = twilio
-        account.phones[sip.phone_number_id] = sip
+        numbers = ("+34910000000", "+34910000001") if es else ("+12025559000", "+12025559001")
+        for number, label, provider, agent in ((numbers[0], "Main line", "twilio", agents[0]),
+                                               (numbers[1], "SIP trunk", "sip_trunk", agents[1])):
+            phone = SimPhone(_token("phnum_", 24, rng), number, label, provider, agent.agent_id)
+            account.phones[phone.phone_number_id] = phone
 
-    # -- calls -----------------------------------------------------------------------
+    # -- calls ----------------------------------------------------------------------------
 
     def live_calls(self, account: SimAccount, agent_id: str | None = None) -> int:
+        """Calls ringing or talking (what the concurrency limits count)."""
         now = self.now()
         return sum(1 for c in self.conversations.values()
                    if c.account_id == account.account_id and c.is_live(now)
@@ -305,162 +198,137 @@ class SimulatorState:
     def conversations_for(self, account: SimAccount) -> list[SimConversation]:
         return [c for c in self.conversations.values() if c.account_id == account.account_id]
 
+    def conversation(self, account: SimAccount, conversation_id: str) -> SimConversation | None:
+        found = self.conversations.get(conversation_id)
+        return found if found is not None and found.account_id == account.account_id else None
+
     def start_call(self, account: SimAccount, agent: SimAgent, phone: SimPhone, to_number: str,
                    client_data: dict[str, Any] | None) -> SimConversation:
-        variables = dict((client_data or {}).get("dynamic_variables") or {})
+        """Creates the conversation (status `initiated`); the caller has checked limits and refusals."""
         conversation = SimConversation(
-            conversation_id=_id("conv_"), account_id=account.account_id, agent=agent, phone=phone,
-            to_number=to_number, scenario=scenario_for(to_number, agent.language), dynamic_variables=variables,
-            client_data=client_data, started_at=self.now(),
-            call_sid=("CA" if phone.provider == "twilio" else "SCL_") + secrets.token_hex(16))
+            conversation_id=_token("conv_", 28), account_id=account.account_id, agent=agent, phone=phone,
+            to_number=to_number, scenario=scenario_for(to_number), client_data=client_data, started_at=self.now(),
+            speed=self.speed, call_sid="CA" + secrets.token_hex(16) if phone.provider == "twilio"
+            else secrets.token_hex(16))
         self.conversations[conversation.conversation_id] = conversation
         return conversation
 
-    def hang_up(self, conversation: SimConversation) -> str:
-        """Ends a live call from the telephony side; returns the Twilio-like resulting status."""
+    def hang_up(self, conversation: SimConversation, twilio_status: str) -> str:
+        """Ends a call from the telephony side, as Twilio's "modify call" does; returns its Twilio status.
+
+        `completed` hangs up a ringing or talking call; `canceled` only a ringing one
+        (Twilio ignores it for a call in progress). A call hung up while ringing
+        fails (canceled); one hung up while talking goes through processing to done.
+        """
         now = self.now()
         status = conversation.status(now)
         if status == "initiated":
-            conversation.canceled_while_ringing = True
-            conversation.ended_early_at = now
+            conversation.hung_up_offset = conversation.elapsed(now)
             return "canceled"
-        if status == "in-progress":
-            conversation.ended_early_at = now
+        if status == "in-progress" and twilio_status == "completed":
+            conversation.hung_up_offset = conversation.elapsed(now)
             return "completed"
-        return "completed"
+        if status == "in-progress":
+            return "in-progress"
+        if conversation.canceled:
+            return "canceled"
+        return "completed" if conversation.connects else ("busy" if conversation.scenario.kind is Kind.BUSY
+                                                          else "no-answer")
 
-    # -- what GET conversation answers -------------------------------------------------
+    def conversation_json(self, conversation: SimConversation) -> dict[str, Any]:
+        """GET /v1/convai/conversations/{id} as of now."""
+        return wire.conversation_json(conversation, self.now())
 
-    def conversation_json(self, c: SimConversation, now: float | None = None) -> dict[str, Any]:
-        now = self.now() if now is None else now
-        status = c.status(now)
-        ended = status in ("done", "failed")
-        talk = c.talk_seconds(now)
-        billed = talk if status != "initiated" else 0
-        kind = c.scenario.kind
-        cost = round(billed / 60 * CREDITS_PER_MINUTE) if ended else None
-        cost_fiat = round(billed / 60 * USD_PER_MINUTE, 4) if ended else 0.0
-        termination = ""
-        error = None
-        if ended:
-            if c.canceled_while_ringing:
-                termination = "Call canceled before it was answered"
-            elif kind is Kind.NO_ANSWER:
-                termination, error = "Call not answered (no-answer)", {"code": 408, "reason": "no-answer"}
-            elif kind is Kind.BUSY:
-                termination, error = "Line busy", {"code": 486, "reason": "busy"}
-            elif kind is Kind.DROPPED:
-                termination, error = "Call dropped: connection lost", {"code": 1011, "reason": "connection lost"}
-            elif kind is Kind.VOICEMAIL:
-                termination = "Voicemail detected"
-            elif c.ended_early_at is not None:
-                termination = "Call ended by remote party"
-            else:
-                termination = "Agent ended the call"
-        phone_call: dict[str, Any] = {
-            "direction": "outbound", "phone_number_id": c.phone.phone_number_id, "agent_number": c.phone.number,
-            "external_number": c.to_number, "call_sid": c.call_sid}
-        if c.phone.provider == "twilio":
-            phone_call |= {"type": "twilio", "stream_sid": "MZ" + c.call_sid[2:]}
-        else:
-            phone_call |= {"type": "sip_trunking", "call_id": c.call_sid, "sip_header_dynamic_variables": {}}
-        analysis = None
-        if status == "done" or (status == "failed" and kind is Kind.DROPPED):
-            sales = {Kind.INTERESTED: "interested", Kind.NOT_INTERESTED: "not_interested",
-                     Kind.CALLBACK: "callback_requested", Kind.LONG: "interested"}.get(kind)
-            data: dict[str, Any] = {}
-            if sales and c.ended_early_at is None:
-                data["sales_outcome"] = {"data_collection_id": "sales_outcome", "value": sales,
-                                         "rationale": "From what the lead said."}
-            if kind is Kind.CALLBACK:
-                data["callback_time"] = {"data_collection_id": "callback_time", "value": "Thursday 10:00",
-                                         "rationale": "The lead named a day and time."}
-            analysis = {
-                "call_successful": "success" if kind in (Kind.INTERESTED, Kind.CALLBACK) else
-                "failure" if kind in (Kind.NOT_INTERESTED, Kind.VOICEMAIL, Kind.DROPPED) else "unknown",
-                "transcript_summary": SUMMARIES.get(kind, ""), "call_summary_title": kind.value.replace("_", " "),
-                "evaluation_criteria_results": {}, "data_collection_results": data}
-        started = int(c.started_at)
-        has_audio = ended and talk > 0
-        return {
-            "agent_id": c.agent.agent_id, "agent_name": c.agent.name, "conversation_id": c.conversation_id,
-            "status": status, "user_id": None, "branch_id": None, "version_id": None, "environment": "production",
-            "transcript": c.transcript(now),
-            "metadata": {
-                "start_time_unix_secs": started,
-                "accepted_time_unix_secs": int(c.phase_ends()[0]) if not c.never_connects and now >= c.phase_ends()[0]
-                else None,
-                "call_duration_secs": talk, "cost": cost, "cost_fiat": cost_fiat,
-                "termination_reason": termination, "error": error, "phone_call": phone_call,
-                "main_language": c.agent.language, "conversation_initiation_source": "twilio"
-                if c.phone.provider == "twilio" else "sip_trunk",
-                "charging": {"dev_discount": False, "is_burst": False, "tier": "pro", "call_charge": cost,
-                             "llm_charge": 0, "llm_price": 0.0, "platform_charge": cost, "platform_price": cost_fiat},
-                "feedback": {"overall_score": None, "likes": 0, "dislikes": 0},
-                "deletion_settings": {}, "authorization_method": "authorization_header", "text_only": False,
-            },
-            "analysis": analysis,
-            "conversation_initiation_client_data": c.client_data or {"dynamic_variables": {}},
-            "has_audio": has_audio, "has_user_audio": has_audio, "has_response_audio": has_audio,
-            "has_auxiliary_audio": False,
-        }
-
-    def audio_for(self, c: SimConversation) -> bytes | None:
+    def audio_for(self, conversation: SimConversation) -> bytes | None:
+        """The call's recording once it is over (None when nobody talked)."""
         now = self.now()
-        if c.status(now) not in ("done", "failed") or c.talk_seconds(now) <= 0:
+        if not wire.has_audio(conversation, now):
             return None
-        return silent_mp3(min(c.talk_seconds(now), 30) / 10)
+        return silent_mp3(min(conversation.talk_seconds(now), 30) / 10)
 
-    # -- webhooks ---------------------------------------------------------------------
+    # -- webhooks ---------------------------------------------------------------------------
 
-    def _webhooks_for(self, c: SimConversation, now: float) -> list[tuple[SimAccount, str, dict[str, Any]]]:
+    def _events_for(self, c: SimConversation, now: float) -> list[WebhookEvent]:
+        """The post-call events of a call that just ended, in the order ElevenLabs sends them."""
         account = self.accounts[c.account_id]
-        if not account.webhook_url or not c.scenario.send_webhooks or self.faults.drop_webhooks:
+        url = account.webhook_url
+        if not url or not c.scenario.send_webhooks:
             return []
-        events: list[tuple[SimAccount, str, dict[str, Any]]] = []
-        if c.never_connects and not c.canceled_while_ringing:
-            reason = "busy" if c.scenario.kind is Kind.BUSY else "no-answer"
-            body: dict[str, Any]
-            if c.phone.provider == "twilio":
-                body = {"type": "twilio", "body": {
-                    "CallSid": c.call_sid, "CallStatus": "busy" if reason == "busy" else "no-answer",
-                    "Direction": "outbound-api", "To": c.to_number, "From": c.phone.number, "Duration": "0",
-                    "AccountSid": account.twilio_account_sid, "CallbackSource": "call-progress-events",
-                    "SipResponseCode": "486" if reason == "busy" else "487"}}
-            else:
-                body = {"type": "sip", "body": {"from_number": c.phone.number, "to_number": c.to_number,
-                                                "sip_status_code": 486 if reason == "busy" else 480,
-                                                "error_reason": reason, "call_sid": c.call_sid}}
-            events.append((account, "call_initiation_failure", {
-                "agent_id": c.agent.agent_id, "conversation_id": c.conversation_id, "failure_reason": reason,
-                "metadata": body}))
-        elif not c.never_connects:
-            events.append((account, "post_call_transcription", self.conversation_json(c, now)))
-            audio = self.audio_for(c)
-            if audio is not None:
-                events.append((account, "post_call_audio", {
-                    "agent_id": c.agent.agent_id, "conversation_id": c.conversation_id,
-                    "full_audio": base64.b64encode(audio).decode()}))
-        if c.scenario.duplicate_out_of_order or self.faults.reverse_webhooks:
-            events.reverse()
-        if c.scenario.duplicate_out_of_order or self.faults.duplicate_webhooks:
-            events = [e for e in events for _ in range(2)]
+
+        def event(kind: str, data: dict[str, Any]) -> WebhookEvent:
+            return WebhookEvent(url, account.webhook_secret, kind, c.conversation_id, data)
+
+        if not c.connects:
+            return [event(webhooks.CALL_INITIATION_FAILURE, self._failure_data(account, c, now))]
+        if c.status(now) != "done":
+            return []
+        events = [event(webhooks.POST_CALL_TRANSCRIPTION, wire.conversation_json(c, now))]
+        audio = self.audio_for(c)
+        if audio is not None:
+            events.append(event(webhooks.POST_CALL_AUDIO, {"agent_id": c.agent.agent_id,
+                                                           "conversation_id": c.conversation_id,
+                                                           "full_audio": base64.b64encode(audio).decode()}))
         return events
 
-    async def _deliver(self, events: list[tuple[SimAccount, str, dict[str, Any]]]) -> None:
-        if not events:
-            return
-        async with httpx.AsyncClient(transport=self._webhook_transport, timeout=10) as client:
-            for account, kind, data in events:
-                url = account.webhook_url
-                if not url:
-                    continue
-                stamp = int(self.clock.now())
-                body = json.dumps({"type": kind, "event_timestamp": stamp, "data": data}).encode()
-                headers = {"content-type": "application/json",
-                           "ElevenLabs-Signature": sign(account.webhook_secret, body, stamp)}
-                try:
-                    response = await client.post(url, content=body, headers=headers)
-                    self.deliveries.append(Delivery(url, kind, response.status_code))
-                except httpx.HTTPError as exc:
-                    self.deliveries.append(Delivery(url, kind, None, type(exc).__name__))
+    def _failure_data(self, account: SimAccount, c: SimConversation, now: float) -> dict[str, Any]:
+        """`call_initiation_failure` data; metadata is Twilio's StatusCallback form or the SIP outcome."""
+        reason = "unknown" if c.canceled else "busy" if c.scenario.kind is Kind.BUSY else "no-answer"
+        metadata: dict[str, Any]
+        if c.phone.provider == "twilio":
+            call_status = {"unknown": "canceled", "busy": "busy", "no-answer": "no-answer"}[reason]
+            metadata = {"type": "twilio", "body": {
+                "Called": c.to_number, "ToState": "", "CallerCountry": "US", "Direction": "outbound-api",
+                "Timestamp": formatdate(now, usegmt=True), "CallbackSource": "call-progress-events",
+                "SipResponseCode": {"unknown": "487", "busy": "486", "no-answer": "487"}[reason],
+                "CallerState": "", "ToZip": "", "SequenceNumber": "2", "To": c.to_number, "CallSid": c.call_sid,
+                "ToCountry": "US", "CallerZip": "", "CalledZip": "", "ApiVersion": "2010-04-01",
+                "CallStatus": call_status, "From": c.phone.number, "Duration": "0",
+                "AccountSid": account.twilio_account_sid, "CallDuration": "0", "Caller": c.phone.number}}
+        else:
+            code = {"unknown": 487, "busy": 486, "no-answer": 480}[reason]
+            metadata = {"type": "sip", "body": {
+                "from_number": c.phone.number, "to_number": c.to_number, "sip_status_code": code,
+                "error_reason": {"unknown": "Request Terminated", "busy": "Busy Here",
+                                 "no-answer": "Temporarily Unavailable"}[reason],
+                "call_sid": c.call_sid, "sip_status": str(code)}}
+        return {"agent_id": c.agent.agent_id, "conversation_id": c.conversation_id, "failure_reason": reason,
+                "metadata": metadata}
+
+
+def _agent_config(name: str, purpose: str, language: str, voice_id: str) -> dict[str, Any]:
+    """ConversationalConfigAPIModel-Output for a seeded sales agent."""
+    persona = name.split(" ")[0]
+    if language == "es":
+        first = f"Hola {{{{lead_first_name}}}}, soy {persona}. ¿Tiene un minuto?"
+        prompt = (f"Eres {persona}, agente comercial ({purpose.replace('_', ' ')}). Habla con {{{{lead_name}}}} "
+                  "de forma breve y amable, averigua su interés y, si lo pide, acuerda cuándo volver a llamar.")
+    else:
+        first = f"Hi {{{{lead_first_name}}}}, this is {persona}. Do you have a minute?"
+        prompt = (f"You are {persona}, a {purpose.replace('_', ' ')} sales agent. Talk to {{{{lead_name}}}} briefly "
+                  "and politely, find out their interest and, if asked, agree when to call back.")
+    return {
+        "agent": {"first_message": first, "language": language, "disable_first_message_interruptions": False,
+                  "max_conversation_duration_message": "",
+                  "dynamic_variables": {"dynamic_variable_placeholders": {"lead_name": "", "lead_first_name": ""}},
+                  "prompt": {"prompt": prompt, "llm": "gemini-2.5-flash", "temperature": 0.3, "max_tokens": -1,
+                             "tool_ids": [], "built_in_tools": {}, "knowledge_base": [], "ignore_default_personality":
+                             False}},
+        "tts": {"model_id": "eleven_flash_v2_5" if language != "en" else "eleven_flash_v2", "voice_id": voice_id,
+                "agent_output_audio_format": "ulaw_8000", "optimize_streaming_latency": 3, "stability": 0.5,
+                "speed": 1.0, "similarity_boost": 0.8},
+        "conversation": {"text_only": False, "max_duration_seconds": 600, "client_events": ["audio"],
+                         "monitoring_enabled": False},
+    }
+
+
+def _platform_settings() -> dict[str, Any]:
+    """AgentPlatformSettingsResponseModel: call limits and the data collection the analysis fills."""
+    return {
+        "call_limits": {"agent_concurrency_limit": -1, "daily_limit": 100_000, "bursting_enabled": True},
+        "data_collection": {
+            "sales_outcome": {"type": "string", "description": "interested, not_interested or callback_requested"},
+            "callback_time": {"type": "string", "description": "When the lead asked to be called back (ISO 8601)"}},
+        "overrides": {"conversation_config_override": {"agent": {"first_message": True, "language": True,
+                                                                 "prompt": {"prompt": False}}}},
+        "archived": False,
+    }

@@ -155,12 +155,16 @@ async def test_killed_worker_is_replaced_without_double_effects(processes: Proce
         placed = await client.post(f"/api/leads/{lead.json()['id']}/call", json={"agentId": agents[0]["agentId"]},
                                    headers=headers)
         call_id = placed.json()["callLog"]["id"]
-        await wait_for_status(client, call_id, headers, "in_progress", within=30)
-        first.send_signal(signal.SIGKILL)  # dies mid-call
+        assert placed.json()["callLog"]["status"] == "ringing"
+        first.send_signal(signal.SIGKILL)  # dies mid-call: the call is live and only polling can finish it
         first.wait(timeout=10)
+        live = (await client.get(f"/api/calls/{call_id}", headers=headers)).json()
+        assert live["status"] in ("ringing", "in_progress")
         processes.start("worker")
         call = await wait_for_status(client, call_id, headers, "completed", within=60)
         assert call["outcome"] == "interested"
         trail = (await client.get(f"/api/calls/{call_id}/events", headers=headers)).json()
     statuses = [e["toStatus"] for e in trail if e["kind"] in ("created", "status")]
-    assert statuses == ["initiating", "ringing", "in_progress", "completed"]
+    # Polling may see the call only once it has ended, so in_progress is optional; nothing repeats.
+    assert statuses[:2] == ["initiating", "ringing"] and statuses[-1] == "completed"
+    assert len(statuses) == len(set(statuses))

@@ -37,6 +37,16 @@ async def _csrf_token_from(request: Request) -> str | None:
     return None
 
 
+async def require_csrf(request: Request) -> None:
+    """Unsafe methods of a cookie session must carry the session's CSRF token (pages and API alike)."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf", "")
+    given = await _csrf_token_from(request)
+    if not expected or not given or not hmac.compare_digest(expected, given):
+        raise Forbidden("the form has expired or its security token is missing; reload the page")
+
+
 async def current_principal(request: Request, now: Now) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
@@ -67,11 +77,7 @@ async def _resolve(request: Request, session: AsyncSession, now: datetime) -> tu
         if not user_id:
             raise Unauthenticated("sign in or send an API token")
         principal = await service.principal_from_user_id(session, user_id)
-        if request.method not in SAFE_METHODS:
-            expected = request.session.get("csrf", "")
-            given = await _csrf_token_from(request)
-            if not expected or not given or not hmac.compare_digest(expected, given):
-                raise Forbidden("the form has expired or its security token is missing; reload the page")
+        await require_csrf(request)
     return principal, None
 
 

@@ -7,7 +7,6 @@ from leadcall.core.errors import Invalid
 from leadcall.tenancy.deps import CanManageAccounts, CanManageAgents, CanPlaceCalls
 from leadcall.voice import schemas, service
 from leadcall.voice.deps import Voices
-from leadcall.voice.repository import AgentRepository
 from leadcall.voice.schemas import CALL_TYPES
 
 router = APIRouter(tags=["voice"])
@@ -96,9 +95,7 @@ async def list_agent_settings(principal: CanManageAgents, session: DbSession,
     items = await voices.availability(session, tenant_id=principal.tenant_id,
                                       organization_id=principal.organization_id, call_type=None,
                                       include_unusable=True)
-    names = {i.ref.id: i.info.name for i in items}
-    refs = await AgentRepository(session, principal.tenant_scope).list_all()
-    return [service.agent_settings(r, names.get(r.id)) for r in refs]
+    return await service.list_agent_settings(session, principal.tenant_scope, {i.ref.id: i.info.name for i in items})
 
 
 @router.put("/api/voice/agents/{agent_ref_id}", response_model=schemas.AgentSettings)

@@ -166,6 +166,12 @@ async def update_agent(session: AsyncSession, scope: Scope, manager: VoiceManage
     return agent_details(account, await manager.update_agent(account, data.agent_id, update))
 
 
+async def list_agent_settings(session: AsyncSession, scope: Scope,
+                              names: dict[str, str]) -> list[schemas.AgentSettings]:
+    """Every agent reference of the tenant with its local rules; `names` maps reference id → agent name."""
+    return [agent_settings(r, names.get(r.id)) for r in await AgentRepository(session, scope).list_all()]
+
+
 def agent_settings(ref: VoiceAgent, name: str | None) -> schemas.AgentSettings:
     return schemas.AgentSettings(
         id=ref.id, agent_id=ref.agent_id, config_id=ref.account_id, name=name, is_enabled=ref.is_enabled,

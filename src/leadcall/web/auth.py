@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from leadcall.core.db import transaction
 from leadcall.core.deps import get_container
-from leadcall.core.errors import Forbidden, LeadcallError
+from leadcall.core.errors import LeadcallError
 from leadcall.tenancy import service
-from leadcall.tenancy.deps import SAFE_METHODS
+from leadcall.tenancy.deps import require_csrf
 from leadcall.tenancy.principal import Permission, Principal
 
 
@@ -33,15 +32,7 @@ async def page_principal(request: Request) -> Principal:
         except LeadcallError as exc:
             request.session.clear()
             raise LoginRequired(exc.detail) from exc
-    if request.method not in SAFE_METHODS:
-        expected = request.session.get("csrf", "")
-        given = request.headers.get("x-csrf-token")
-        if not given:
-            form = await request.form()
-            value = form.get("csrf_token")
-            given = value if isinstance(value, str) else None
-        if not expected or not given or not hmac.compare_digest(expected, given):
-            raise Forbidden("the form has expired; reload the page and try again")
+    await require_csrf(request)
     request.state.principal = principal
     return principal
 

@@ -15,11 +15,14 @@ from tests.factories import TenantWorld
 LEADCALL = str(Path(sys.executable).with_name("leadcall"))
 
 
-def run(settings: Settings, *args: str, password: str | None = None) -> str:
+async def run(settings: Settings, *args: str, password: str | None = None) -> str:
+    """Runs the CLI in a thread: the session's event loop also serves the live app, which may be holding
+    a database transaction the command has to wait for, so the loop must not be blocked meanwhile."""
     env = {**os.environ, "LEADCALL_DATABASE_URL": settings.database_url}
     if password:
         env["LEADCALL_NEW_USER_PASSWORD"] = password
-    done = subprocess.run([LEADCALL, *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    done = await asyncio.to_thread(subprocess.run, [LEADCALL, *args], env=env, capture_output=True, text=True,
+                                   timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -27,12 +30,12 @@ def run(settings: Settings, *args: str, password: str | None = None) -> str:
 async def test_cli_creates_tenant_user_and_token_that_the_api_accepts(settings: Settings,
                                                                       client: httpx.AsyncClient) -> None:
     slug = f"cli-{uuid.uuid4().hex[:8]}"
-    tenant_id = run(settings, "tenant", "create", "CLI Co", "--slug", slug, "--country", "ES")
-    org_id = run(settings, "org", "create", "--tenant", tenant_id, "--name", "Ventas")
+    tenant_id = await run(settings, "tenant", "create", "CLI Co", "--slug", slug, "--country", "ES")
+    org_id = await run(settings, "org", "create", "--tenant", tenant_id, "--name", "Ventas")
     email = f"{slug}@example.com"
-    run(settings, "user", "create", "--tenant", tenant_id, "--org", org_id, "--email", email, "--name", "Cli",
+    await run(settings, "user", "create", "--tenant", tenant_id, "--org", org_id, "--email", email, "--name", "Cli",
         "--role", "manager", password="a-long-password")
-    token = run(settings, "token", "create", "--email", email)
+    token = await run(settings, "token", "create", "--email", email)
     assert token.startswith("lc_")
     headers = {"Authorization": f"Bearer {token}"}
 
@@ -46,10 +49,10 @@ async def test_cli_creates_tenant_user_and_token_that_the_api_accepts(settings: 
     assert {i["name"] for i in listed["items"]} == {"Desde CLI", "Uno"}
 
 
-def test_cli_errors_are_readable(settings: Settings) -> None:
+async def test_cli_errors_are_readable(settings: Settings) -> None:
     env = {**os.environ, "LEADCALL_DATABASE_URL": settings.database_url}
-    done = subprocess.run([LEADCALL, "token", "create", "--email", "nobody@example.com"], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = await asyncio.to_thread(subprocess.run, [LEADCALL, "token", "create", "--email", "nobody@example.com"],
+                                   env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1
     assert "no user with the email nobody@example.com" in done.stderr
     assert "Traceback" not in done.stderr

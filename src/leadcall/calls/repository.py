@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import case, func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.calls.models import LIVE, CallEvent, CallLog, WebhookDelivery
@@ -27,17 +27,21 @@ class CallRepository(ScopedRepository[CallLog]):
         stmt = self.scoped_select().where(CallLog.user_id == user_id, CallLog.idempotency_key == key)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def live_counts(self) -> tuple[dict[str, int], dict[str, int]]:
-        """Live calls per (agent reference, account) of this tenant, in one grouped query."""
-        stmt = (select(CallLog.agent_ref_id, CallLog.account_id, func.count())
+    async def live_counts(self, lead_id: str | None = None) -> tuple[dict[str, int], dict[str, int], int]:
+        """Live calls per agent reference and per account of this tenant, and how many of them are
+        to `lead_id`, in one grouped query."""
+        on_lead = func.sum(case((CallLog.lead_id == lead_id, 1), else_=0)) if lead_id else literal(0)
+        stmt = (select(CallLog.agent_ref_id, CallLog.account_id, func.count(), on_lead)
                 .where(CallLog.tenant_id == self.scope.tenant_id, CallLog.status.in_(_LIVE_VALUES))
                 .group_by(CallLog.agent_ref_id, CallLog.account_id))
         per_agent: dict[str, int] = {}
         per_account: dict[str, int] = {}
-        for agent_ref_id, account_id, count in (await self.session.execute(stmt)).all():
+        lead_calls = 0
+        for agent_ref_id, account_id, count, to_lead in (await self.session.execute(stmt)).all():
             per_agent[agent_ref_id] = per_agent.get(agent_ref_id, 0) + int(count)
             per_account[account_id] = per_account.get(account_id, 0) + int(count)
-        return per_agent, per_account
+            lead_calls += int(to_lead or 0)
+        return per_agent, per_account, lead_calls
 
     async def events(self, call_id: str) -> list[CallEvent]:
         stmt = (select(CallEvent).where(CallEvent.tenant_id == self.scope.tenant_id, CallEvent.call_id == call_id)

@@ -30,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadcall.calls import insights, repository, schemas
 from leadcall.calls.models import (
-    LIVE,
     TERMINAL,
     CallEvent,
     CallLog,
@@ -56,7 +55,7 @@ from leadcall.voice.errors import ProviderError, ProviderRetriable
 from leadcall.voice.manager import AgentChoice, VoiceManager
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
 from leadcall.voice.repository import unscoped_get_account
-from leadcall.voice.types import CallRequest, Conversation, ConversationStatus, PhoneKind
+from leadcall.voice.types import CallPlacement, CallRequest, Conversation, ConversationStatus, PhoneKind
 
 log = logging.getLogger("leadcall.calls")
 
@@ -197,12 +196,11 @@ class CallService:
             if lead.do_not_call:
                 reason = lead.do_not_call_reason or "no reason given"
                 raise Conflict(f"this lead is on the do-not-call list ({reason})", extra={"reason": reason})
-            live_on_lead = await session.execute(select(CallLog.id).where(
-                CallLog.tenant_id == lead.tenant_id, CallLog.lead_id == lead.id,
-                CallLog.status.in_([s.value for s in LIVE])).limit(1))
-            if live_on_lead.first() is not None:
+            per_agent, per_account, on_lead = await repository.CallRepository(
+                session, principal.tenant_scope).live_counts(lead.id)
+            if on_lead:
                 raise Conflict("this lead is already on a call; wait for it to end or cancel it")
-            counts = await repository.CallRepository(session, principal.tenant_scope).live_counts()
+            counts = per_agent, per_account
             # Refuses (400) an agent that is disabled, not allowed here, or at its or its account's limit.
             choice = await self.voices.choose_agent(session, tenant_id=principal.tenant_id,
                                                     organization_id=principal.organization_id, agent_id=agent_id,
@@ -249,32 +247,65 @@ class CallService:
                 error = (f"ElevenLabs did not confirm the call ({exc.detail}); it may still have been placed. "
                          "Check the lead's phone before calling again.")
         async with transaction(self.sessionmaker) as session:
-            found = await repository.unscoped_get_call(session, reserved.id, for_update=True)
-            assert found is not None
-            call = found
             now = self.now()
-            if placement is not None:
-                call.conversation_id = placement.conversation_id
-                call.call_sid = placement.call_sid or placement.sip_call_id
-                self._move(session, call, CallStatus.ringing, source="api",
-                           detail=f"ElevenLabs accepted the call: conversation {placement.conversation_id}")
-                call.next_check_at = now + timedelta(seconds=FIRST_CHECK_SECONDS)
-                await session.execute(update(VoiceAgent).where(VoiceAgent.id == call.agent_ref_id).values(
-                    calls_placed=VoiceAgent.calls_placed + 1, last_called_at=now))
-                await session.execute(update(Lead).where(Lead.id == call.lead_id).values(last_called_at=now))
+            if placement is not None and await self._record_ringing(session, reserved, placement, now):
+                call = reserved
             else:
-                call.failure_reason = f"ElevenLabs refused the call: {error}"
-                call.phone_result = PhoneResult.failed.value
-                call.transcription_status = TranscriptionStatus.failed.value
-                language = await self._language(session, call)
-                call.next_action = insights.next_action(language, PhoneResult.failed, None, None, None)
-                self._move(session, call, CallStatus.failed, source="api", detail=call.failure_reason)
-                await self._settle(session, call)
+                call = await self._record_outcome(session, reserved.id, placement, error, now)
             self.publish_after_commit(session, call)
             wire = to_wire(call)
         return schemas.CallPlaced(success=placement is not None, call_log=wire,
                                   job_id=placement.conversation_id if placement else None,
                                   error=None if placement else wire.failure_reason)
+
+    async def _record_outcome(self, session: AsyncSession, call_id: str, placement: CallPlacement | None,
+                              error: str | None, now: datetime) -> CallLog:
+        """What the provider answered, on the call as it is now (it may have moved since the reservation)."""
+        call = await repository.unscoped_get_call(session, call_id, for_update=True)
+        assert call is not None
+        if placement is not None:
+            call.conversation_id = placement.conversation_id
+            call.call_sid = placement.call_sid or placement.sip_call_id
+            self._move(session, call, CallStatus.ringing, source="api",
+                       detail=f"ElevenLabs accepted the call: conversation {placement.conversation_id}")
+            call.next_check_at = now + timedelta(seconds=FIRST_CHECK_SECONDS)
+            await self._count_placed(session, call, now)
+        else:
+            call.failure_reason = f"ElevenLabs refused the call: {error}"
+            call.phone_result = PhoneResult.failed.value
+            call.transcription_status = TranscriptionStatus.failed.value
+            language = await self._language(session, call)
+            call.next_action = insights.next_action(language, PhoneResult.failed, None, None, None)
+            self._move(session, call, CallStatus.failed, source="api", detail=call.failure_reason)
+            await self._settle(session, call)
+        return call
+
+    async def _record_ringing(self, session: AsyncSession, call: CallLog, placement: CallPlacement,
+                              now: datetime) -> bool:
+        """The usual case in as few statements as it takes: the reserved call, still `initiating`,
+        becomes `ringing` with its conversation id. False if something else moved it meanwhile
+        (a cancel or the reconciler); the caller then takes the general path."""
+        sid = placement.call_sid or placement.sip_call_id
+        next_check = now + timedelta(seconds=FIRST_CHECK_SECONDS)
+        moved = await session.execute(
+            update(CallLog).where(CallLog.id == call.id, CallLog.status == CallStatus.initiating.value)
+            .values(conversation_id=placement.conversation_id, call_sid=sid, status=CallStatus.ringing.value,
+                    updated_at=now, next_check_at=next_check)
+            .execution_options(synchronize_session=False))
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        call.conversation_id, call.call_sid, call.next_check_at = placement.conversation_id, sid, next_check
+        call.status, call.updated_at = CallStatus.ringing.value, now
+        self.audit(session, call, source="api", kind="status", from_status=CallStatus.initiating.value,
+                   to_status=CallStatus.ringing.value,
+                   detail=f"ElevenLabs accepted the call: conversation {placement.conversation_id}")
+        await self._count_placed(session, call, now)
+        return True
+
+    async def _count_placed(self, session: AsyncSession, call: CallLog, now: datetime) -> None:
+        await session.execute(update(VoiceAgent).where(VoiceAgent.id == call.agent_ref_id).values(
+            calls_placed=VoiceAgent.calls_placed + 1, last_called_at=now))
+        await session.execute(update(Lead).where(Lead.id == call.lead_id).values(last_called_at=now))
 
     # -- following ---------------------------------------------------------------------
 
@@ -566,4 +597,5 @@ class CallService:
         return purged
 
     async def live_calls(self, session: AsyncSession, tenant_id: str) -> tuple[dict[str, int], dict[str, int]]:
-        return await repository.CallRepository(session, Scope(tenant_id)).live_counts()
+        per_agent, per_account, _ = await repository.CallRepository(session, Scope(tenant_id)).live_counts()
+        return per_agent, per_account

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +49,26 @@ async def unscoped_find_user_by_email(session: AsyncSession, email: str) -> User
 async def unscoped_find_token(session: AsyncSession, token_hash: str) -> ApiToken | None:
     """Bearer tokens identify their tenant, so the lookup precedes any scope."""
     return (await session.execute(select(ApiToken).where(ApiToken.token_hash == token_hash))).scalar_one_or_none()
+
+
+# What authentication needs of a user and its tenant, read in one joined statement per request.
+_PRINCIPAL_COLUMNS = (User.id, User.tenant_id, User.organization_id, User.role, User.email, User.name, User.language,
+                      User.is_active, Tenant.default_language)
+
+
+async def unscoped_principal_row_by_token(session: AsyncSession, token_hash: str) -> Any:
+    """The token (id, revoked_at, last_used_at) with its user and tenant; the token names its tenant."""
+    stmt = (select(ApiToken.id.label("token_id"), ApiToken.revoked_at, ApiToken.last_used_at, *_PRINCIPAL_COLUMNS)
+            .join(User, (User.id == ApiToken.user_id) & (User.tenant_id == ApiToken.tenant_id))
+            .join(Tenant, Tenant.id == ApiToken.tenant_id)
+            .where(ApiToken.token_hash == token_hash))
+    return (await session.execute(stmt)).first()
+
+
+async def unscoped_principal_row_by_user(session: AsyncSession, user_id: str) -> Any:
+    """A signed-in user with its tenant (the session cookie names the user)."""
+    stmt = select(*_PRINCIPAL_COLUMNS).join(Tenant, Tenant.id == User.tenant_id).where(User.id == user_id)
+    return (await session.execute(stmt)).first()
 
 
 async def unscoped_get_user(session: AsyncSession, user_id: str) -> User | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -147,18 +148,23 @@ def principal_for(user: User, tenant: Tenant, via: str) -> Principal:
                      via="token" if via == "token" else "session")
 
 
+def _principal_from_row(row: Any, via: str) -> Principal:
+    return Principal(tenant_id=row.tenant_id, organization_id=row.organization_id, user_id=row.id,
+                     role=Role(row.role), email=row.email, name=row.name,
+                     language=row.language or row.default_language,
+                     via="token" if via == "token" else "session")
+
+
 async def principal_from_token(session: AsyncSession, token: str, now: datetime) -> tuple[Principal, str | None]:
     """The token's principal, and the token's id when its last use is worth recording (read-only here)."""
-    row = await repo.unscoped_find_token(session, hash_token(token))
+    row = await repo.unscoped_principal_row_by_token(session, hash_token(token))
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("the API token is not valid (unknown or revoked)")
-    user = await repo.unscoped_get_user(session, row.user_id)
-    tenant = await repo.unscoped_get_tenant(session, row.tenant_id)
-    if user is None or tenant is None or not user.is_active:
+    if not row.is_active:
         raise Unauthenticated("the API token's user is not active")
     # Recorded at minute precision, so busy integrations do not write on every request.
     stale = row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60
-    return principal_for(user, tenant, "token"), row.id if stale else None
+    return _principal_from_row(row, "token"), row.token_id if stale else None
 
 
 async def touch_token(session: AsyncSession, token_id: str, now: datetime) -> None:
@@ -168,13 +174,10 @@ async def touch_token(session: AsyncSession, token_id: str, now: datetime) -> No
 
 
 async def principal_from_user_id(session: AsyncSession, user_id: str) -> Principal:
-    user = await repo.unscoped_get_user(session, user_id)
-    if user is None or not user.is_active:
+    row = await repo.unscoped_principal_row_by_user(session, user_id)
+    if row is None or not row.is_active:
         raise Unauthenticated("your session has ended; please sign in again")
-    tenant = await repo.unscoped_get_tenant(session, user.tenant_id)
-    if tenant is None:
-        raise Unauthenticated("your session has ended; please sign in again")
-    return principal_for(user, tenant, "session")
+    return _principal_from_row(row, "session")
 
 
 async def get_tenant(session: AsyncSession, scope: Scope) -> Tenant:

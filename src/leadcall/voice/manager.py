@@ -207,26 +207,29 @@ class VoiceManager:
                 voices = {v.voice_id: v for v in await self.account_voices(account)}
             except (Unavailable, ProviderProblem):
                 pass
-            try:
-                numbers = await self.account_numbers(account)
-            except (Unavailable, ProviderProblem):
-                numbers = []
+            numbers = await self._numbers_or_none(account)
             refs = await self.sync_agent_refs(session, scope, account, infos, self._clock.now())
-            account_live = per_account.get(account.id, 0)
             for info in infos:
                 ref = refs[info.agent_id]
-                reason = self._rule_reason(ref, organization_id, call_type)
-                if reason is not None and not include_unusable:
+                if not include_unusable and self._rule_reason(ref, organization_id, call_type) is not None:
                     continue
-                live = per_agent.get(ref.id, 0)
-                reason = reason or self._capacity_reason(ref, info, live, account, account_live)
-                phone = self._phone_for(account, info, numbers)
-                if reason is None and phone is None:
-                    reason = "no phone number is assigned to this agent or its account"
-                voice = voices.get(info.voice_id) if info.voice_id else None
-                result.append(AgentAvailability(ref, account, info, voice, live, reason, phone))
+                result.append(self._assess(ref, account, info, voices, numbers, per_agent, per_account,
+                                           organization_id, call_type))
         result.sort(key=lambda a: (a.account.name, a.info.name, a.info.agent_id))
         return result
+
+    def _assess(self, ref: VoiceAgent, account: ElevenLabsAccount, info: AgentInfo, voices: dict[str, Voice],
+                numbers: list[PhoneNumber], per_agent: dict[str, int], per_account: dict[str, int],
+                organization_id: str, call_type: str | None) -> AgentAvailability:
+        """Whether this caller may use the agent now, and the number it would call from."""
+        live = per_agent.get(ref.id, 0)
+        reason = (self._rule_reason(ref, organization_id, call_type)
+                  or self._capacity_reason(ref, info, live, account, per_account.get(account.id, 0)))
+        phone = self._phone_for(account, info, numbers)
+        if reason is None and phone is None:
+            reason = "no phone number is assigned to this agent or its account"
+        voice = voices.get(info.voice_id) if info.voice_id else None
+        return AgentAvailability(ref, account, info, voice, live, reason, phone)
 
     @staticmethod
     def _rule_reason(ref: VoiceAgent, organization_id: str, call_type: str | None) -> str | None:
@@ -265,17 +268,42 @@ class VoiceManager:
     async def choose_agent(self, session: AsyncSession, *, tenant_id: str, organization_id: str, agent_id: str,
                            call_type: str | None,
                            counts: tuple[dict[str, int], dict[str, int]] | None = None) -> AgentChoice:
-        """The agent named by `agent_id` (ours or ElevenLabs'), if this caller may use it now; else 400."""
+        """The agent named by `agent_id` (ours or ElevenLabs'), if this caller may use it now; else 400.
+
+        Placing a call looks only at the named agent's account; an agent without a local
+        reference yet (never listed) is found through the full listing, which creates it.
+        """
+        per_agent, per_account = counts or await self.live_call_counter.live_calls(session, tenant_id)
+        for ref, account in await AgentRepository(session, Scope(tenant_id)).placement_candidates(agent_id):
+            try:
+                info = next((i for i in await self.account_agents(account) if i.agent_id == ref.agent_id), None)
+            except (Unavailable, ProviderProblem):
+                continue  # as in the listing: a broken account's agents cannot be chosen
+            if info is None:
+                continue  # deleted in ElevenLabs since it was last listed
+            numbers = [] if info.phone_numbers else await self._numbers_or_none(account)
+            return self._chosen(self._assess(ref, account, info, {}, numbers, per_agent, per_account,
+                                             organization_id, call_type))
         for item in await self.availability(session, tenant_id=tenant_id, organization_id=organization_id,
-                                            call_type=call_type, include_unusable=True, counts=counts):
-            if agent_id not in (item.ref.id, item.info.agent_id):
-                continue
-            if item.unavailable_reason is not None:
-                raise BadRequest(f"agent not available: {item.unavailable_reason}",
-                                 extra={"reason": item.unavailable_reason})
-            assert item.phone_number is not None  # availability() reported a missing number otherwise
-            return AgentChoice(item.ref, item.account, item.info, item.phone_number)
+                                            call_type=call_type, include_unusable=True,
+                                            counts=(per_agent, per_account)):
+            if agent_id in (item.ref.id, item.info.agent_id):
+                return self._chosen(item)
         raise BadRequest("agent not available: no agent with this id in your ElevenLabs accounts")
+
+    @staticmethod
+    def _chosen(item: AgentAvailability) -> AgentChoice:
+        if item.unavailable_reason is not None:
+            raise BadRequest(f"agent not available: {item.unavailable_reason}",
+                             extra={"reason": item.unavailable_reason})
+        assert item.phone_number is not None  # _assess() reported a missing number otherwise
+        return AgentChoice(item.ref, item.account, item.info, item.phone_number)
+
+    async def _numbers_or_none(self, account: ElevenLabsAccount) -> list[PhoneNumber]:
+        try:
+            return await self.account_numbers(account)
+        except (Unavailable, ProviderProblem):
+            return []
 
     # -- calls -------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.core.scoping import ScopedRepository
@@ -31,6 +31,16 @@ class AgentRepository(ScopedRepository[VoiceAgent]):
     async def list_all(self) -> list[VoiceAgent]:
         stmt = self.scoped_select().order_by(VoiceAgent.created_at, VoiceAgent.id)
         return list((await self.session.execute(stmt)).scalars())
+
+    async def placement_candidates(self, agent_id: str) -> list[tuple[VoiceAgent, ElevenLabsAccount]]:
+        """Known references named by `agent_id` (ours or ElevenLabs'), with their active accounts."""
+        stmt = (self.scoped_select().add_columns(ElevenLabsAccount)
+                .join(ElevenLabsAccount, (ElevenLabsAccount.id == VoiceAgent.account_id)
+                      & (ElevenLabsAccount.tenant_id == VoiceAgent.tenant_id))
+                .where(ElevenLabsAccount.is_active.is_(True),
+                       or_(VoiceAgent.id == agent_id, VoiceAgent.agent_id == agent_id))
+                .order_by(ElevenLabsAccount.name, VoiceAgent.agent_id))
+        return [(ref, account) for ref, account in (await self.session.execute(stmt)).tuples()]
 
     async def find_by_agent_id(self, agent_id: str) -> VoiceAgent | None:
         stmt = self.scoped_select().where(VoiceAgent.agent_id == agent_id)

@@ -15,10 +15,11 @@ import pickle
 import types
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
+from leadcall.core.cache import BackgroundRefreshes
 from leadcall.core.events import Event, MemoryEventHub
 from leadcall.kit.clock import Clock
 
@@ -73,34 +74,74 @@ class RedisEventHub:
         await self._local.close()
 
 
+# Stores the loaded value only if this loader still holds the key's lock (an invalidate() in
+# the meantime deletes the lock, so a value loaded before it is not kept), then frees the lock.
+_STORE_IF_LOCKED = """
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  redis.call('DEL', KEYS[2])
+end
+"""
+_UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end"
+
+
 class RedisCache:
-    """Cached values in Redis; one loader per key cluster-wide (a Redis lock), the others wait and read."""
+    """Cached values in Redis; one loader per key cluster-wide (a Redis lock), the others wait and read.
 
-    def __init__(self, redis: Redis, prefix: str = "leadcall:cache:") -> None:
+    A value is stored with the time it stops being fresh and lives in Redis for its
+    stale period too, so any process can answer with it while one refreshes it.
+    """
+
+    def __init__(self, redis: Redis, clock: Clock, prefix: str = "leadcall:cache:v2:") -> None:
         self._redis = redis
+        self._clock = clock
         self._prefix = prefix
+        self.refreshes = BackgroundRefreshes()
 
-    async def get_or_load(self, key: str, ttl_seconds: float, load: Callable[[], Awaitable[T]]) -> T:
+    async def get_or_load(self, key: str, ttl_seconds: float, load: Callable[[], Awaitable[T]], *,
+                          stale_seconds: float = 0.0) -> T:
         full = self._prefix + key
         for _ in range(200):
             raw = await self._redis.get(full)
             if isinstance(raw, bytes):
-                value: T = pickle.loads(raw)  # noqa: S301 - values are our own frozen dataclasses
-                return value
-            token = uuid.uuid4().hex
-            if await self._redis.set(full + ":lock", token, nx=True, px=15_000):
-                try:
-                    value = await load()
-                    await self._redis.set(full, pickle.dumps(value), px=int(ttl_seconds * 1000))
-                    return value
-                finally:
-                    if await self._redis.get(full + ":lock") == token.encode():
-                        await self._redis.delete(full + ":lock")
-            await asyncio.sleep(0.05)
+                fresh_until, served_until, value = pickle.loads(raw)  # noqa: S301 - our own frozen dataclasses
+                now = self._clock.now()
+                if now < fresh_until:
+                    return value  # type: ignore[no-any-return]
+                if now < served_until:
+                    self.refreshes.start(key, lambda: self._load(full, ttl_seconds, stale_seconds, load))
+                    return value  # type: ignore[no-any-return]
+            loaded = await self._load(full, ttl_seconds, stale_seconds, load)
+            if loaded is not _BUSY:
+                return loaded  # type: ignore[return-value]
+            await asyncio.sleep(0.05)  # another process is loading it: read its result
         return await load()
 
+    async def _load(self, full: str, ttl_seconds: float, stale_seconds: float,
+                    load: Callable[[], Awaitable[T]]) -> T | object:
+        token = uuid.uuid4().hex
+        if not await self._redis.set(full + ":lock", token, nx=True, px=15_000):
+            return _BUSY
+        try:
+            value = await load()
+        except BaseException:
+            await self._script(_UNLOCK, [full + ":lock"], token)
+            raise
+        now = self._clock.now()
+        payload = pickle.dumps((now + ttl_seconds, now + ttl_seconds + stale_seconds, value))
+        await self._script(_STORE_IF_LOCKED, [full, full + ":lock"], token, payload,
+                           str(max(1, int((ttl_seconds + stale_seconds) * 1000))))
+        return value
+
+    async def _script(self, script: str, keys: list[str], *args: str | bytes) -> None:
+        run: Any = self._redis.eval  # redis-py types arguments as str only; bytes are sent as they are
+        await run(script, len(keys), *keys, *args)
+
     async def invalidate(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key)
+        await self._redis.delete(self._prefix + key, self._prefix + key + ":lock")
+
+
+_BUSY = object()
 
 
 class RedisRateLimiter:

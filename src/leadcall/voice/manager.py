@@ -8,6 +8,7 @@ many users ask), and decides which agents a caller may use right now.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,8 +45,12 @@ from leadcall.voice.types import (
 T = TypeVar("T")
 
 AGENTS_TTL_SECONDS = 30.0
-WEBHOOK_VERIFIER_TTL = 30.0
 VOICES_TTL_SECONDS = 300.0
+# Past its TTL a listing is still answered for this long while one refresh runs in the
+# background, so placing a call never waits for ElevenLabs to list agents again.
+STALE_SECONDS = 600.0
+WEBHOOK_VERIFIER_TTL = 30.0
+AGENT_DETAIL_REQUESTS = 4  # agent details fetched at once when an account's agents are (re)listed
 
 
 class LiveCallCounter(Protocol):
@@ -129,21 +134,30 @@ class VoiceManager:
         async def load() -> list[AgentInfo]:
             provider = self.provider(account)
             summaries = await provider.list_agents()
-            return [await provider.get_agent(s.agent_id) for s in summaries]
+            slots = asyncio.Semaphore(AGENT_DETAIL_REQUESTS)
 
-        return await self._call(self._cache.get_or_load(f"agents:{account.id}", AGENTS_TTL_SECONDS, load))
+            async def detail(agent_id: str) -> AgentInfo:
+                async with slots:
+                    return await provider.get_agent(agent_id)
+
+            return list(await asyncio.gather(*(detail(s.agent_id) for s in summaries)))
+
+        return await self._call(self._cache.get_or_load(f"agents:{account.id}", AGENTS_TTL_SECONDS, load,
+                                                        stale_seconds=STALE_SECONDS))
 
     async def account_numbers(self, account: ElevenLabsAccount) -> list[PhoneNumber]:
         async def load() -> list[PhoneNumber]:
             return list(await self.provider(account).list_phone_numbers())
 
-        return await self._call(self._cache.get_or_load(f"numbers:{account.id}", AGENTS_TTL_SECONDS, load))
+        return await self._call(self._cache.get_or_load(f"numbers:{account.id}", AGENTS_TTL_SECONDS, load,
+                                                        stale_seconds=STALE_SECONDS))
 
     async def account_voices(self, account: ElevenLabsAccount) -> list[Voice]:
         async def load() -> list[Voice]:
             return list(await self.provider(account).list_voices())
 
-        return await self._call(self._cache.get_or_load(f"voices:{account.id}", VOICES_TTL_SECONDS, load))
+        return await self._call(self._cache.get_or_load(f"voices:{account.id}", VOICES_TTL_SECONDS, load,
+                                                        stale_seconds=STALE_SECONDS))
 
     async def forget_account(self, account_id: str) -> None:
         self._webhook_verifiers.pop(account_id, None)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Header, Query, Request
@@ -99,26 +97,15 @@ async def events(principal: CurrentPrincipal, request: Request) -> StreamingResp
     """Server-Sent Events: `call.updated` for the caller's tenant (and organization, unless admin)."""
     hub: EventHub = request.app.state.events
     scope = principal.scope
-    stream = hub.subscribe(scope.tenant_id, scope.organization_id)
+    stream = hub.subscribe(scope.tenant_id, scope.organization_id, idle_seconds=HEARTBEAT_SECONDS)
 
     async def body() -> AsyncIterator[bytes]:
+        # A client that goes away cancels this generator (the server watches the connection).
         yield b": connected\n\nretry: 3000\n\n"
-        pending = asyncio.ensure_future(anext(stream))
         try:
-            while True:
-                done, _ = await asyncio.wait({pending}, timeout=HEARTBEAT_SECONDS)
-                if not done:
-                    if await request.is_disconnected():
-                        break
-                    yield b": keep-alive\n\n"
-                    continue
-                event = pending.result()
-                yield f"event: {event.name}\ndata: {event.to_json()}\n\n".encode()
-                pending = asyncio.ensure_future(anext(stream))
+            async for event in stream:
+                yield b": keep-alive\n\n" if event is None else event.sse_frame
         finally:
-            pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                await pending
             await stream.aclose()  # type: ignore[attr-defined]
 
     return StreamingResponse(body(), media_type="text/event-stream",

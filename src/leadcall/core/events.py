@@ -12,6 +12,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 
@@ -25,6 +26,11 @@ class Event:
     def to_json(self) -> str:
         return json.dumps({"name": self.name, "tenantId": self.tenant_id, "organizationId": self.organization_id,
                            "data": self.data}, default=str)
+
+    @cached_property
+    def sse_frame(self) -> bytes:
+        """The Server-Sent Events frame, encoded once however many clients receive it."""
+        return f"event: {self.name}\ndata: {self.to_json()}\n\n".encode()
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Event:
@@ -40,7 +46,10 @@ class Event:
 class EventHub(Protocol):
     async def publish(self, event: Event) -> None: ...
 
-    def subscribe(self, tenant_id: str, organization_id: str | None) -> AsyncIterator[Event]: ...
+    def subscribe(self, tenant_id: str, organization_id: str | None, *,
+                  idle_seconds: float | None = None) -> AsyncIterator[Event | None]:
+        """The events this subscriber may see; None after each `idle_seconds` without one (keep-alives)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -59,13 +68,20 @@ class MemoryEventHub:
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.put_nowait(event)  # a stalled client loses events, never blocks others
 
-    async def subscribe(self, tenant_id: str, organization_id: str | None) -> AsyncIterator[Event]:
+    async def subscribe(self, tenant_id: str, organization_id: str | None, *,
+                        idle_seconds: float | None = None) -> AsyncIterator[Event | None]:
         queue: asyncio.Queue[Event] = asyncio.Queue(self._queue_size)
         entry = (queue, tenant_id, organization_id)
         self._subscribers.add(entry)
         try:
             while True:
-                yield await queue.get()
+                try:
+                    async with asyncio.timeout(idle_seconds):  # a timer, not a task per wait
+                        event = await queue.get()
+                except TimeoutError:
+                    yield None
+                    continue
+                yield event
         finally:
             self._subscribers.discard(entry)
 

@@ -63,8 +63,14 @@ class RedisEventHub:
     async def publish(self, event: Event) -> None:
         await self._redis.publish(CHANNEL, event.to_json())
 
-    def subscribe(self, tenant_id: str, organization_id: str | None) -> AsyncIterator[Event]:
-        return self._local.subscribe(tenant_id, organization_id)
+    def subscribe(self, tenant_id: str, organization_id: str | None, *,
+                  idle_seconds: float | None = None) -> AsyncIterator[Event | None]:
+        return self._local.subscribe(tenant_id, organization_id, idle_seconds=idle_seconds)
+
+    @property
+    def subscriber_count(self) -> int:
+        """Subscribers served by this process."""
+        return self._local.subscriber_count
 
     async def close(self) -> None:
         if self._task is not None:

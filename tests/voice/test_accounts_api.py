@@ -98,6 +98,12 @@ async def test_available_agents_follow_rules_and_limits(live: LiveServer, live_c
     assert r.status_code == 200, r.text
     mine = (await live_client.get("/api/voice/agents/available", headers=cw.world.member.headers)).json()
     assert first["id"] not in [a["id"] for a in mine]
+    lead = await live_client.post("/api/leads", json={"name": "Ana", "phone": "+12025550100"},
+                                  headers=cw.world.member.headers)
+    refused = await live_client.post(f"/api/leads/{lead.json()['id']}/call", json={"agentId": first["agentId"]},
+                                     headers=cw.world.member.headers)
+    assert refused.status_code == 400
+    assert refused.json()["reasonCode"] == "team_not_allowed" and "your team" in refused.json()["detail"]
     theirs = (await live_client.get("/api/voice/agents/available", headers=cw.world.other_org_member.headers)).json()
     shown = next(a for a in theirs if a["id"] == first["id"])
     assert "vip" in shown["tags"] and shown["specialty"] == "Renewals"
@@ -121,6 +127,8 @@ async def test_account_at_its_limit_makes_agents_unavailable(live: LiveServer, l
     assert placed.json()["success"] is True
     agents = (await live_client.get("/api/voice/agents/available", headers=cw.world.member.headers)).json()
     assert all(not a["available"] and "limit" in a["unavailableReason"] for a in agents)
+    assert {a["unavailableCode"] for a in agents} == {"account_at_limit"}
+    assert agents[0]["unavailableValues"] == {"account": "Main", "limit": 1}
     busy_lead = await live_client.post(f"/api/leads/{lead.json()['id']}/call", json={"agentId": cw.agent_ids[1]},
                                        headers=cw.world.member.headers)
     assert busy_lead.status_code == 409 and "already on a call" in busy_lead.json()["detail"]

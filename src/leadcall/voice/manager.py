@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
@@ -77,14 +77,32 @@ class AgentChoice:
 
 
 @dataclass(frozen=True)
+class Unavailability:
+    """Why an agent cannot take a call now: a stable `code` with its `values` (pages and
+    integrations phrase it in their own language) and the English sentence the API shows.
+
+    Codes: agent_disabled, team_not_allowed, call_type_not_allowed (call_type), agent_busy
+    (live, limit), account_at_limit (account, limit), no_phone_number.
+    """
+
+    code: str
+    text: str
+    values: dict[str, str | int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class AgentAvailability:
     ref: VoiceAgent
     account: ElevenLabsAccount
     info: AgentInfo
     voice: Voice | None
     live_calls: int
-    unavailable_reason: str | None
+    unavailable: Unavailability | None
     phone_number: PhoneNumber | None = None
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        return self.unavailable.text if self.unavailable else None
 
 
 def provider_error_to_leadcall(exc: ProviderError) -> Exception:
@@ -241,29 +259,35 @@ class VoiceManager:
                   or self._capacity_reason(ref, info, live, account, per_account.get(account.id, 0)))
         phone = self._phone_for(account, info, numbers)
         if reason is None and phone is None:
-            reason = "no phone number is assigned to this agent or its account"
+            reason = Unavailability("no_phone_number", "no phone number is assigned to this agent or its account")
         voice = voices.get(info.voice_id) if info.voice_id else None
         return AgentAvailability(ref, account, info, voice, live, reason, phone)
 
     @staticmethod
-    def _rule_reason(ref: VoiceAgent, organization_id: str, call_type: str | None) -> str | None:
+    def _rule_reason(ref: VoiceAgent, organization_id: str, call_type: str | None) -> Unavailability | None:
         if not ref.is_enabled:
-            return "this agent is disabled by an admin"
+            return Unavailability("agent_disabled", "this agent is disabled by an admin")
         if ref.allowed_organization_ids and organization_id not in ref.allowed_organization_ids:
-            return "your team may not use this agent"
+            return Unavailability("team_not_allowed", "your team may not use this agent")
         if call_type and ref.allowed_call_types and call_type not in ref.allowed_call_types:
-            return f"this agent is not used for {call_type.replace('_', ' ')} calls"
+            return Unavailability("call_type_not_allowed",
+                                  f"this agent is not used for {call_type.replace('_', ' ')} calls",
+                                  {"call_type": call_type})
         return None
 
     @staticmethod
     def _capacity_reason(ref: VoiceAgent, info: AgentInfo, live: int, account: ElevenLabsAccount,
-                         account_live: int) -> str | None:
+                         account_live: int) -> Unavailability | None:
         limits = [x for x in (ref.max_concurrent_calls, info.concurrency_limit) if x is not None]
         if limits and live >= min(limits):
-            return f"the agent is busy: {live} call(s) in progress, its limit is {min(limits)}"
+            return Unavailability("agent_busy",
+                                  f"the agent is busy: {live} call(s) in progress, its limit is {min(limits)}",
+                                  {"live": live, "limit": min(limits)})
         if account_live >= account.concurrency_limit:
-            return (f"the ElevenLabs account '{account.name}' is at its limit of "
-                    f"{account.concurrency_limit} simultaneous calls")
+            return Unavailability("account_at_limit",
+                                  f"the ElevenLabs account '{account.name}' is at its limit of "
+                                  f"{account.concurrency_limit} simultaneous calls",
+                                  {"account": account.name, "limit": account.concurrency_limit})
         return None
 
     @staticmethod
@@ -307,9 +331,10 @@ class VoiceManager:
 
     @staticmethod
     def _chosen(item: AgentAvailability) -> AgentChoice:
-        if item.unavailable_reason is not None:
-            raise BadRequest(f"agent not available: {item.unavailable_reason}",
-                             extra={"reason": item.unavailable_reason})
+        if item.unavailable is not None:
+            raise BadRequest(f"agent not available: {item.unavailable.text}",
+                             extra={"reason": item.unavailable.text, "reasonCode": item.unavailable.code,
+                                    "reasonValues": item.unavailable.values})
         assert item.phone_number is not None  # _assess() reported a missing number otherwise
         return AgentChoice(item.ref, item.account, item.info, item.phone_number)
 

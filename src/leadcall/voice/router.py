@@ -84,7 +84,9 @@ async def available_agents(principal: CanPlaceCalls, session: DbSession, voices:
         account_name=i.account.name, language=i.info.language, voice_id=i.info.voice_id,
         voice_name=i.voice.name if i.voice else None, voice_preview_url=i.voice.preview_url if i.voice else None,
         tags=sorted(set(i.info.tags) | set(i.ref.tags)), specialty=i.ref.specialty,
-        available=i.unavailable_reason is None, unavailable_reason=i.unavailable_reason, live_calls=i.live_calls,
+        available=i.unavailable is None, unavailable_reason=i.unavailable_reason,
+        unavailable_code=i.unavailable.code if i.unavailable else None,
+        unavailable_values=i.unavailable.values if i.unavailable else {}, live_calls=i.live_calls,
         max_concurrent_calls=i.ref.max_concurrent_calls) for i in items
         if include_busy or i.unavailable_reason is None]
 

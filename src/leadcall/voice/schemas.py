@@ -137,6 +137,10 @@ class AvailableAgent(Schema):
     specialty: str | None
     available: bool
     unavailable_reason: str | None
+    unavailable_code: str | None = Field(None, description="agent_disabled, team_not_allowed, "
+                                         "call_type_not_allowed, agent_busy, account_at_limit or no_phone_number")
+    unavailable_values: dict[str, str | int] = Field(default_factory=dict,
+                                                     description="the values the reason names (live, limit, …)")
     live_calls: int
     max_concurrent_calls: int | None
 

@@ -1,13 +1,18 @@
+"""Browser tests: Debian's Chromium driven by Playwright (async, in the tests' event loop), against the
+whole app served over HTTP with the simulator mounted (tests.live). Time is simulated: tests move it
+with `play`, never sleep for a call to progress."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.factories import PASSWORD, Actor
-from tests.live import LiveServer
+from tests.live import CallWorld, LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -23,14 +28,22 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+async def new_page(browser: Browser, width: int = 1280, height: int = 800) -> tuple[Page, list[str]]:
+    context = await browser.new_context(viewport={"width": width, "height": height}, locale="es-ES")
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # htmx reports its own failures (a swap with no target, a bad response) on the console.
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and not m.text.startswith(
+        "Failed to load resource") else None)  # Chromium's note of an HTTP error status a test asked for
+    return page, errors
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    page, errors = await new_page(browser)
     yield page
-    await context.close()
+    await page.context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
@@ -38,8 +51,20 @@ async def sign_in(page: Page, live: LiveServer, actor: Actor) -> None:
     await page.goto(f"{live.url}/login")
     await page.get_by_label("Email").fill(actor.email)
     await page.locator("input[name=password]").fill(PASSWORD)
-    await page.locator("form button[type=submit]").click()
+    await page.locator("form[action='/login'] button[type=submit]").click()
     await page.wait_for_selector("tr.lead-row")
+
+
+async def add_lead(client: httpx.AsyncClient, cw: CallWorld, name: str, phone: str | None) -> str:
+    r = await client.post("/api/leads", json={"name": name, "company": "Acme", "phone": phone},
+                          headers=cw.world.member.headers)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def open_lead(page: Page, lead_id: str) -> None:
+    await page.locator(f'tr[data-lead-id="{lead_id}"]').click()
+    await expect(page.locator(f'.lead-panel[data-lead-id="{lead_id}"]')).to_be_visible()
 
 
 def shot(name: str) -> str:

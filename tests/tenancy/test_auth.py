@@ -35,6 +35,8 @@ async def test_cookie_session_needs_csrf_token_for_writes(client: httpx.AsyncCli
     assert "security token" in refused.json()["detail"]
     wrong = await client.post("/api/leads", json=body, headers={"X-CSRF-Token": "forged"})
     assert wrong.status_code == 403
+    accented = await client.post("/api/leads", json=body, headers={"X-CSRF-Token": "forgé".encode("latin-1")})
+    assert accented.status_code == 403  # refused, not a server error
     ok = await client.post("/api/leads", json=body, headers={"X-CSRF-Token": csrf})
     assert ok.status_code == 201, ok.text
 

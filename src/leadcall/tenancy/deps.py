@@ -43,7 +43,7 @@ async def require_csrf(request: Request) -> None:
         return
     expected = request.session.get("csrf", "")
     given = await _csrf_token_from(request)
-    if not expected or not given or not hmac.compare_digest(expected, given):
+    if not expected or not given or not hmac.compare_digest(expected.encode(), given.encode()):
         raise Forbidden("the form has expired or its security token is missing; reload the page")
 
 

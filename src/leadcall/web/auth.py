@@ -1,4 +1,11 @@
-"""Who is looking at a page. Unauthenticated browsers are sent to /login; forms need the CSRF token."""
+"""Who is looking at a page.
+
+Pages are authenticated by the signed session cookie only (no API tokens): an unauthenticated
+browser is sent to /login (`LoginRequired` is a 401, which the error handlers turn into a redirect,
+or an `HX-Redirect` for htmx requests). Every unsafe method must carry the session's CSRF token,
+as header `X-CSRF-Token` (htmx sends it on every request) or form field `csrf_token` (plain forms),
+checked by the API's own `tenancy.deps.require_csrf`.
+"""
 
 from __future__ import annotations
 
@@ -19,21 +26,29 @@ class LoginRequired(LeadcallError):
     error = "unauthenticated"
 
 
-async def page_principal(request: Request) -> Principal:
+async def session_principal(request: Request) -> Principal | None:
+    """The signed-in user of this browser, or None (a session of a removed or deactivated user is cleared)."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     user_id = request.session.get("uid")
     if not user_id:
-        raise LoginRequired("please sign in")
+        return None
     async with transaction(get_container(request).read_sessionmaker) as session:
         try:
-            principal = await service.principal_from_user_id(session, user_id)
-        except LeadcallError as exc:
+            principal = await service.principal_from_user_id(session, str(user_id))
+        except LeadcallError:
             request.session.clear()
-            raise LoginRequired(exc.detail) from exc
-    await require_csrf(request)
+            return None
     request.state.principal = principal
+    return principal
+
+
+async def page_principal(request: Request) -> Principal:
+    principal = await session_principal(request)
+    if principal is None:
+        raise LoginRequired("please sign in")
+    await require_csrf(request)  # the API's check: one rule for every cookie session
     return principal
 
 

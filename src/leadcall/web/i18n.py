@@ -1,72 +1,138 @@
-"""The web app's words, in Spanish and English."""
+"""The web app's words, in Spanish and English.
+
+Every visible string of the pages goes through `translate`. Keys are dotted; families whose last
+part is a value of the domain (`status.<call status>`, `outcome.<outcome>`, `calltype.<type>`,
+`leadstatus.<lead status>`, `role.<role>`) cover every value the domain defines.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 LANGUAGES = ("es", "en")
+DEFAULT_LANGUAGE = "es"
 
 MESSAGES: dict[str, dict[str, str]] = {
+    # -- frame ------------------------------------------------------------------------------------
     "app.tagline": {"es": "Llama a tus leads con agentes de voz IA", "en": "Call your leads with AI voice agents"},
+    "nav.main": {"es": "Navegación principal", "en": "Main navigation"},
     "nav.leads": {"es": "Leads", "en": "Leads"},
     "nav.usage": {"es": "Consumo", "en": "Usage"},
     "nav.settings": {"es": "Ajustes", "en": "Settings"},
     "nav.logout": {"es": "Salir", "en": "Sign out"},
+    "nav.skip": {"es": "Saltar al contenido", "en": "Skip to content"},
+    "lang.switch": {"es": "English", "en": "Español"},
+    "lang.switch_label": {"es": "Cambiar el idioma a inglés", "en": "Switch the language to Spanish"},
+    "loading": {"es": "Cargando…", "en": "Loading…"},
+    "close": {"es": "Cerrar", "en": "Close"},
+    "js.offline": {"es": "No hay conexión con el servidor. Comprueba tu red e inténtalo de nuevo.",
+                   "en": "The server cannot be reached. Check your network and try again."},
+    "js.failed": {"es": "La petición ha fallado ({status}). Inténtalo de nuevo.",
+                  "en": "The request failed ({status}). Please try again."},
+    "notice.saved": {"es": "Guardado.", "en": "Saved."},
+    "notice.saved_named": {"es": "Guardado: {name}", "en": "Saved: {name}"},
+    # -- sign in ------------------------------------------------------------------------------------
     "login.title": {"es": "Iniciar sesión", "en": "Sign in"},
     "login.email": {"es": "Email", "en": "Email"},
     "login.password": {"es": "Contraseña", "en": "Password"},
     "login.submit": {"es": "Entrar", "en": "Sign in"},
     "login.failed": {"es": "Email o contraseña incorrectos.", "en": "Wrong email or password."},
+    "login.expired": {"es": "El formulario ha caducado. Vuelve a intentarlo.",
+                      "en": "The form has expired. Please try again."},
+    "login.too_many": {"es": "Demasiados intentos. Vuelve a intentarlo en {seconds} s.",
+                       "en": "Too many attempts. Try again in {seconds} s."},
+    # -- leads list -----------------------------------------------------------------------------------
     "leads.title": {"es": "Leads", "en": "Leads"},
     "leads.search": {"es": "Buscar nombre, empresa, teléfono…", "en": "Search name, company, phone…"},
+    "leads.search_label": {"es": "Buscar leads", "en": "Search leads"},
     "leads.all_statuses": {"es": "Todos los estados", "en": "All statuses"},
     "leads.all_owners": {"es": "Todos los responsables", "en": "All owners"},
     "leads.all_orgs": {"es": "Todos los equipos", "en": "All teams"},
+    "leads.owner": {"es": "Responsable", "en": "Owner"},
+    "leads.org": {"es": "Equipo", "en": "Team"},
     "leads.filter": {"es": "Filtrar", "en": "Filter"},
     "leads.name": {"es": "Nombre", "en": "Name"},
     "leads.company": {"es": "Empresa", "en": "Company"},
     "leads.phone": {"es": "Teléfono", "en": "Phone"},
     "leads.status": {"es": "Estado", "en": "Status"},
-    "leads.last_call": {"es": "Última llamada", "en": "Last call"},
     "leads.more": {"es": "Cargar más", "en": "Load more"},
     "leads.none": {"es": "No hay leads que coincidan.", "en": "No leads match."},
     "leads.count": {"es": "{n} leads", "en": "{n} leads"},
+    "leads.dnc": {"es": "No llamar", "en": "Do not call"},
     "leads.import": {"es": "Importar CSV", "en": "Import CSV"},
-    "leads.import_help": {"es": "Columnas: name/nombre, phone/teléfono, company, email, notes…",
-                          "en": "Columns: name, phone, company, email, notes…"},
+    "leads.import_file": {"es": "Archivo CSV", "en": "CSV file"},
+    "leads.import_help": {"es": "Columnas: nombre/name, teléfono/phone, empresa/company, email, notas/notes, "
+                                "estado/status, owner (email), no llamar/do_not_call.",
+                          "en": "Columns: name, phone, company, email, notes, status, owner (email), do_not_call."},
     "leads.import_done": {"es": "{created} importados, {rejected} rechazados.",
                           "en": "{created} imported, {rejected} rejected."},
     "leads.row": {"es": "Fila {row}", "en": "Row {row}"},
-    "lead.close": {"es": "Cerrar", "en": "Close"},
+    "leadstatus.new": {"es": "Nuevo", "en": "New"},
+    "leadstatus.contacted": {"es": "Contactado", "en": "Contacted"},
+    "leadstatus.qualified": {"es": "Cualificado", "en": "Qualified"},
+    "leadstatus.unqualified": {"es": "Descartado", "en": "Unqualified"},
+    "leadstatus.won": {"es": "Ganado", "en": "Won"},
+    "leadstatus.lost": {"es": "Perdido", "en": "Lost"},
+    # -- lead panel -------------------------------------------------------------------------------------
+    "lead.panel": {"es": "Ficha del lead", "en": "Lead details"},
+    "lead.close": {"es": "Cerrar la ficha", "en": "Close the lead"},
     "lead.email": {"es": "Email", "en": "Email"},
     "lead.notes": {"es": "Notas", "en": "Notes"},
+    "lead.owner": {"es": "Responsable", "en": "Owner"},
+    "lead.team": {"es": "Equipo", "en": "Team"},
     "lead.timezone": {"es": "Zona horaria", "en": "Timezone"},
-    "lead.no_phone": {"es": "Este lead no tiene teléfono.", "en": "This lead has no phone number."},
+    "lead.last_called": {"es": "Última llamada", "en": "Last called"},
+    "lead.no_phone": {"es": "Este lead no tiene teléfono. Añade uno para poder llamar.",
+                      "en": "This lead has no phone number. Add one to call."},
     "lead.dnc": {"es": "No llamar: {reason}", "en": "Do not call: {reason}"},
     "lead.work": {"es": "Panel de trabajo", "en": "Work panel"},
     "lead.history": {"es": "Historial de llamadas", "en": "Call history"},
     "lead.no_calls": {"es": "Todavía no hay llamadas.", "en": "No calls yet."},
     "lead.older": {"es": "Ver llamadas anteriores", "en": "Show older calls"},
+    "lead.view_call": {"es": "Ver detalle", "en": "View details"},
+    # -- agent picker ---------------------------------------------------------------------------------------
     "call.button": {"es": "Llamar", "en": "Call"},
+    "call.again": {"es": "Llamar de nuevo", "en": "Call again"},
     "picker.title": {"es": "Elige un agente", "en": "Pick an agent"},
     "picker.call_type": {"es": "Tipo de llamada", "en": "Call type"},
     "picker.confirm": {"es": "Confirmar y llamar", "en": "Confirm and call"},
-    "picker.cancel": {"es": "Volver", "en": "Back"},
-    "picker.none": {"es": "No hay agentes disponibles. Un administrador puede conectar una cuenta de ElevenLabs en Ajustes.",
-                    "en": "No agents available. An admin can connect an ElevenLabs account in Settings."},
-    "picker.unavailable": {"es": "No disponible", "en": "Unavailable"},
+    "picker.back": {"es": "Volver", "en": "Back"},
+    "picker.none": {"es": "No hay agentes que puedas usar. Un administrador puede conectar una cuenta de "
+                          "ElevenLabs o habilitar agentes en Ajustes.",
+                    "en": "There are no agents you may use. An admin can connect an ElevenLabs account or "
+                          "enable agents in Settings."},
+    "picker.unavailable": {"es": "No disponible: {reason}", "en": "Unavailable: {reason}"},
     "picker.available": {"es": "Disponible", "en": "Available"},
+    "picker.live_calls": {"es": "{n} en llamada", "en": "{n} on a call"},
     "picker.voice": {"es": "Voz", "en": "Voice"},
-    "picker.preview": {"es": "Escuchar la voz", "en": "Hear the voice"},
+    "picker.language": {"es": "Idioma", "en": "Language"},
+    "picker.account": {"es": "Cuenta", "en": "Account"},
+    "picker.preview": {"es": "Escuchar la voz de {name}", "en": "Hear {name}'s voice"},
+    "picker.no_preview": {"es": "Sin muestra de voz", "en": "No voice sample"},
     "picker.choose_first": {"es": "Elige un agente disponible.", "en": "Choose an available agent."},
+    "picker.calling": {"es": "Llamando…", "en": "Calling…"},
+    "reason.agent_disabled": {"es": "un administrador ha desactivado este agente", "en": "an admin has disabled this agent"},
+    "reason.team_not_allowed": {"es": "tu equipo no puede usar este agente", "en": "your team may not use this agent"},
+    "reason.call_type_not_allowed": {"es": "este agente no hace llamadas de este tipo",
+                                     "en": "this agent does not make calls of this type"},
+    "reason.agent_busy": {"es": "ocupado: {live} llamada(s) en curso, su límite es {limit}",
+                          "en": "busy: {live} call(s) in progress, its limit is {limit}"},
+    "reason.account_at_limit": {"es": "la cuenta «{account}» está en su límite de {limit} llamadas simultáneas",
+                                "en": "the account '{account}' is at its limit of {limit} simultaneous calls"},
+    "reason.no_phone_number": {"es": "no tiene un número de teléfono asignado",
+                               "en": "no phone number is assigned to it"},
     "calltype.prospecting": {"es": "Prospección", "en": "Prospecting"},
     "calltype.qualification": {"es": "Cualificación", "en": "Qualification"},
     "calltype.follow_up": {"es": "Seguimiento", "en": "Follow-up"},
     "calltype.closing": {"es": "Cierre", "en": "Closing"},
+    # -- the call -----------------------------------------------------------------------------------------
     "status.initiating": {"es": "Iniciando", "en": "Initiating"},
     "status.ringing": {"es": "Sonando", "en": "Ringing"},
     "status.in_progress": {"es": "En curso", "en": "In progress"},
     "status.completed": {"es": "Completada", "en": "Completed"},
     "status.failed": {"es": "Fallida", "en": "Failed"},
     "status.canceled": {"es": "Cancelada", "en": "Canceled"},
+    "status.ended": {"es": "Finalizada", "en": "Ended"},
     "outcome.answered": {"es": "Contestada", "en": "Answered"},
     "outcome.no_answer": {"es": "Sin respuesta", "en": "No answer"},
     "outcome.voicemail": {"es": "Buzón de voz", "en": "Voicemail"},
@@ -75,25 +141,38 @@ MESSAGES: dict[str, dict[str, str]] = {
     "outcome.interested": {"es": "Interesado", "en": "Interested"},
     "outcome.not_interested": {"es": "No interesado", "en": "Not interested"},
     "outcome.callback_requested": {"es": "Pide que le llamen", "en": "Callback requested"},
-    "call.elapsed": {"es": "Tiempo", "en": "Elapsed"},
+    "outcome.none": {"es": "Sin resultado", "en": "No outcome"},
+    "call.progress": {"es": "Progreso de la llamada", "en": "Call progress"},
+    "call.elapsed": {"es": "Tiempo transcurrido", "en": "Elapsed time"},
+    "call.calling_to": {"es": "Llamando a {number}", "en": "Calling {number}"},
+    "call.to": {"es": "Número: {number}", "en": "Number: {number}"},
     "call.cancel": {"es": "Colgar", "en": "Hang up"},
     "call.transcript": {"es": "Transcripción", "en": "Transcript"},
+    "call.transcript_pending": {"es": "La transcripción llegará en unos momentos…",
+                                "en": "The transcript will arrive in a moment…"},
     "call.summary": {"es": "Resumen", "en": "Summary"},
     "call.outcome": {"es": "Resultado", "en": "Outcome"},
+    "call.keep_outcome": {"es": "(sin cambios)", "en": "(unchanged)"},
+    "call.edit_outcome": {"es": "Corregir el resultado", "en": "Correct the outcome"},
     "call.cost": {"es": "Coste", "en": "Cost"},
+    "call.credits": {"es": "{n} créditos", "en": "{n} credits"},
     "call.duration": {"es": "Duración", "en": "Duration"},
     "call.next_action": {"es": "Siguiente paso", "en": "Next step"},
     "call.callback": {"es": "Volver a llamar", "en": "Call back"},
     "call.save": {"es": "Guardar", "en": "Save"},
-    "call.saved": {"es": "Guardado.", "en": "Saved."},
     "call.notes": {"es": "Notas", "en": "Notes"},
     "call.agent": {"es": "Agente", "en": "Agent"},
+    "call.when": {"es": "Fecha", "en": "When"},
     "call.recording": {"es": "Grabación", "en": "Recording"},
     "call.reason": {"es": "Motivo", "en": "Reason"},
-    "role.agent": {"es": "Agente", "en": "Agent"},
-    "role.user": {"es": "Lead", "en": "Lead"},
+    "speaker.agent": {"es": "Agente", "en": "Agent"},
+    "speaker.user": {"es": "Lead", "en": "Lead"},
+    # -- settings ------------------------------------------------------------------------------------------------
     "settings.title": {"es": "Ajustes", "en": "Settings"},
+    "settings.sections": {"es": "Secciones", "en": "Sections"},
     "settings.accounts": {"es": "Cuentas de ElevenLabs", "en": "ElevenLabs accounts"},
+    "settings.no_accounts": {"es": "Todavía no hay cuentas. Añade la primera con su API key.",
+                             "en": "No accounts yet. Add the first one with its API key."},
     "settings.add_account": {"es": "Añadir cuenta", "en": "Add account"},
     "settings.account_name": {"es": "Nombre", "en": "Name"},
     "settings.api_key": {"es": "API key", "en": "API key"},
@@ -101,30 +180,45 @@ MESSAGES: dict[str, dict[str, str]] = {
     "settings.base_url": {"es": "URL de la API (opcional)", "en": "API URL (optional)"},
     "settings.concurrency": {"es": "Llamadas simultáneas", "en": "Simultaneous calls"},
     "settings.test": {"es": "Probar conexión", "en": "Test connection"},
+    "settings.test_ok": {"es": "Conexión correcta: {detail}", "en": "Connection works: {detail}"},
+    "settings.test_failed": {"es": "La conexión ha fallado: {detail}", "en": "The connection failed: {detail}"},
+    "settings.last_check": {"es": "Última comprobación", "en": "Last check"},
     "settings.enable": {"es": "Activar", "en": "Enable"},
     "settings.disable": {"es": "Desactivar", "en": "Disable"},
-    "settings.active": {"es": "Activa", "en": "Active"},
-    "settings.inactive": {"es": "Desactivada", "en": "Disabled"},
+    "settings.account_active": {"es": "Activa", "en": "Active"},
+    "settings.account_inactive": {"es": "Desactivada", "en": "Disabled"},
     "settings.webhook_url": {"es": "URL del webhook", "en": "Webhook URL"},
     "settings.agents": {"es": "Agentes", "en": "Agents"},
-    "settings.tags": {"es": "Etiquetas", "en": "Tags"},
+    "settings.no_agents": {"es": "Las cuentas activas no tienen agentes.", "en": "The active accounts have no agents."},
+    "settings.tags": {"es": "Etiquetas (separadas por comas)", "en": "Tags (comma separated)"},
+    "settings.provider_tags": {"es": "Etiquetas en ElevenLabs", "en": "Tags in ElevenLabs"},
     "settings.specialty": {"es": "Especialidad", "en": "Specialty"},
-    "settings.allowed_orgs": {"es": "Equipos que pueden usarlo", "en": "Teams allowed"},
-    "settings.allowed_types": {"es": "Tipos de llamada", "en": "Call types"},
+    "settings.allowed_orgs": {"es": "Equipos que pueden usarlo (ninguno marcado = todos)",
+                              "en": "Teams allowed (none ticked = all)"},
+    "settings.allowed_types": {"es": "Tipos de llamada (ninguno marcado = todos)",
+                               "en": "Call types (none ticked = all)"},
     "settings.max_calls": {"es": "Máx. llamadas a la vez", "en": "Max calls at once"},
-    "settings.enabled": {"es": "Activo", "en": "Enabled"},
+    "settings.agent_enabled": {"es": "Agente activo", "en": "Agent enabled"},
     "settings.users": {"es": "Usuarios y roles", "en": "Users and roles"},
     "settings.add_user": {"es": "Añadir usuario", "en": "Add user"},
+    "settings.user_active": {"es": "Activo", "en": "Active"},
     "settings.role": {"es": "Rol", "en": "Role"},
     "settings.team": {"es": "Equipo", "en": "Team"},
+    "settings.email": {"es": "Email", "en": "Email"},
+    "settings.password": {"es": "Contraseña inicial (8+ caracteres)", "en": "Initial password (8+ characters)"},
     "settings.save": {"es": "Guardar", "en": "Save"},
-    "settings.any": {"es": "todos", "en": "any"},
     "settings.budget": {"es": "Presupuesto mensual", "en": "Monthly budget"},
-    "settings.edit": {"es": "Editar", "en": "Edit"},
+    "settings.budget_line": {"es": "{who}: {used} / {limit} {currency} ({pct} %)",
+                             "en": "{who}: {used} / {limit} {currency} ({pct} %)"},
+    "settings.edit": {"es": "Editar {name}", "en": "Edit {name}"},
     "settings.keep_blank": {"es": "vacío = sin cambios", "en": "blank keeps the current one"},
     "settings.rate": {"es": "Cambio USD → moneda del tenant", "en": "USD → tenant currency rate"},
     "settings.whole_tenant": {"es": "Toda la empresa", "en": "Whole company"},
     "settings.thresholds": {"es": "Alertas al (%)", "en": "Alert at (%)"},
+    "role.admin": {"es": "Administrador", "en": "Admin"},
+    "role.manager": {"es": "Responsable de equipo", "en": "Manager"},
+    "role.member": {"es": "Comercial", "en": "Member"},
+    # -- usage ------------------------------------------------------------------------------------------------------
     "usage.title": {"es": "Consumo", "en": "Usage"},
     "usage.calls": {"es": "Llamadas", "en": "Calls"},
     "usage.minutes": {"es": "Minutos", "en": "Minutes"},
@@ -140,16 +234,51 @@ MESSAGES: dict[str, dict[str, str]] = {
     "usage.alerts": {"es": "Alertas", "en": "Alerts"},
     "usage.alert": {"es": "Se alcanzó el {threshold} % del presupuesto ({period})",
                     "en": "{threshold} % of the budget reached ({period})"},
+    # -- errors ---------------------------------------------------------------------------------------------------------
     "error.title": {"es": "Algo no ha ido bien", "en": "Something went wrong"},
     "error.back": {"es": "Volver a los leads", "en": "Back to leads"},
-    "loading": {"es": "Cargando…", "en": "Loading…"},
-    "lang.switch": {"es": "English", "en": "Español"},
+    "error.400": {"es": "No se ha podido hacer", "en": "That could not be done"},
+    "error.401": {"es": "Inicia sesión para continuar", "en": "Sign in to continue"},
+    "error.402": {"es": "Presupuesto agotado", "en": "Budget exhausted"},
+    "error.403": {"es": "No tienes permiso para esto", "en": "You are not allowed to do this"},
+    "error.404": {"es": "No lo encontramos", "en": "We could not find it"},
+    "error.409": {"es": "No es posible ahora mismo", "en": "Not possible right now"},
+    "error.413": {"es": "El archivo es demasiado grande", "en": "The file is too large"},
+    "error.422": {"es": "Revisa los datos", "en": "Please check the data"},
+    "error.424": {"es": "La cuenta de ElevenLabs necesita atención", "en": "The ElevenLabs account needs attention"},
+    "error.429": {"es": "Demasiadas peticiones; espera un momento", "en": "Too many requests; wait a moment"},
+    "error.503": {"es": "ElevenLabs no responde ahora mismo", "en": "ElevenLabs is not answering right now"},
 }
 
-
 def translate(language: str, key: str, **values: object) -> str:
+    """The message in `language` (English if that language lacks it); an unknown key shows as itself."""
     entry = MESSAGES.get(key)
     if entry is None:
         return key
     text = entry.get(language) or entry["en"]
     return text.format(**values) if values else text
+
+
+def translate_reason(language: str, code: str, text: str, values: Mapping[str, object] | None = None) -> str:
+    """Why an agent cannot take a call, in `language`, from the stable code VoiceManager gives with it
+    (`reason.<code>`, filled with its values); a code this catalog does not know keeps the given text."""
+    entry = MESSAGES.get(f"reason.{code}")
+    if entry is None:
+        return text
+    try:
+        return (entry.get(language) or entry["en"]).format(**(values or {}))
+    except (KeyError, IndexError):  # a reason without the values its sentence names
+        return text
+
+
+def error_title(language: str, status_code: int) -> str:
+    key = f"error.{status_code}"
+    return translate(language, key) if key in MESSAGES else translate(language, "error.title")
+
+
+def pick_language(*candidates: object) -> str:
+    """The first candidate that is a language of the app, else the default."""
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate in LANGUAGES:
+            return candidate
+    return DEFAULT_LANGUAGE

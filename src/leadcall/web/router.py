@@ -1,74 +1,44 @@
-"""The web app's pages and fragments (server-rendered; htmx swaps fragments; SSE keeps calls live)."""
+"""The web app's pages and fragments: server-rendered, htmx swaps fragments, SSE keeps calls live.
+
+Pages call the domain services directly (never repositories); tenant and organization always come
+from the signed-in principal.
+"""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from pathlib import Path
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
 
 from leadcall.billing import usage as usage_reports
 from leadcall.billing.service import BillingService
-from leadcall.calls.schemas import CallOutcomeUpdate
+from leadcall.calls.schemas import CallLog, CallOutcomeUpdate
 from leadcall.calls.service import CallService, to_wire
 from leadcall.core.deps import DbSession, Now
-from leadcall.core.errors import Invalid, RateLimited, Unauthenticated
+from leadcall.core.errors import Forbidden, Invalid, LeadcallError, RateLimited, Unauthenticated
 from leadcall.leads import service as leads
-from leadcall.leads.models import LeadStatus
 from leadcall.tenancy import service as tenancy
+from leadcall.tenancy.deps import require_csrf
 from leadcall.tenancy.models import Role
 from leadcall.tenancy.principal import Permission, Principal
 from leadcall.voice import service as voice
-from leadcall.voice.manager import VoiceManager
+from leadcall.voice.manager import AgentAvailability, Unavailability, VoiceManager
 from leadcall.voice.schemas import CALL_TYPES, AccountCreate, AccountUpdate, AgentSettingsUpdate, ConnectionTest
-from leadcall.web.auth import AdminPage, PagePrincipal, ReportsPage
-from leadcall.web.i18n import LANGUAGES, translate
-
-WEB_DIR = Path(__file__).resolve().parent
-STATIC_DIR = WEB_DIR / "static"
-templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+from leadcall.web.auth import AdminPage, PagePrincipal, ReportsPage, page_principal, session_principal
+from leadcall.web.i18n import LANGUAGES, translate, translate_reason
+from leadcall.web.rendering import LIVE_STATUSES, as_utc, language_of, render
 
 public_router = APIRouter(include_in_schema=False)
-pages_router = APIRouter(include_in_schema=False)
+# Secure by default: every page and fragment needs a signed-in browser (and CSRF on unsafe methods),
+# whether or not its route also asks for the principal.
+pages_router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal)])
 
-STATUS_CLASSES = {"initiating": "live", "ringing": "live", "in_progress": "live", "completed": "ok",
-                  "failed": "bad", "canceled": "muted"}
-
-
-def language_of(request: Request, principal: Principal | None) -> str:
-    chosen = request.session.get("lang")
-    if chosen in LANGUAGES:
-        return str(chosen)
-    return principal.language if principal else "es"
-
-
-def render(request: Request, template: str, principal: Principal | None, status_code: int = 200,
-           **context: Any) -> HTMLResponse:
-    lang = language_of(request, principal)
-    if "csrf" not in request.session:
-        request.session["csrf"] = tenancy.new_csrf_token()
-
-    def t(key: str, **values: object) -> str:
-        return translate(lang, key, **values)
-
-    return templates.TemplateResponse(request, template, {
-        "t": t, "lang": lang, "principal": principal, "csrf": request.session["csrf"],
-        "status_class": STATUS_CLASSES, "call_types": CALL_TYPES, "lead_statuses": [s.value for s in LeadStatus],
-        "can": (lambda p: principal is not None and principal.can(Permission(p))), **context},
-        status_code=status_code)
-
-
-def render_error_page(request: Request, status_code: int, detail: str) -> Response:
-    principal = getattr(request.state, "principal", None)
-    if request.headers.get("hx-request"):
-        response = render(request, "_toast.html", principal, message=detail, kind="error")
-        response.headers["HX-Retarget"] = "#toast"
-        response.headers["HX-Reswap"] = "innerHTML"
-        return response
-    return render(request, "error.html", principal, status_code=status_code, detail=detail, code=status_code)
+LEADS_PAGE_SIZE = 25
+HISTORY_PAGE_SIZE = 5
 
 
 def calls_of(request: Request) -> CallService:
@@ -81,148 +51,290 @@ def voices_of(request: Request) -> VoiceManager:
     return manager
 
 
-# -- sign in / out ------------------------------------------------------------------------
+def billing_of(request: Request) -> BillingService:
+    billing: BillingService = request.app.state.billing
+    return billing
+
+
+def _local_path(target: str | None) -> str:
+    """Only paths of this site are followed after a form (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+# -- sign in, sign out, language ---------------------------------------------------------------------
 
 
 @public_router.get("/login")
 async def login_page(request: Request) -> Response:
-    if request.session.get("uid"):
+    if await session_principal(request) is not None:
         return RedirectResponse("/", status_code=303)
     return render(request, "login.html", None, error=None, email="")
 
 
 @public_router.post("/login")
-async def login(request: Request, session: DbSession, email: str = Form(""), password: str = Form(""),
-                csrf_token: str = Form("")) -> Response:
-    if not csrf_token or csrf_token != request.session.get("csrf"):
-        return render(request, "login.html", None, status_code=403, error="csrf", email=email)
+async def login(request: Request, session: DbSession, email: str = Form(""), password: str = Form("")) -> Response:
+    try:  # the sign-in form carries the token of the session that showed it
+        await require_csrf(request)
+    except Forbidden:
+        return render(request, "login.html", None, status_code=403, error=("login.expired", {}), email=email)
+    settings = request.app.state.container.settings
     try:
         await tenancy.guard_login(request.app.state.limiter, email, request.client.host if request.client else None,
-                                  request.app.state.container.settings.login_attempts_per_minute)
+                                  settings.login_attempts_per_minute)
     except RateLimited as exc:
-        return render(request, "login.html", None, status_code=429, error=exc.detail, email=email)
+        seconds = exc.extra.get("retryAfterSeconds", 60)
+        return render(request, "login.html", None, status_code=429, error=("login.too_many", {"seconds": seconds}),
+                      email=email, headers=exc.headers)
     try:
         user = await tenancy.authenticate(session, email, password)
     except Unauthenticated:
-        return render(request, "login.html", None, status_code=401, error="login.failed", email=email)
+        return render(request, "login.html", None, status_code=401, error=("login.failed", {}), email=email)
     lang = request.session.get("lang")
+    # A fresh session on sign-in: nothing from before (session fixation) survives but the language.
     request.session.clear()
     request.session.update({"uid": user.id, "csrf": tenancy.new_csrf_token()})
-    if lang:
+    if lang in LANGUAGES:
         request.session["lang"] = lang
     return RedirectResponse("/", status_code=303)
 
 
 @public_router.post("/logout")
 async def logout(request: Request) -> Response:
+    await require_csrf(request)
+    lang = language_of(request, await session_principal(request))
     request.session.clear()
+    request.session["lang"] = lang  # the sign-in page keeps speaking the user's language
     return RedirectResponse("/login", status_code=303)
 
 
-@public_router.get("/lang/{code}")
-async def switch_language(code: str, request: Request) -> Response:
-    if code in LANGUAGES:
-        request.session["lang"] = code
-    back = request.headers.get("referer") or "/"
-    return RedirectResponse(back if back.startswith(str(request.base_url)) else "/", status_code=303)
+@public_router.post("/lang")
+async def switch_language(request: Request, session: DbSession, lang: str = Form(""),
+                          next_path: str = Form("/", alias="next")) -> Response:
+    await require_csrf(request)
+    if lang not in LANGUAGES:
+        raise Invalid(f"unknown language '{lang}'; use one of {', '.join(LANGUAGES)}")
+    request.session["lang"] = lang
+    principal = await session_principal(request)
+    if principal is not None:  # remembered on the user, so other browsers follow
+        await tenancy.update_user(session, principal, principal.user_id, language=lang)
+    return RedirectResponse(_local_path(next_path), status_code=303)
 
 
-# -- leads ----------------------------------------------------------------------------------
+# -- leads ------------------------------------------------------------------------------------------------
 
 
-async def _lead_page(request: Request, session: DbSession, principal: Principal, *, q: str | None, status: str | None,
-                     owner: str | None, org: str | None, cursor: str | None) -> dict[str, Any]:
-    page = await leads.list_leads(session, principal.scope, limit=25, cursor=cursor, search=q or None,
-                                  status=status or None, owner_id=owner or None, organization_id=org or None)
-    return {"page": page, "filters": {"q": q or "", "status": status or "", "owner": owner or "", "org": org or ""}}
+def _filters(q: str | None, status: str | None, owner: str | None, org: str | None) -> dict[str, str]:
+    return {"q": (q or "").strip(), "status": status or "", "owner": owner or "", "org": org or ""}
+
+
+async def _lead_rows(session: DbSession, principal: Principal, filters: dict[str, str],
+                     cursor: str | None) -> dict[str, Any]:
+    page = await leads.list_leads(session, principal.scope, limit=LEADS_PAGE_SIZE, cursor=cursor,
+                                  search=filters["q"] or None, status=filters["status"] or None,
+                                  owner_id=filters["owner"] or None, organization_id=filters["org"] or None)
+    return {"page": page, "filters": filters}
+
+
+async def _leads_page(request: Request, session: DbSession, principal: Principal, filters: dict[str, str],
+                      panel: dict[str, Any] | None = None) -> Response:
+    context = await _lead_rows(session, principal, filters, None)
+    users = await tenancy.list_users(session, principal.scope)
+    orgs = await tenancy.list_organizations(session, principal.scope)
+    return render(request, "leads.html", principal, users=users, orgs=orgs, panel=panel is not None,
+                  **context, **(panel or {}))
 
 
 @pages_router.get("/")
 async def leads_page(request: Request, principal: PagePrincipal, session: DbSession, q: str | None = None,
                      status: str | None = None, owner: str | None = None, org: str | None = None) -> Response:
-    context = await _lead_page(request, session, principal, q=q, status=status, owner=owner, org=org, cursor=None)
-    users = await tenancy.list_users(session, principal.tenant_scope)
-    orgs = await tenancy.list_organizations(session, principal.scope)
-    return render(request, "leads.html", principal, users=users, orgs=orgs, **context)
+    return await _leads_page(request, session, principal, _filters(q, status, owner, org))
 
 
 @pages_router.get("/leads/rows")
 async def lead_rows(request: Request, principal: PagePrincipal, session: DbSession, q: str | None = None,
                     status: str | None = None, owner: str | None = None, org: str | None = None,
                     cursor: str | None = None) -> Response:
-    context = await _lead_page(request, session, principal, q=q, status=status, owner=owner, org=org, cursor=cursor)
-    return render(request, "_lead_rows.html", principal, **context)
+    context = await _lead_rows(session, principal, _filters(q, status, owner, org), cursor)
+    return render(request, "_lead_rows.html", principal, append=cursor is not None, **context)
 
 
 @pages_router.post("/leads/import")
 async def import_leads(request: Request, principal: PagePrincipal, session: DbSession, now: Now,
                        file: UploadFile) -> Response:
     principal.require(Permission.import_leads)
-    content = await file.read(request.app.state.container.settings.max_csv_bytes + 1)
+    limit = request.app.state.container.settings.max_csv_bytes
+    content = await file.read(limit + 1)
+    if len(content) > limit:
+        raise Invalid(f"the file is larger than {limit / 1_000_000:g} MB; split it and import the parts")
     report = await leads.import_csv(session, principal, content, now)
-    return render(request, "_import_report.html", principal, report=report)
+    response = render(request, "_import_report.html", principal, report=report)
+    if report.created:
+        response.headers["HX-Trigger"] = "leadcall:leads"
+    return response
 
 
-@pages_router.get("/leads/{lead_id}/panel")
-async def lead_panel(lead_id: str, request: Request, principal: PagePrincipal, session: DbSession) -> Response:
+async def _panel_context(request: Request, session: DbSession, principal: Principal, lead_id: str,
+                         now: datetime) -> dict[str, Any]:
     lead = await leads.get_lead(session, principal.scope, lead_id)
-    history = await calls_of(request).history(session, principal.scope, lead_id, limit=5, cursor=None)
-    live = next((c for c in history.items if c.status.value in ("initiating", "ringing", "in_progress")), None)
-    return render(request, "_lead_panel.html", principal, lead=lead, history=history, live=live)
+    history = await calls_of(request).history(session, principal.scope, lead_id, limit=HISTORY_PAGE_SIZE, cursor=None)
+    live = next((c for c in history.items if c.status.value in LIVE_STATUSES), None)
+    users = {u.id: u.name for u in await tenancy.list_users(session, principal.tenant_scope)}
+    orgs = {o.id: o.name for o in await tenancy.list_organizations(session, principal.scope)}
+    return {"lead": lead, "history": history, "owner_name": users.get(lead.owner_id or ""),
+            "team_name": orgs.get(lead.organization_id), **_card(live, now), "call": live}
+
+
+@pages_router.get("/leads/{lead_id}")
+async def lead_panel(lead_id: str, request: Request, principal: PagePrincipal, session: DbSession,
+                     now: Now) -> Response:
+    """The lead's panel: a fragment for htmx, else the leads page with the panel open (a link to share)."""
+    panel = await _panel_context(request, session, principal, lead_id, now)
+    if request.headers.get("hx-request") and not request.headers.get("hx-history-restore-request"):
+        return render(request, "_lead_panel.html", principal, **panel)
+    return await _leads_page(request, session, principal, _filters(None, None, None, None), panel=panel)
 
 
 @pages_router.get("/leads/{lead_id}/history")
 async def lead_history(lead_id: str, request: Request, principal: PagePrincipal, session: DbSession,
                        cursor: str | None = None) -> Response:
-    history = await calls_of(request).history(session, principal.scope, lead_id, limit=5, cursor=cursor)
+    history = await calls_of(request).history(session, principal.scope, lead_id, limit=HISTORY_PAGE_SIZE,
+                                              cursor=cursor)
     return render(request, "_history.html", principal, history=history, lead_id=lead_id, append=cursor is not None)
 
 
+# -- the agent picker -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentView:
+    id: str
+    name: str
+    voice_name: str | None
+    preview_url: str | None
+    language: str
+    account: str
+    tags: list[str]
+    specialty: str | None
+    live_calls: int
+    unavailable: Unavailability | None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable is None
+
+
+def _agent_view(item: AgentAvailability, unavailable: Unavailability | None) -> AgentView:
+    tags = list(dict.fromkeys([*item.info.tags, *item.ref.tags]))
+    return AgentView(id=item.ref.id, name=item.info.name, voice_name=item.voice.name if item.voice else None,
+                     preview_url=item.voice.preview_url if item.voice else None, language=item.info.language,
+                     account=item.account.name, tags=tags, specialty=item.ref.specialty, live_calls=item.live_calls,
+                     unavailable=unavailable)
+
+
+async def _agents(request: Request, session: DbSession, principal: Principal, call_type: str | None) -> list[AgentView]:
+    """The agents this caller's team may use, each with whether it can take a call of `call_type` right now."""
+    manager = voices_of(request)
+    usable = await manager.availability(session, tenant_id=principal.tenant_id,
+                                        organization_id=principal.organization_id, call_type=None)
+    typed: dict[str, Unavailability | None] = {}
+    if call_type:
+        typed = {a.ref.id: a.unavailable for a in await manager.availability(
+            session, tenant_id=principal.tenant_id, organization_id=principal.organization_id, call_type=call_type,
+            include_unusable=True)}
+    return [_agent_view(a, typed.get(a.ref.id, a.unavailable)) for a in usable]
+
+
+def _call_type(value: str | None) -> str:
+    if value and value not in CALL_TYPES:
+        raise Invalid(f"unknown call type '{value}'; use one of {', '.join(CALL_TYPES)}")
+    return value or CALL_TYPES[0]
+
+
 @pages_router.get("/leads/{lead_id}/picker")
-async def picker(lead_id: str, request: Request, principal: PagePrincipal, session: DbSession) -> Response:
+async def picker(lead_id: str, request: Request, principal: PagePrincipal, session: DbSession,
+                 call_type: str | None = None) -> Response:
+    principal.require(Permission.place_calls)
     lead = await leads.get_lead(session, principal.scope, lead_id)
-    agents = await voices_of(request).availability(session, tenant_id=principal.tenant_id,
-                                                   organization_id=principal.organization_id, call_type=None)
-    return render(request, "_picker.html", principal, lead=lead, agents=agents)
+    chosen = _call_type(call_type)
+    agents = await _agents(request, session, principal, chosen)
+    first = next((a.id for a in agents if a.available), None)
+    return render(request, "_picker.html", principal, lead=lead, agents=agents, checked=first, call_type=chosen,
+                  idempotency_key=f"web-{secrets.token_urlsafe(18)}")
+
+
+@pages_router.get("/leads/{lead_id}/agents")
+async def picker_availability(lead_id: str, request: Request, principal: PagePrincipal, session: DbSession,
+                              call_type: str | None = None) -> Response:
+    """Out-of-band updates of each agent's availability, so an open picker stays true while calls come and go."""
+    await leads.get_lead(session, principal.scope, lead_id)
+    agents = await _agents(request, session, principal, _call_type(call_type))
+    return render(request, "_agent_availability.html", principal, agents=agents)
+
+
+# -- the call -----------------------------------------------------------------------------------------------
+
+
+def _card(call: CallLog | None, now: datetime, notice: str | None = None) -> dict[str, Any]:
+    """The call card's context; the elapsed time is the server's, so the browser's clock does not matter."""
+    elapsed = int((as_utc(now) - as_utc(call.timestamp)).total_seconds()) if call is not None else 0
+    return {"call": call, "elapsed": max(0, elapsed), "notice": notice}
 
 
 @pages_router.post("/leads/{lead_id}/call")
-async def place_call(lead_id: str, request: Request, principal: PagePrincipal, agent_id: str = Form(""),
-                     call_type: str = Form("prospecting"), idempotency_key: str = Form("")) -> Response:
+async def place_call(lead_id: str, request: Request, principal: PagePrincipal, now: Now, agent_id: str = Form(""),
+                     call_type: str = Form(""), idempotency_key: str = Form("")) -> Response:
+    principal.require(Permission.place_calls)
     if not agent_id:
         raise Invalid(translate(language_of(request, principal), "picker.choose_first"))
-    if call_type not in CALL_TYPES:
-        raise Invalid(f"unknown call type '{call_type}'")
-    placed = await calls_of(request).place_call(principal, lead_id=lead_id, agent_id=agent_id, call_type=call_type,
-                                                idempotency_key=idempotency_key or None)
-    response = render(request, "_call_card.html", principal, call=placed.call_log)
-    response.headers["HX-Trigger"] = "leadcall:history"
-    return response
+    try:
+        placed = await calls_of(request).place_call(principal, lead_id=lead_id, agent_id=agent_id,
+                                                    call_type=_call_type(call_type),
+                                                    idempotency_key=idempotency_key or None)
+    except LeadcallError as exc:
+        code, values = exc.extra.get("reasonCode"), exc.extra.get("reasonValues")
+        if not isinstance(code, str):
+            raise
+        # The agent became unavailable after the picker showed it: say why in the page's language.
+        lang = language_of(request, principal)
+        reason = translate_reason(lang, code, str(exc.extra.get("reason") or exc.detail),
+                                  values if isinstance(values, dict) else None)
+        exc.detail = translate(lang, "picker.unavailable", reason=reason)
+        raise
+    return render(request, "_call_card.html", principal, headers={"HX-Trigger": "leadcall:history"},
+                  **_card(placed.call_log, now))
 
 
 @pages_router.get("/calls/{call_id}/card")
-async def call_card(call_id: str, request: Request, principal: PagePrincipal, session: DbSession) -> Response:
+async def call_card(call_id: str, request: Request, principal: PagePrincipal, session: DbSession,
+                    now: Now) -> Response:
     call = await calls_of(request).get_call(session, principal.scope, call_id)
-    return render(request, "_call_card.html", principal, call=to_wire(call))
+    return render(request, "_call_card.html", principal, **_card(to_wire(call), now))
 
 
 @pages_router.post("/calls/{call_id}/cancel")
-async def cancel_call(call_id: str, request: Request, principal: PagePrincipal) -> Response:
+async def cancel_call(call_id: str, request: Request, principal: PagePrincipal, now: Now) -> Response:
+    principal.require(Permission.place_calls)
     result = await calls_of(request).cancel(principal, call_id)
-    response = render(request, "_call_card.html", principal, call=result.call_log, notice=result.detail)
-    response.headers["HX-Trigger"] = "leadcall:history"
-    return response
+    return render(request, "_call_card.html", principal, headers={"HX-Trigger": "leadcall:history"},
+                  **_card(result.call_log, now, None if result.canceled else result.detail))
 
 
 @pages_router.post("/calls/{call_id}/outcome")
-async def correct_outcome(call_id: str, request: Request, principal: PagePrincipal, session: DbSession,
-                          outcome: str = Form(""), notes: str = Form("")) -> Response:
-    data = CallOutcomeUpdate.model_validate({"outcome": outcome or None, "notes": notes or None})
-    call = await calls_of(request).correct(session, principal, call_id, data)
-    return render(request, "_call_card.html", principal, call=to_wire(call), notice="call.saved")
+async def correct_outcome(call_id: str, request: Request, principal: PagePrincipal, session: DbSession, now: Now,
+                          outcome: str = Form(""), notes: str = Form(""), next_action: str = Form("")) -> Response:
+    principal.require(Permission.place_calls)
+    changes: dict[str, Any] = {"notes": notes.strip() or None, "next_action": next_action.strip() or None}
+    if outcome:
+        changes["outcome"] = outcome
+    call = await calls_of(request).correct(session, principal, call_id, CallOutcomeUpdate.model_validate(changes))
+    notice = translate(language_of(request, principal), "notice.saved")
+    return render(request, "_call_card.html", principal, headers={"HX-Trigger": "leadcall:history"},
+                  **_card(to_wire(call), now, notice))
 
 
-# -- settings (admins) ------------------------------------------------------------------------
+# -- settings (admins) ------------------------------------------------------------------------------------------
 
 
 async def _settings_context(request: Request, session: DbSession, principal: Principal) -> dict[str, Any]:
@@ -232,13 +344,11 @@ async def _settings_context(request: Request, session: DbSession, principal: Pri
     agents = await voices_of(request).availability(session, tenant_id=principal.tenant_id,
                                                    organization_id=principal.organization_id, call_type=None,
                                                    include_unusable=True)
-    billing: BillingService = request.app.state.billing
     tenant = await tenancy.get_tenant(session, principal.tenant_scope)
     return {"accounts": accounts, "agents": agents, "currency": tenant.currency,
-            "budgets": await billing.statuses(session, principal.tenant_scope),
+            "budgets": await billing_of(request).statuses(session, principal.tenant_scope),
             "users": await tenancy.list_users(session, principal.tenant_scope),
-            "orgs": await tenancy.list_organizations(session, principal.tenant_scope),
-            "roles": [r.value for r in Role]}
+            "orgs": await tenancy.list_organizations(session, principal.tenant_scope)}
 
 
 @pages_router.get("/settings")
@@ -246,10 +356,15 @@ async def settings_page(request: Request, principal: AdminPage, session: DbSessi
     return render(request, "settings.html", principal, **await _settings_context(request, session, principal))
 
 
-async def _back_to_settings(request: Request, principal: Principal, session: DbSession,
-                            message: str | None = None, kind: str = "ok") -> Response:
+async def _settings_body(request: Request, principal: Principal, session: DbSession, message: str,
+                         kind: str = "ok") -> Response:
     context = await _settings_context(request, session, principal)
     return render(request, "_settings_body.html", principal, message=message, kind=kind, **context)
+
+
+def _saved(request: Request, principal: Principal, name: str | None = None) -> str:
+    lang = language_of(request, principal)
+    return translate(lang, "notice.saved_named", name=name) if name else translate(lang, "notice.saved")
 
 
 @pages_router.post("/settings/accounts")
@@ -260,7 +375,7 @@ async def add_account(request: Request, principal: AdminPage, session: DbSession
                                          "base_url": base_url or None, "concurrency_limit": concurrency_limit})
     account = await voice.create_account(session, principal.tenant_scope, request.app.state.container.secret_box,
                                          data, now)
-    return await _back_to_settings(request, principal, session, message=f"✓ {account.name}")
+    return await _settings_body(request, principal, session, _saved(request, principal, account.name))
 
 
 @pages_router.post("/settings/accounts/{account_id}")
@@ -269,13 +384,33 @@ async def edit_account(account_id: str, request: Request, principal: AdminPage, 
                        concurrency_limit: int = Form(4), usd_to_currency_rate: float = Form(1.0)) -> Response:
     changes: dict[str, object] = {"id": account_id, "name": name, "concurrency_limit": concurrency_limit,
                                   "usd_to_currency_rate": usd_to_currency_rate}
+    # Secrets are write-only: a blank field keeps the stored one.
     if api_key:
         changes["api_key"] = api_key
     if webhook_secret:
         changes["webhook_secret"] = webhook_secret
     await voice.update_account(session, principal.tenant_scope, request.app.state.container.secret_box,
                                voices_of(request), AccountUpdate.model_validate(changes), now)
-    return await _back_to_settings(request, principal, session, message=f"✓ {name}")
+    return await _settings_body(request, principal, session, _saved(request, principal, name))
+
+
+@pages_router.post("/settings/accounts/{account_id}/test")
+async def test_account(account_id: str, request: Request, principal: AdminPage, session: DbSession,
+                       now: Now) -> Response:
+    result = await voice.test_connection(session, principal.tenant_scope, voices_of(request),
+                                         ConnectionTest(config_id=account_id), now)
+    key = "settings.test_ok" if result.ok else "settings.test_failed"
+    message = translate(language_of(request, principal), key, detail=result.detail)
+    return await _settings_body(request, principal, session, message, "ok" if result.ok else "error")
+
+
+@pages_router.post("/settings/accounts/{account_id}/toggle")
+async def toggle_account(account_id: str, request: Request, principal: AdminPage, session: DbSession,
+                         now: Now) -> Response:
+    account = await voice.get_account(session, principal.tenant_scope, account_id)
+    await voice.update_account(session, principal.tenant_scope, request.app.state.container.secret_box,
+                               voices_of(request), AccountUpdate(id=account_id, is_active=not account.is_active), now)
+    return await _settings_body(request, principal, session, _saved(request, principal, account.name))
 
 
 @pages_router.post("/settings/budget")
@@ -288,69 +423,59 @@ async def save_budget(request: Request, principal: AdminPage, session: DbSession
         raise Invalid("alert thresholds are whole percentages, e.g. 50, 80, 100") from exc
     if monthly_limit <= 0:
         raise Invalid("the budget must be more than zero")
-    billing: BillingService = request.app.state.billing
-    await billing.put_budget(session, principal.tenant_scope, organization_id=organization_id or None,
-                             monthly_limit=monthly_limit, thresholds=levels, estimated_call_cost=None, now=now)
-    return await _back_to_settings(request, principal, session, message="✓")
-
-
-@pages_router.post("/settings/accounts/{account_id}/test")
-async def test_account(account_id: str, request: Request, principal: AdminPage, session: DbSession,
-                       now: Now) -> Response:
-    result = await voice.test_connection(session, principal.tenant_scope, voices_of(request),
-                                         ConnectionTest(config_id=account_id), now)
-    return await _back_to_settings(request, principal, session, message=result.detail,
-                                   kind="ok" if result.ok else "error")
-
-
-@pages_router.post("/settings/accounts/{account_id}/toggle")
-async def toggle_account(account_id: str, request: Request, principal: AdminPage, session: DbSession,
-                         now: Now) -> Response:
-    account = await voice.get_account(session, principal.tenant_scope, account_id)
-    await voice.update_account(session, principal.tenant_scope, request.app.state.container.secret_box,
-                               voices_of(request), AccountUpdate(id=account_id, is_active=not account.is_active), now)
-    return await _back_to_settings(request, principal, session)
+    await billing_of(request).put_budget(session, principal.tenant_scope, organization_id=organization_id or None,
+                                         monthly_limit=monthly_limit, thresholds=levels, estimated_call_cost=None,
+                                         now=now)
+    return await _settings_body(request, principal, session, _saved(request, principal))
 
 
 @pages_router.post("/settings/agents/{agent_ref_id}")
-async def save_agent(agent_ref_id: str, request: Request, principal: AdminPage, session: DbSession, now: Now,
-                     ) -> Response:
+async def save_agent(agent_ref_id: str, request: Request, principal: AdminPage, session: DbSession,
+                     now: Now) -> Response:
     form = await request.form()
     max_calls = str(form.get("max_concurrent_calls") or "").strip()
+    if max_calls and not max_calls.isdigit():
+        raise Invalid("max calls at once must be a whole number (or blank for no limit of ours)")
     data = AgentSettingsUpdate.model_validate({
         "is_enabled": form.get("is_enabled") == "on",
-        "specialty": str(form.get("specialty") or "") or None,
+        "specialty": str(form.get("specialty") or "").strip() or None,
         "tags": [t.strip() for t in str(form.get("tags") or "").split(",") if t.strip()],
         "allowed_organization_ids": [str(v) for v in form.getlist("allowed_organization_ids")],
         "allowed_call_types": [str(v) for v in form.getlist("allowed_call_types")],
-        "max_concurrent_calls": int(max_calls) if max_calls.isdigit() else None})
+        "max_concurrent_calls": int(max_calls) if max_calls else None})
     await voice.update_agent_settings(session, principal.tenant_scope, agent_ref_id, data, now)
-    return await _back_to_settings(request, principal, session, message="✓")
+    return await _settings_body(request, principal, session, _saved(request, principal))
+
+
+def _role(value: str) -> Role:
+    if value not in {r.value for r in Role}:
+        raise Invalid(f"unknown role '{value}'; use one of {', '.join(r.value for r in Role)}")
+    return Role(value)
 
 
 @pages_router.post("/settings/users")
 async def add_user(request: Request, principal: AdminPage, session: DbSession, now: Now, email: str = Form(""),
                    name: str = Form(""), password: str = Form(""), role: str = Form("member"),
                    organization_id: str = Form("")) -> Response:
+    principal.require(Permission.manage_users)
+    if not name.strip() or "@" not in email:
+        raise Invalid("a new user needs a name and an email address")
     if len(password) < 8:
         raise Invalid("the password needs at least 8 characters")
-    if role not in [r.value for r in Role]:
-        raise Invalid(f"unknown role '{role}'")
-    await tenancy.create_user(session, principal.tenant_scope, email=email, name=name, password=password,
-                              role=Role(role), organization_id=organization_id, now=now)
-    return await _back_to_settings(request, principal, session, message=f"✓ {email}")
+    user = await tenancy.create_user(session, principal.tenant_scope, email=email, name=name, password=password,
+                                     role=_role(role), organization_id=organization_id, now=now)
+    return await _settings_body(request, principal, session, _saved(request, principal, user.email))
 
 
 @pages_router.post("/settings/users/{user_id}")
 async def save_user(user_id: str, request: Request, principal: AdminPage, session: DbSession,
                     role: str = Form(""), is_active: str = Form("")) -> Response:
-    if role not in [r.value for r in Role]:
-        raise Invalid(f"unknown role '{role}'")
-    await tenancy.update_user(session, principal, user_id, role=Role(role), is_active=is_active == "on")
-    return await _back_to_settings(request, principal, session, message="✓")
+    principal.require(Permission.manage_users)
+    user = await tenancy.update_user(session, principal, user_id, role=_role(role), is_active=is_active == "on")
+    return await _settings_body(request, principal, session, _saved(request, principal, user.email))
 
 
-# -- usage -------------------------------------------------------------------------------------
+# -- usage ----------------------------------------------------------------------------------------------------------
 
 
 def _bars(lines: list[Any], start: date, end: date, width: int = 640, height: int = 160) -> list[dict[str, Any]]:
@@ -377,8 +502,9 @@ async def usage_page(request: Request, principal: ReportsPage, session: DbSessio
     tenant = await tenancy.get_tenant(session, principal.tenant_scope)
     report = await usage_reports.usage_report(session, principal.scope, period="day", start=start, end=end,
                                               currency=tenant.currency)
-    billing: BillingService = request.app.state.billing
+    billing = billing_of(request)
     budgets = await billing.statuses(session, principal.scope)
     alerts = await billing.recent_alerts(session, principal.scope)
-    return render(request, "usage.html", principal, report=report, bars=_bars(report.by_period, start, end), budgets=budgets,
-                  alerts=alerts, days=days, start=start, end=end)
+    return render(request, "usage.html", principal, report=report, bars=_bars(report.by_period, start, end),
+                  budgets=budgets, alerts=alerts, days=days, start=start, end=end)
+

@@ -1,55 +1,261 @@
-// leadcall web app: live call updates over Server-Sent Events, elapsed timers, error toasts.
+// leadcall web app: the glue htmx does not do by itself.
+// Live call updates arrive over SSE (htmx's sse extension, connected on <body>); the helpers below
+// decide which element an event concerns. Also: elapsed timers, local times, the lead panel's
+// focus and closing, the agent picker's live availability, and readable error toasts.
 (function () {
   "use strict";
 
-  function refreshCall(call) {
-    document.querySelectorAll('[data-call-id="' + call.id + '"]').forEach(function (card) {
-      if (card.dataset.status === call.status && !["completed", "failed", "canceled"].includes(call.status)) return;
-      htmx.ajax("GET", "/calls/" + call.id + "/card", { target: card, swap: "outerHTML" });
-    });
-    var history = document.querySelector('#history[data-lead-id="' + call.leadId + '"]');
-    if (history) htmx.ajax("GET", "/leads/" + call.leadId + "/history", { target: history, swap: "innerHTML" });
+  var TERMINAL = ["completed", "failed", "canceled"];
+
+  function payload(event) {
+    // The sse extension hands the MessageEvent over as the htmx event's detail.
+    try {
+      var message = JSON.parse(event.detail.data);
+      return message && message.data ? message.data : null;
+    } catch (e) {
+      return null;
+    }
   }
 
-  function connect(url) {
-    var source = new EventSource(url);
-    source.addEventListener("call.updated", function (message) {
-      try { refreshCall(JSON.parse(message.data).data); } catch (e) { /* a malformed event is skipped */ }
+  window.leadcall = {
+    // A call card (its .call-live holder) refreshes on news of its own call, unless someone is typing
+    // into its outcome form.
+    aboutCall: function (event, live) {
+      var call = payload(event);
+      return !!call && call.id === live.dataset.callId && !live.querySelector(".call-card[data-editing]");
+    },
+    // A lead's history refreshes on news of any of the lead's calls.
+    aboutLead: function (event, element) {
+      var call = payload(event);
+      return !!call && call.leadId === element.dataset.leadId;
+    },
+  };
+
+  // -- time ---------------------------------------------------------------------------------------
+
+  function pad(n) {
+    return String(n).padStart(2, "0");
+  }
+
+  function startTimers(root) {
+    root.querySelectorAll("[data-elapsed]").forEach(function (el) {
+      if (!el.dataset.base) {
+        // The server says how long the call has run; counting on from there keeps the browser's clock out of it.
+        el.dataset.base = String(Date.now() - Number(el.dataset.elapsed || 0) * 1000);
+      }
     });
-    return source;
   }
 
   function tick() {
-    document.querySelectorAll("[data-started-at]").forEach(function (el) {
-      var seconds = Math.max(0, Math.floor((Date.now() - Date.parse(el.dataset.startedAt)) / 1000));
-      el.textContent = String(Math.floor(seconds / 60)).padStart(2, "0") + ":" + String(seconds % 60).padStart(2, "0");
+    document.querySelectorAll("[data-elapsed][data-base]").forEach(function (el) {
+      var seconds = Math.max(0, Math.floor((Date.now() - Number(el.dataset.base)) / 1000));
+      el.textContent = pad(Math.floor(seconds / 60)) + ":" + pad(seconds % 60);
     });
   }
 
-  function toast(text) {
+  function localTimes(root) {
+    var format;
+    try {
+      format = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
+        { dateStyle: "medium", timeStyle: "short" });
+    } catch (e) {
+      return;
+    }
+    root.querySelectorAll("time[data-local]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (!isNaN(when.getTime())) {
+        el.title = el.textContent;
+        el.textContent = format.format(when);
+        el.removeAttribute("data-local");
+      }
+    });
+  }
+
+  // -- toasts ------------------------------------------------------------------------------------------
+
+  function toast(text, kind) {
     var box = document.getElementById("toast");
     if (!box) return;
     var div = document.createElement("div");
-    div.className = "toast error";
+    div.className = "toast " + (kind || "error");
     div.setAttribute("role", "alert");
-    div.textContent = text;
+    var body = document.createElement("div");
+    body.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "link dismiss";
+    close.setAttribute("data-dismiss", "");
+    close.setAttribute("aria-label", document.body.dataset.msgClose || "Close");
+    close.textContent = "×";
+    div.append(body, close);
     box.replaceChildren(div);
   }
 
+  // -- the lead panel ----------------------------------------------------------------------------------------
+
+  var lastLeadLink = null;
+
+  function layout() {
+    return document.querySelector(".layout");
+  }
+
+  function closePanel() {
+    var panel = document.getElementById("panel");
+    if (!panel || !panel.firstElementChild) return;
+    panel.replaceChildren();
+    if (layout()) layout().classList.remove("has-panel");
+    document.querySelectorAll("tr.lead-row[aria-current]").forEach(function (row) { row.removeAttribute("aria-current"); });
+    if (/^\/leads\//.test(location.pathname)) history.replaceState(null, "", "/");
+    if (lastLeadLink && document.body.contains(lastLeadLink)) lastLeadLink.focus();
+  }
+
+  function panelOpened(fromLink) {
+    var section = document.getElementById("lead-panel");
+    if (!section) return;
+    if (layout()) layout().classList.add("has-panel");
+    document.querySelectorAll("tr.lead-row").forEach(function (row) {
+      if (row.dataset.leadId === section.dataset.leadId) row.setAttribute("aria-current", "true");
+      else row.removeAttribute("aria-current");
+    });
+    if (fromLink) section.focus({ preventScroll: false });
+  }
+
+  // -- the agent picker -----------------------------------------------------------------------------------------
+
+  function syncAgent(status) {
+    var card = document.querySelector('[data-agent-card="' + status.dataset.agent + '"]');
+    if (!card) return;
+    var radio = card.querySelector("input[type=radio]");
+    var available = status.dataset.available === "true";
+    card.classList.toggle("disabled", !available);
+    if (radio) {
+      radio.disabled = !available;
+      if (!available && radio.checked) radio.checked = false;
+    }
+    var group = card.closest(".agents");
+    if (group && !group.querySelector("input[type=radio]:checked")) {
+      var first = group.querySelector("input[type=radio]:not(:disabled)");
+      if (first) first.checked = true;
+    }
+  }
+
+  // -- wiring ---------------------------------------------------------------------------------------------------
+
+  function prepare(root) {
+    startTimers(root);
+    localTimes(root);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    if (document.body.dataset.sse) connect(document.body.dataset.sse);
+    var body = document.body;
+    prepare(document);
     setInterval(tick, 1000);
-    document.body.addEventListener("leadcall:history", function () {
-      var history = document.getElementById("history");
-      if (history) htmx.ajax("GET", "/leads/" + history.dataset.leadId + "/history", { target: history, swap: "innerHTML" });
+    tick();
+    if (document.getElementById("lead-panel")) panelOpened(false);
+
+    body.addEventListener("htmx:load", function (event) {
+      var el = event.detail.elt;
+      prepare(el);
+      if (el.classList && el.classList.contains("call-card")) {
+        var announcer = document.getElementById("call-announcer");
+        if (announcer) announcer.textContent = el.dataset.statusLabel || "";
+      }
     });
-    document.body.addEventListener("htmx:sendError", function () {
-      toast(document.body.dataset.lang === "es" ? "Sin conexión con el servidor." : "The server cannot be reached.");
+
+    body.addEventListener("htmx:afterSwap", function (event) {
+      var target = event.detail.target;
+      var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+      if (target && target.id === "panel") {
+        var fromLink = !!(trigger && trigger.classList && trigger.classList.contains("lead-link"));
+        if (fromLink) lastLeadLink = trigger;
+        panelOpened(fromLink);
+        // Back from the picker: the keyboard lands on the Call button again.
+        var callButton = !fromLink && target.querySelector(".call-button");
+        if (callButton) callButton.focus();
+      }
+      if (target && target.id === "work") {
+        // The picker opened: the keyboard lands on the chosen agent (arrow keys change it).
+        var choice = target.querySelector(".picker input[type=radio]:checked, .picker input[type=radio]:not(:disabled)");
+        if (choice) choice.focus();
+        // A call was placed from the picker: the keyboard stays in the work panel, on the call.
+        var card = trigger && trigger.classList && trigger.classList.contains("picker") && target.querySelector(".call-card");
+        if (card) card.focus();
+      }
     });
-    document.body.addEventListener("htmx:responseError", function (event) {
-      var text = event.detail.xhr.responseText || "";
-      try { text = JSON.parse(text).detail || text; } catch (e) { /* not JSON: shown as is */ }
-      toast(text.replace(/<[^>]*>/g, " ").trim().slice(0, 300) || "Error");
+
+    // After a lost connection, whatever changed meanwhile was not pushed: live parts fetch themselves again.
+    var opened = 0;
+    body.addEventListener("htmx:sseOpen", function () {
+      opened += 1;
+      if (opened > 1) htmx.trigger(body, "leadcall:resync");
+    });
+
+    body.addEventListener("htmx:oobAfterSwap", function (event) {
+      var el = event.detail.elt || event.target;
+      if (el && el.dataset && el.dataset.available !== undefined) syncAgent(el);
+    });
+
+    // Errors: the server answers fragment requests that fail with a toast aimed at #toast; anything
+    // else that fails (a proxy, a lost connection) gets a readable toast here, never a blank panel.
+    body.addEventListener("htmx:beforeSwap", function (event) {
+      var xhr = event.detail.xhr;
+      if (xhr.status < 400) return;
+      if (xhr.getResponseHeader("HX-Retarget")) {
+        event.detail.shouldSwap = true;
+        event.detail.isError = false;
+      } else {
+        event.detail.shouldSwap = false;
+        toast((body.dataset.msgFailed || "Error {status}").replace("{status}", String(xhr.status)));
+      }
+    });
+    body.addEventListener("htmx:sendError", function () {
+      toast(body.dataset.msgOffline || "The server cannot be reached.");
+    });
+
+    body.addEventListener("click", function (event) {
+      var target = event.target;
+      if (!(target instanceof Element)) return;
+      if (target.closest("[data-dismiss]")) {
+        var box = target.closest(".toast");
+        if (box) box.remove();
+        return;
+      }
+      // An open import pop-over closes when the click lands elsewhere.
+      document.querySelectorAll("details.import[open]").forEach(function (details) {
+        if (!details.contains(target)) details.removeAttribute("open");
+      });
+      if (target.closest("[data-close-panel]")) {
+        event.preventDefault();
+        closePanel();
+        return;
+      }
+      // A click anywhere on a lead's row opens it, as its name's link does.
+      var row = target.closest("tr.lead-row");
+      if (row && !target.closest("a, button, input, select, label")) {
+        var link = row.querySelector("a.lead-link");
+        if (link) link.click();
+      }
+    });
+
+    body.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") return;
+      var pop = document.querySelector("details.import[open]");
+      if (pop && pop.contains(document.activeElement)) {
+        pop.removeAttribute("open");
+        pop.querySelector("summary").focus();
+        return;
+      }
+      var panel = document.getElementById("panel");
+      var inPanel = panel && panel.contains(document.activeElement);
+      var typing = document.activeElement && /^(SELECT|TEXTAREA|INPUT)$/.test(document.activeElement.tagName);
+      if (inPanel && !typing) closePanel();
+    });
+
+    // Someone typing into an outcome form must not lose it to a live refresh of the card.
+    body.addEventListener("input", function (event) {
+      var form = event.target instanceof Element ? event.target.closest(".outcome-form") : null;
+      var card = form ? form.closest(".call-card") : null;
+      if (card) card.setAttribute("data-editing", "");
     });
   });
 })();

@@ -1,0 +1,106 @@
+"""Templates, the words of the page, and how errors look in a browser."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from leadcall.calls.models import CallStatus, PhoneResult, SalesResult
+from leadcall.leads.models import LeadStatus
+from leadcall.tenancy import service as tenancy
+from leadcall.tenancy.models import Role
+from leadcall.tenancy.principal import Permission, Principal
+from leadcall.voice.manager import Unavailability
+from leadcall.voice.schemas import CALL_TYPES
+from leadcall.web.i18n import error_title, pick_language, translate, translate_reason
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+
+LIVE_STATUSES = ("initiating", "ringing", "in_progress")
+STATUS_CLASSES = {"initiating": "live", "ringing": "live", "in_progress": "live", "completed": "ok",
+                  "failed": "bad", "canceled": "muted"}
+# What a person may set as a call's outcome: what the phone did, then what the lead said.
+OUTCOMES = [o.value for o in SalesResult] + [o.value for o in PhoneResult]
+
+
+def as_utc(value: datetime) -> datetime:
+    """Datetimes read back from SQLite have no zone; they were written in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _iso(value: datetime | None) -> str:
+    return as_utc(value).isoformat() if value else ""
+
+
+def _utc_text(value: datetime | None) -> str:
+    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def _mmss(seconds: int | float | None) -> str:
+    total = max(0, int(seconds or 0))
+    return f"{total // 60:02d}:{total % 60:02d}"
+
+
+def _value(value: object) -> str:
+    """An enum's value, or the text itself: ORM rows hold plain strings where wire models hold enums."""
+    return str(getattr(value, "value", value))
+
+
+def _money(value: float | None) -> str:
+    return f"{value:,.2f}" if value is not None else ""
+
+
+templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+templates.env.filters.update(iso=_iso, utc_text=_utc_text, mmss=_mmss, money=_money, value=_value)
+templates.env.globals.update(
+    status_class=STATUS_CLASSES, live_statuses=LIVE_STATUSES, call_types=list(CALL_TYPES),
+    call_statuses=[s.value for s in CallStatus], lead_statuses=[s.value for s in LeadStatus],
+    roles=[r.value for r in Role], outcomes=OUTCOMES)
+
+
+def language_of(request: Request, principal: Principal | None) -> str:
+    """This browser's explicit choice, else the user's language (or their tenant's), else Spanish."""
+    return pick_language(request.session.get("lang"), principal.language if principal else None)
+
+
+def csrf_of(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = tenancy.new_csrf_token()
+        request.session["csrf"] = token
+    return str(token)
+
+
+def render(request: Request, template: str, principal: Principal | None, status_code: int = 200,
+           headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+    lang = language_of(request, principal)
+
+    def t(key: str, **values: object) -> str:
+        return translate(lang, key, **values)
+
+    def reason(unavailable: Unavailability) -> str:
+        return translate_reason(lang, unavailable.code, unavailable.text, unavailable.values)
+
+    def can(permission: str) -> bool:
+        return principal is not None and principal.can(Permission(permission))
+
+    return templates.TemplateResponse(request, template, {
+        "t": t, "reason": reason, "can": can, "lang": lang, "principal": principal, "csrf": csrf_of(request),
+        **context}, status_code=status_code, headers=headers)
+
+
+def render_error_page(request: Request, status_code: int, detail: str) -> Response:
+    """An error for a browser: a toast when htmx asked for a fragment, else a page; never a stack trace."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    title = error_title(language_of(request, principal), status_code)
+    if request.headers.get("hx-request"):
+        return render(request, "_toast.html", principal, status_code=status_code, title=title, message=detail,
+                      kind="error", headers={"HX-Retarget": "#toast", "HX-Reswap": "innerHTML"})
+    return render(request, "error.html", principal, status_code=status_code, title=title, detail=detail,
+                  code=status_code, signed_in=principal is not None or bool(request.session.get("uid")))

@@ -1,0 +1,178 @@
+"""The rest of the web app in a real browser: escaping, settings, errors, languages, phone width."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.e2e.conftest import add_lead, new_page, open_lead, shot, sign_in
+from tests.live import CallWorld, LiveServer, play
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_a_script_in_a_lead_name_is_shown_as_text(page: Page, live: LiveServer, live_client: httpx.AsyncClient,
+                                                        cw: CallWorld) -> None:
+    name = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    lead_id = await add_lead(live_client, cw, name, "+12025550101")
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: dialogs.append(d.message))
+    await sign_in(page, live, cw.world.member)
+    await expect(page.locator(f'tr[data-lead-id="{lead_id}"] a.lead-link')).to_have_text(name)
+    await open_lead(page, lead_id)
+    await expect(page.locator("#lead-title")).to_have_text(name)
+    await page.get_by_role("button", name="Llamar").click()
+    await page.get_by_role("button", name="Confirmar y llamar").click()
+    await expect(page.locator(".call-card").get_by_test_id("call-status")).to_have_text("Sonando")
+    await play(live, 60)
+    await expect(page.locator(".call-card").get_by_test_id("call-status")).to_have_text("Completada")
+    await expect(page.locator(".call-card").get_by_test_id("transcript")).to_contain_text("<script>")
+    # The lead's own page (a link to share) escapes it as well.
+    await page.goto(f"{live.url}/leads/{lead_id}")
+    await expect(page.locator("#lead-title")).to_have_text(name)
+    assert await page.locator("img[src=x]").count() == 0
+    assert dialogs == []
+
+
+async def test_admin_settings(page: Page, live: LiveServer, cw: CallWorld) -> None:
+    await sign_in(page, live, cw.world.admin)
+    await page.get_by_role("link", name="Ajustes").click()
+    await expect(page.locator("h2").first).to_have_text("Cuentas de ElevenLabs")
+    await expect(page.get_by_test_id("api-key-masked")).to_contain_text("…" + cw.sim_account.api_key[-4:])
+    assert cw.sim_account.api_key not in await page.content()
+    message = page.get_by_test_id("settings-message")
+
+    await page.get_by_role("button", name="Probar conexión").click()
+    await expect(message).to_contain_text("Conexión correcta")
+    await page.get_by_text("Editar Main").click()
+    edit = page.locator(f"form[hx-post='/settings/accounts/{cw.account_id}']")
+    await edit.get_by_label("Nombre").fill("Cuenta principal")
+    await edit.get_by_role("button", name="Guardar").click()
+    await expect(message).to_have_text("Guardado: Cuenta principal")
+
+    rules = page.locator("form.agent-rules").first
+    await rules.get_by_label("Etiquetas").fill("inbound, vip")
+    await rules.get_by_label("Especialidad").fill("Renovaciones")
+    await rules.get_by_label("Seguimiento").check()
+    await rules.get_by_role("button", name="Guardar").click()
+    await expect(message).to_have_text("Guardado.")
+    rules = page.locator("form.agent-rules").first
+    await expect(rules.get_by_label("Etiquetas")).to_have_value("inbound, vip")
+    await expect(rules.get_by_label("Seguimiento")).to_be_checked()
+
+    users = page.locator("#users")
+    await users.locator("summary", has_text="Añadir usuario").click()
+    add = users.locator("form[hx-post='/settings/users']")
+    await add.get_by_label("Nombre").fill("Nuevo Comercial")
+    await add.get_by_label("Email").fill(f"nuevo-{cw.world.tenant_id[:8]}@example.com")
+    await add.get_by_label("Contraseña inicial").fill("una clave larga")
+    await add.get_by_role("button", name="Añadir usuario").click()
+    await expect(message).to_contain_text(f"nuevo-{cw.world.tenant_id[:8]}@example.com")
+    row = page.locator("#users tr", has_text="Nuevo Comercial")
+    await row.get_by_role("combobox").select_option("manager")
+    async with page.expect_response(lambda r: "/settings/users/" in r.url) as saved:
+        await row.get_by_role("button", name="Guardar").click()
+    assert (await saved.value).status == 200
+    await page.reload()
+    await expect(page.locator("#users tr", has_text="Nuevo Comercial").get_by_role("combobox")).to_have_value("manager")
+
+    # A mistake reads as a message, not a stack trace.
+    own = page.locator("#users tr", has_text=cw.world.admin.email)
+    await own.get_by_role("combobox").select_option("member")
+    await own.get_by_role("button", name="Guardar").click()
+    toast = page.locator("#toast .toast.error")
+    await expect(toast).to_contain_text("you cannot remove your own admin role")
+
+    budget = page.locator("form[hx-post='/settings/budget']")
+    await budget.get_by_label("Presupuesto mensual").fill("100")
+    await budget.get_by_role("button", name="Guardar").click()
+    await expect(page.locator("#budget")).to_contain_text("0.00 / 100.00 USD")
+    await page.screenshot(path=shot("settings"), full_page=True)
+
+
+async def test_members_get_a_readable_403_on_settings(page: Page, live: LiveServer, cw: CallWorld) -> None:
+    await sign_in(page, live, cw.world.member)
+    await expect(page.get_by_role("link", name="Ajustes")).to_have_count(0)
+    response = await page.goto(f"{live.url}/settings")
+    assert response is not None and response.status == 403
+    await expect(page.locator("h1")).to_have_text("No tienes permiso para esto")
+    await expect(page.locator(".error-detail")).to_contain_text("member")
+    response = await page.goto(f"{live.url}/leads/no-such-lead")
+    assert response is not None and response.status == 404
+    await expect(page.locator("h1")).to_have_text("No lo encontramos")
+    await page.screenshot(path=shot("error-404"))
+
+
+async def test_sign_in_errors_and_language(page: Page, live: LiveServer, cw: CallWorld, browser: Browser) -> None:
+    response = await page.goto(f"{live.url}/")
+    assert response is not None and page.url.endswith("/login")
+    await page.get_by_label("Email").fill(cw.world.member.email)
+    await page.locator("input[name=password]").fill("not the password")
+    await page.get_by_role("button", name="Entrar").click()
+    await expect(page.get_by_role("alert")).to_have_text("Email o contraseña incorrectos.")
+    await expect(page.get_by_label("Email")).to_have_value(cw.world.member.email)
+
+    await page.get_by_role("button", name="English").click()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await sign_in(page, live, cw.world.member)
+    await expect(page.get_by_role("heading", name="Leads")).to_be_visible()
+    await expect(page.locator("nav")).to_contain_text("Leads")
+    await page.locator("tr.lead-row").first.click()
+    await expect(page.get_by_role("button", name="Call", exact=True)).to_be_visible()
+    await page.get_by_role("button", name="Español").click()
+    await expect(page.get_by_role("button", name="Llamar")).to_have_count(0)  # the page reloads, panel closed
+    await expect(page.locator("th").first).to_have_text("Nombre")
+    await page.get_by_role("button", name="English").click()
+
+    # The choice is remembered on the user: another browser follows once signed in.
+    other, errors = await new_page(browser)
+    await sign_in(other, live, cw.world.member)
+    await expect(other.locator("th").first).to_have_text("Name")
+    await other.get_by_role("button", name="Sign out").click()
+    await expect(other.get_by_role("heading", name="Sign in")).to_be_visible()
+    await other.context.close()
+    assert errors == []
+
+
+async def test_phone_width_layout(browser: Browser, live: LiveServer, live_client: httpx.AsyncClient,
+                                  cw: CallWorld) -> None:
+    page, errors = await new_page(browser, 390, 844)
+    lead_id = await add_lead(live_client, cw, "Phone Person", "+12025550100")
+    await sign_in(page, live, cw.world.member)
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "no horizontal scrolling on a phone"
+    await page.screenshot(path=shot("phone-leads"))
+    await open_lead(page, lead_id)
+    await page.get_by_role("button", name="Llamar").click()
+    await expect(page.locator(".picker .agent")).to_have_count(3)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.screenshot(path=shot("phone-lead-panel-picker"))
+    await page.get_by_role("button", name="Confirmar y llamar").click()
+    await expect(page.locator(".call-card").get_by_test_id("call-status")).to_have_text("Sonando")
+    await play(live, 14)
+    await expect(page.locator(".call-card").get_by_test_id("call-status")).to_have_text("En curso")
+    await page.screenshot(path=shot("phone-lead-panel-call-live"))
+    await page.get_by_role("link", name="Cerrar la ficha").click()
+    await expect(page.locator(".lead-panel")).to_have_count(0)
+    await expect(page.locator(f'tr[data-lead-id="{lead_id}"] a.lead-link')).to_be_focused()
+    await play(live, 60)
+    await page.context.close()
+    assert errors == []
+
+
+async def test_usage_page_after_a_real_call(page: Page, live: LiveServer, live_client: httpx.AsyncClient,
+                                            cw: CallWorld) -> None:
+    lead_id = await add_lead(live_client, cw, "Usage Lead", "+12025550100")
+    placed = await live_client.post(f"/api/leads/{lead_id}/call", json={"agentId": cw.agent_ids[0]},
+                                    headers=cw.world.member.headers)
+    assert placed.status_code == 200, placed.text
+    await play(live, 90)
+    await sign_in(page, live, cw.world.manager)
+    await page.get_by_role("link", name="Consumo").click()
+    await expect(page.get_by_test_id("usage-chart")).to_be_visible()
+    await expect(page.get_by_test_id("usage-calls")).to_have_text("1")
+    costs = await page.locator("[data-testid=usage-chart] rect").evaluate_all(
+        "bars => bars.map(b => parseFloat(b.dataset.cost))")
+    assert len(costs) == 30 and sum(1 for c in costs if c > 0) == 1
+    await page.screenshot(path=shot("usage"))

@@ -1,0 +1,96 @@
+"""The pages guard tenants like the API does: another tenant's ids answer 404, a stranger is sent to
+sign in, and a form without this session's CSRF token is refused. Plain HTTP, no browser needed."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.factories import PASSWORD, Actor
+from tests.live import CallWorld, LiveServer, make_call_world, play
+
+pytestmark = pytest.mark.e2e
+
+
+async def browser_session(live: LiveServer, actor: Actor) -> httpx.AsyncClient:
+    """A client signed in through the login form, sending the CSRF header as htmx does."""
+    client = httpx.AsyncClient(base_url=live.url, timeout=30)
+    page = await client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    signed_in = await client.post("/login", data={"email": actor.email, "password": PASSWORD,
+                                                  "csrf_token": csrf.group(1)})
+    assert signed_in.status_code == 303, signed_in.text
+    home = await client.get("/")
+    token = re.search(r'"X-CSRF-Token": "([^"]+)"', home.text)
+    assert token is not None
+    client.headers.update({"X-CSRF-Token": token.group(1), "HX-Request": "true"})
+    return client
+
+
+async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    victim = await make_call_world(live, live_client)
+    lead_id = victim.world.lead_ids[0]
+    placed = await live_client.post(f"/api/leads/{lead_id}/call", json={"agentId": victim.agent_ids[0]},
+                                    headers=victim.world.member.headers)
+    assert placed.status_code == 200, placed.text
+    call_id = placed.json()["callLog"]["id"]
+    agents = await live_client.get("/api/voice/agents/available", headers=victim.world.member.headers)
+    agent_ref = agents.json()[0]["id"]
+
+    attacker = await browser_session(live, cw.world.admin)
+    try:
+        requests = [
+            ("GET", f"/leads/{lead_id}", {}), ("GET", f"/leads/{lead_id}/history", {}),
+            ("GET", f"/leads/{lead_id}/picker", {}), ("GET", f"/leads/{lead_id}/agents", {}),
+            ("POST", f"/leads/{lead_id}/call", {"agent_id": cw.agent_ids[0]}),
+            ("GET", f"/calls/{call_id}/card", {}), ("POST", f"/calls/{call_id}/cancel", {}),
+            ("POST", f"/calls/{call_id}/outcome", {"outcome": "interested"}),
+            ("POST", f"/settings/accounts/{victim.account_id}", {"name": "mine now", "concurrency_limit": "4"}),
+            ("POST", f"/settings/accounts/{victim.account_id}/test", {}),
+            ("POST", f"/settings/accounts/{victim.account_id}/toggle", {}),
+            ("POST", f"/settings/agents/{agent_ref}", {"is_enabled": "on"}),
+            ("POST", f"/settings/users/{victim.world.member.user_id}", {"role": "admin", "is_active": "on"}),
+        ]
+        answered = []
+        for method, path, form in requests:
+            r = await attacker.request(method, path, data=form or None)
+            if r.status_code != 404:
+                answered.append(f"{method} {path} → {r.status_code}")
+            else:
+                assert r.headers.get("HX-Retarget") == "#toast", "a fragment's error is shown as a toast"
+        assert answered == []
+    finally:
+        await attacker.aclose()
+    # Nothing was touched: the victim's call runs on and its account keeps its name.
+    still = await live_client.get(f"/api/calls/{call_id}", headers=victim.world.member.headers)
+    assert still.json()["status"] in ("ringing", "in_progress")
+    accounts = await live_client.get("/api/voice/providers/elevenlabs/config", headers=victim.world.admin.headers)
+    assert [a["name"] for a in accounts.json()] == ["Main"]
+    await play(live, 60)
+
+
+async def test_strangers_sign_in_first_and_forms_need_the_csrf_token(live: LiveServer, cw: CallWorld) -> None:
+    async with httpx.AsyncClient(base_url=live.url) as stranger:
+        page = await stranger.get("/settings")
+        assert page.status_code == 303 and page.headers["location"] == "/login"
+        fragment = await stranger.get(f"/leads/{cw.world.lead_ids[0]}", headers={"HX-Request": "true"})
+        assert fragment.status_code == 204 and fragment.headers["HX-Redirect"] == "/login"
+        forged = await stranger.post("/login", data={"email": cw.world.member.email, "password": PASSWORD})
+        assert forged.status_code == 403
+        assert (await stranger.get("/")).status_code == 303, "a sign-in without the form's token signs nobody in"
+
+    member = await browser_session(live, cw.world.member)
+    try:
+        del member.headers["X-CSRF-Token"]
+        refused = await member.post(f"/leads/{cw.world.lead_ids[0]}/call", data={"agent_id": cw.agent_ids[0]})
+        assert refused.status_code == 403
+        assert "security token" in refused.text
+        calls = await member.get(f"/leads/{cw.world.lead_ids[0]}/history")
+        assert "history-item" not in calls.text, "no call was placed"
+        page = await member.get("/settings", headers={"HX-Request": ""})
+        assert page.status_code == 403 and "No tienes permiso" in page.text
+    finally:
+        await member.aclose()

@@ -27,15 +27,21 @@ async def _db_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def _clock(request: Request) -> Clock:
+# Dependencies are `async def`: FastAPI runs a plain `def` dependency in a worker thread,
+# a thread hop per request for what is an attribute read.
+async def _container(request: Request) -> Container:
+    return get_container(request)
+
+
+async def _clock(request: Request) -> Clock:
     return get_container(request).clock
 
 
-def _now(request: Request) -> datetime:
+async def _now(request: Request) -> datetime:
     return utc_datetime(get_container(request).clock)
 
 
 DbSession = Annotated[AsyncSession, Depends(_db_session, scope="function")]
-ContainerDep = Annotated["Container", Depends(get_container)]
+ContainerDep = Annotated["Container", Depends(_container)]
 Now = Annotated[datetime, Depends(_now)]
 ClockDep = Annotated[Clock, Depends(_clock)]

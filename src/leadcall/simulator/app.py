@@ -56,7 +56,7 @@ def not_found(code: str, message: str) -> SimError:
     return SimError(404, "not_found", code, message)
 
 
-def _state(request: Request) -> SimulatorState:
+async def _state(request: Request) -> SimulatorState:
     state: SimulatorState = request.app.state.simulator
     return state
 

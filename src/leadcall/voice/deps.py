@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from leadcall.voice.manager import VoiceManager
 
 
-def get_voice_manager(request: Request) -> VoiceManager:
+async def get_voice_manager(request: Request) -> VoiceManager:
     manager: VoiceManager = request.app.state.voice_manager
     return manager
 

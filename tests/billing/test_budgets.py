@@ -39,6 +39,8 @@ async def test_concurrent_placements_never_exceed_the_budget(live: LiveServer, l
     assert len(placed) == 10
     assert len(refused) == 90
     assert "budget" in refused[0].json()["detail"] and refused[0].json()["until"]
+    assert refused[0].json()["code"] == "budget_spent"
+    assert set(refused[0].json()["params"]) == {"limit", "currency", "used", "until"}
     dialled = [c for c in live.simulator.conversations_for(cw.sim_account)] \
         if hasattr(live.simulator, "conversations_for") else None
     if dialled is not None:
@@ -62,6 +64,8 @@ async def test_rate_limit_answers_429_with_retry_after(live: LiveServer, live_cl
             codes.append(r.status_code)
         assert codes[:2] == [200, 200] and codes[2] == 429
         assert int(r.headers["Retry-After"]) >= 1 and "try again" in r.json()["detail"]
+        assert r.json()["code"] == "placements_limited_user" and r.json()["params"]["limit"] == 2
+        assert r.json()["params"]["seconds"] == int(r.headers["Retry-After"])
     finally:
         billing.per_user = 10
 

@@ -93,17 +93,18 @@ async def test_provider_refusal_leaves_a_failed_call_with_a_reason(live_client: 
 async def test_checks_in_order(live_client: httpx.AsyncClient, cw: CallWorld) -> None:
     no_phone = await new_lead(live_client, cw, None)
     r = await place(live_client, cw, no_phone)
-    assert r.status_code == 404 and "no phone" in r.json()["detail"]
+    assert r.status_code == 404 and "no phone" in r.json()["detail"] and r.json()["code"] == "lead_has_no_phone"
     dnc = await new_lead(live_client, cw, "+12025550100", doNotCall=True, doNotCallReason="asked us")
     r = await place(live_client, cw, dnc)
     assert r.status_code == 409 and "asked us" in r.json()["detail"]
+    assert r.json()["code"] == "lead_do_not_call" and r.json()["params"] == {"reason": "asked us"}
     lead = await new_lead(live_client, cw, "+12025550100")
     r = await live_client.post(f"/api/leads/{lead}/call", json={"agentId": "agent_nope"},
                                headers=cw.world.member.headers)
-    assert r.status_code == 400 and "not available" in r.json()["detail"]
+    assert r.status_code == 400 and "not available" in r.json()["detail"] and r.json()["code"] == "agent_unknown"
     r = await live_client.post("/api/leads/00000000-0000-0000-0000-000000000000/call",
                                json={"agentId": cw.agent_ids[0]}, headers=cw.world.member.headers)
-    assert r.status_code == 404
+    assert r.status_code == 404 and r.json()["params"] == {"what": "lead"}
 
 
 async def test_idempotency_key_never_dials_twice(live: LiveServer, live_client: httpx.AsyncClient,

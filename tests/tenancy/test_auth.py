@@ -21,7 +21,8 @@ async def test_wrong_password_is_refused_without_saying_which_part(client: httpx
                                                                    world: TenantWorld) -> None:
     r = await client.post("/api/auth/login", json={"email": world.member.email, "password": "nope"})
     assert r.status_code == 401
-    assert r.json() == {"error": "unauthenticated", "detail": "wrong email or password"}
+    assert r.json() == {"error": "unauthenticated", "detail": "wrong email or password",
+                        "code": "wrong_credentials", "params": {}}
     unknown = await client.post("/api/auth/login", json={"email": "ghost@example.com", "password": "nope"})
     assert unknown.json() == r.json()
 
@@ -80,6 +81,7 @@ async def test_roles_are_enforced(client: httpx.AsyncClient, world: TenantWorld)
     r = await client.get("/api/users", headers=world.member.headers)
     assert r.status_code == 403
     assert "member" in r.json()["detail"]
+    assert r.json()["code"] == "role_not_allowed" and r.json()["params"]["role"] == "member"
     assert (await client.get("/api/users", headers=world.admin.headers)).status_code == 200
 
 
@@ -94,13 +96,13 @@ async def test_admin_creates_user_in_own_tenant_only(client: httpx.AsyncClient, 
     r = await client.post("/api/users", json=body, headers=world.admin.headers)
     assert r.status_code == 201, r.text
     dup = await client.post("/api/users", json=body, headers=world.admin.headers)
-    assert dup.status_code == 409
+    assert dup.status_code == 409 and dup.json()["code"] == "email_taken"
 
 
 async def test_admin_cannot_demote_self(client: httpx.AsyncClient, world: TenantWorld) -> None:
     r = await client.patch(f"/api/users/{world.admin.user_id}", json={"role": "member"},
                            headers=world.admin.headers)
-    assert r.status_code == 409
+    assert r.status_code == 409 and r.json()["code"] == "own_admin_role"
 
 
 async def test_password_guessing_is_slowed_down(client: httpx.AsyncClient, world: TenantWorld) -> None:

@@ -104,6 +104,7 @@ async def test_available_agents_follow_rules_and_limits(live: LiveServer, live_c
                                      headers=cw.world.member.headers)
     assert refused.status_code == 400
     assert refused.json()["reasonCode"] == "team_not_allowed" and "your team" in refused.json()["detail"]
+    assert refused.json()["code"] == "agent_unavailable" and refused.json()["params"] == {"reason": "team_not_allowed"}
     theirs = (await live_client.get("/api/voice/agents/available", headers=cw.world.other_org_member.headers)).json()
     shown = next(a for a in theirs if a["id"] == first["id"])
     assert "vip" in shown["tags"] and shown["specialty"] == "Renewals"

@@ -94,12 +94,14 @@ class BillingService:
     # -- rate limits ---------------------------------------------------------------------
 
     async def admit(self, principal: Principal) -> None:
-        for key, limit, who in ((f"place:user:{principal.user_id}", self.per_user, "you"),
-                                (f"place:tenant:{principal.tenant_id}", self.per_tenant, "your team")):
+        for key, limit, who, code in (
+                (f"place:user:{principal.user_id}", self.per_user, "you", "placements_limited_user"),
+                (f"place:tenant:{principal.tenant_id}", self.per_tenant, "your team", "placements_limited_tenant")):
             wait = await self.limiter.hit(key, limit, 60.0)
             if wait is not None:
                 raise RateLimited(f"{who} placed {limit} calls in the last minute, the most allowed; "
-                                  f"try again in {int(wait)} s", retry_after_seconds=int(wait))
+                                  f"try again in {int(wait)} s", retry_after_seconds=int(wait), code=code,
+                                  params={"limit": limit})
 
     # -- spending ---------------------------------------------------------------------------
 
@@ -142,7 +144,10 @@ class BillingService:
                     f"{which} monthly budget of {budget.monthly_limit:.2f} {currency} is spent "
                     f"({spent + reserved:.2f} {currency} used or held for live calls); new calls can be placed "
                     f"again from {end.date().isoformat()}, or an admin can raise the budget",
-                    extra={"until": end.isoformat(), "budgetId": budget.id})
+                    extra={"until": end.isoformat(), "budgetId": budget.id},
+                    code="team_budget_spent" if budget.organization_id else "budget_spent",
+                    params={"limit": round(float(budget.monthly_limit), 2), "currency": currency,
+                            "used": round(spent + reserved, 2), "until": end.date().isoformat()})
             hold = max(hold, estimate)
         call.reserved_cost = hold if hold else None
         session.add(call)
@@ -210,7 +215,8 @@ class BillingService:
         if organization_id is not None:
             await OrganizationRepository(session, scope).get(organization_id)
         if thresholds is not None and any(t <= 0 or t > 100 for t in thresholds):
-            raise Invalid("thresholds are percentages between 1 and 100", extra={"field": "thresholds"})
+            raise Invalid("thresholds are percentages between 1 and 100", extra={"field": "thresholds"},
+                          code="thresholds_invalid")
         key = organization_id or "tenant"
         repo = BudgetRepository(session, scope)
         existing = (await session.execute(repo.scoped_select().where(Budget.scope_key == key))).scalar_one_or_none()

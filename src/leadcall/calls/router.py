@@ -72,7 +72,7 @@ async def call_audio(call_id: str, principal: CanViewLeads, session: DbSession, 
     service = _calls(request)
     call = await service.get_call(session, principal.scope, call_id)
     if not call.has_audio or call.conversation_id is None:
-        raise NotFound("this call has no recording")
+        raise NotFound("this call has no recording", code="no_recording")
     account = await AccountRepository(session, principal.tenant_scope).get(call.account_id)
     chunks = service.voices.stream_audio(account, call.conversation_id)
     try:

@@ -192,14 +192,16 @@ class CallService:
                                             .with_for_update())).scalar_one()
             lead = await LeadRepository(session, principal.scope).get(lead_id)
             if not lead.phone:
-                raise NotFound("lead has no phone number; add one before calling")
+                raise NotFound("lead has no phone number; add one before calling", code="lead_has_no_phone")
             if lead.do_not_call:
                 reason = lead.do_not_call_reason or "no reason given"
-                raise Conflict(f"this lead is on the do-not-call list ({reason})", extra={"reason": reason})
+                raise Conflict(f"this lead is on the do-not-call list ({reason})", extra={"reason": reason},
+                               code="lead_do_not_call", params={"reason": reason})
             per_agent, per_account, on_lead = await repository.CallRepository(
                 session, principal.tenant_scope).live_counts(lead.id)
             if on_lead:
-                raise Conflict("this lead is already on a call; wait for it to end or cancel it")
+                raise Conflict("this lead is already on a call; wait for it to end or cancel it",
+                               code="lead_already_on_call")
             counts = per_agent, per_account
             # Refuses (400) an agent that is disabled, not allowed here, or at its or its account's limit.
             choice = await self.voices.choose_agent(session, tenant_id=principal.tenant_id,
@@ -525,7 +527,7 @@ class CallService:
         given = data.model_fields_set
         if "outcome" in given and data.outcome is not None:
             if CallStatus(call.status) not in TERMINAL:
-                raise Conflict("the call is still live; correct its outcome once it has ended")
+                raise Conflict("the call is still live; correct its outcome once it has ended", code="call_still_live")
             before = call.sales_result or call.phone_result
             if isinstance(data.outcome, SalesResult):
                 call.phone_result = PhoneResult.answered.value
@@ -557,9 +559,10 @@ class CallService:
         async with transaction(self.sessionmaker) as session:
             call = await repository.CallRepository(session, principal.scope).get(call_id)
             if CallStatus(call.status) in TERMINAL:
-                raise Conflict(f"the call has already ended ({call.status})")
+                raise Conflict(f"the call has already ended ({call.status})", code="call_already_ended",
+                               params={"status": call.status})
             if call.conversation_id is None:
-                raise Conflict("the call is still being placed; try again in a moment")
+                raise Conflict("the call is still being placed; try again in a moment", code="call_being_placed")
             account = await unscoped_get_account(session, call.account_id)
             assert account is not None
             conversation_id, call_sid, kind = call.conversation_id, call.call_sid, PhoneKind(call.phone_kind)

@@ -6,18 +6,27 @@ from typing import Any
 
 
 class LeadcallError(Exception):
+    """`detail` is the English sentence; `code` (with `params`) names the case for clients
+    that say it in their own words (the pages translate it; so may a CRM front end)."""
+
     status_code = 400
     error = "bad_request"
 
-    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(self, detail: str, *, code: str | None = None, params: dict[str, Any] | None = None,
+                 extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.code = code
+        self.params = params or {}
         self.extra = extra or {}
         self.headers = headers or {}
 
     def to_json(self) -> dict[str, Any]:
-        return {"error": self.error, "detail": self.detail, **self.extra}
+        body: dict[str, Any] = {"error": self.error, "detail": self.detail, **self.extra}
+        if self.code is not None:
+            body["code"] = self.code
+            body["params"] = self.params
+        return body
 
 
 class BadRequest(LeadcallError):
@@ -56,8 +65,10 @@ class RateLimited(LeadcallError):
     status_code = 429
     error = "rate_limited"
 
-    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
-        super().__init__(detail, extra={"retryAfterSeconds": retry_after_seconds},
+    def __init__(self, detail: str, *, retry_after_seconds: int, code: str | None = None,
+                 params: dict[str, Any] | None = None) -> None:
+        super().__init__(detail, code=code, params={**(params or {}), "seconds": retry_after_seconds},
+                         extra={"retryAfterSeconds": retry_after_seconds},
                          headers={"Retry-After": str(retry_after_seconds)})
 
 

@@ -70,7 +70,7 @@ class ScopedRepository(Generic[M]):
     async def get(self, row_id: str) -> M:
         row = await self.find(row_id)
         if row is None:
-            raise NotFound(f"{self.label} not found")
+            raise NotFound(f"{self.label} not found", code="not_found", params={"what": self.label})
         return row
 
     def add(self, row: M) -> M:

@@ -52,5 +52,6 @@ async def import_leads(file: UploadFile, principal: CanImportLeads, session: DbS
     limit = container.settings.max_csv_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
-        raise Invalid(f"the file is larger than {limit // (1024 * 1024)} MB; split it and import the parts")
+        raise Invalid(f"the file is larger than {limit // (1024 * 1024)} MB; split it and import the parts",
+                      code="csv_too_large", params={"megabytes": limit // (1024 * 1024)})
     return await service.import_csv(session, principal, content, now)

@@ -34,14 +34,14 @@ def _phone(raw: str | None, country: str) -> str | None:
     try:
         return to_e164(raw, country)
     except PhoneError as exc:
-        raise Invalid(str(exc), extra={"field": "phone"}) from exc
+        raise Invalid(str(exc), extra={"field": "phone"}, code="phone_invalid", params={"phone": raw}) from exc
 
 
 async def _check_owner(session: AsyncSession, principal: Principal, owner_id: str | None) -> None:
     if owner_id is not None:
         # Unknown or another tenant's user: the same answer, so nothing leaks.
         if await UserRepository(session, principal.tenant_scope).find(owner_id) is None:
-            raise Invalid("the owner is not a user of your team", extra={"field": "ownerId"})
+            raise Invalid("the owner is not a user of your team", extra={"field": "ownerId"}, code="owner_not_in_team")
 
 
 async def create_lead(session: AsyncSession, principal: Principal, data: schemas.LeadCreate,
@@ -142,17 +142,17 @@ async def import_csv(session: AsyncSession, principal: Principal, content: bytes
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise Invalid("the file is not UTF-8 text; save it as CSV UTF-8 and try again") from exc
+        raise Invalid("the file is not UTF-8 text; save it as CSV UTF-8 and try again", code="csv_not_utf8") from exc
     try:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     if not reader.fieldnames:
-        raise Invalid("the file is empty; the first line must name the columns (name, phone, ...)")
+        raise Invalid("the file is empty; the first line must name the columns (name, phone, ...)", code="csv_empty")
     columns = {f: _COLUMN_ALIASES.get(f.strip().lower()) for f in reader.fieldnames if f}
     if "name" not in columns.values():
-        raise Invalid("the file needs a 'name' column (also accepted: 'nombre')")
+        raise Invalid("the file needs a 'name' column (also accepted: 'nombre')", code="csv_no_name_column")
     country = await _default_country(session, principal.tenant_id)
     users = {u.email: u.id for u in await UserRepository(session, principal.tenant_scope).list()}
     created: list[str] = []
@@ -186,5 +186,5 @@ async def import_csv(session: AsyncSession, principal: Principal, content: bytes
             lead = await create_lead(session, principal, data, now, country=country)
         created.append(lead.id)
     if not created and not errors:
-        raise Invalid("the file has no rows under its header line")
+        raise Invalid("the file has no rows under its header line", code="csv_no_rows")
     return schemas.ImportReport(created=len(created), rejected=len(errors), errors=errors, lead_ids=created)

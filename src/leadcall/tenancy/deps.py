@@ -44,7 +44,7 @@ async def require_csrf(request: Request) -> None:
     expected = request.session.get("csrf", "")
     given = await _csrf_token_from(request)
     if not expected or not given or not hmac.compare_digest(expected.encode(), given.encode()):
-        raise Forbidden("the form has expired or its security token is missing; reload the page")
+        raise Forbidden("the form has expired or its security token is missing; reload the page", code="form_expired")
 
 
 async def current_principal(request: Request, now: Now) -> Principal:

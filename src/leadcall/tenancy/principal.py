@@ -57,4 +57,5 @@ class Principal:
 
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
-            raise Forbidden(f"your role ({self.role.value}) does not allow this ({permission.value})")
+            raise Forbidden(f"your role ({self.role.value}) does not allow this ({permission.value})",
+                            code="role_not_allowed", params={"role": self.role.value, "permission": permission.value})

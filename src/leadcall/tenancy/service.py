@@ -45,7 +45,8 @@ async def create_organization(session: AsyncSession, scope: Scope, *, name: str,
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"an organization named '{name}' already exists") from exc
+        raise Conflict(f"an organization named '{name}' already exists", code="team_name_taken",
+                       params={"name": name}) from exc
     return org
 
 
@@ -59,7 +60,7 @@ async def create_user(session: AsyncSession, scope: Scope, *, email: str, name: 
     await repo.OrganizationRepository(session, Scope(scope.tenant_id)).get(organization_id)
     email = email.strip().lower()
     if await repo.unscoped_find_user_by_email(session, email) is not None:
-        raise Conflict(f"a user with the email {email} already exists")
+        raise Conflict(f"a user with the email {email} already exists", code="email_taken", params={"email": email})
     user = User(tenant_id=scope.tenant_id, organization_id=organization_id, email=email, name=name.strip(),
                 password_hash=hash_password(password) if password else None, role=role.value,
                 language=language, created_at=now)
@@ -73,7 +74,7 @@ async def update_user(session: AsyncSession, principal: Principal, user_id: str,
                       is_active: bool | None = None) -> User:
     user = await repo.UserRepository(session, principal.tenant_scope).get(user_id)
     if user.id == principal.user_id and (role not in (None, Role.admin) or is_active is False):
-        raise Conflict("you cannot remove your own admin role or deactivate yourself")
+        raise Conflict("you cannot remove your own admin role or deactivate yourself", code="own_admin_role")
     if organization_id is not None:
         await repo.OrganizationRepository(session, principal.tenant_scope).get(organization_id)
         user.organization_id = organization_id
@@ -104,14 +105,15 @@ async def guard_login(limiter: RateLimiter, email: str, client: str | None, per_
                        (f"login:client:{client or '-'}", per_minute * 10)):
         wait = await limiter.hit(key, limit, 60.0)
         if wait is not None:
-            raise RateLimited(f"too many sign-in attempts; try again in {int(wait)} s", retry_after_seconds=int(wait))
+            raise RateLimited(f"too many sign-in attempts; try again in {int(wait)} s", retry_after_seconds=int(wait),
+                              code="too_many_sign_ins")
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
     user = await repo.unscoped_find_user_by_email(session, email)
     if user is None or not user.is_active or not user.password_hash or not verify_password(
             password, user.password_hash):
-        raise Unauthenticated("wrong email or password")
+        raise Unauthenticated("wrong email or password", code="wrong_credentials")
     return user
 
 
@@ -176,7 +178,7 @@ async def touch_token(session: AsyncSession, token_id: str, now: datetime) -> No
 async def principal_from_user_id(session: AsyncSession, user_id: str) -> Principal:
     row = await repo.unscoped_principal_row_by_user(session, user_id)
     if row is None or not row.is_active:
-        raise Unauthenticated("your session has ended; please sign in again")
+        raise Unauthenticated("your session has ended; please sign in again", code="session_ended")
     return _principal_from_row(row, "session")
 
 

@@ -327,12 +327,13 @@ class VoiceManager:
                                             counts=(per_agent, per_account)):
             if agent_id in (item.ref.id, item.info.agent_id):
                 return self._chosen(item)
-        raise BadRequest("agent not available: no agent with this id in your ElevenLabs accounts")
+        raise BadRequest("agent not available: no agent with this id in your ElevenLabs accounts", code="agent_unknown")
 
     @staticmethod
     def _chosen(item: AgentAvailability) -> AgentChoice:
         if item.unavailable is not None:
-            raise BadRequest(f"agent not available: {item.unavailable.text}",
+            raise BadRequest(f"agent not available: {item.unavailable.text}", code="agent_unavailable",
+                             params={"reason": item.unavailable.code, **item.unavailable.values},
                              extra={"reason": item.unavailable.text, "reasonCode": item.unavailable.code,
                                     "reasonValues": item.unavailable.values})
         assert item.phone_number is not None  # _assess() reported a missing number otherwise

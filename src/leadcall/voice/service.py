@@ -55,7 +55,8 @@ async def _flush_unique(session: AsyncSession, name: str) -> None:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"an ElevenLabs account named '{name}' already exists") from exc
+        raise Conflict(f"an ElevenLabs account named '{name}' already exists", code="account_name_taken",
+                       params={"name": name}) from exc
 
 
 async def create_account(session: AsyncSession, scope: Scope, box: SecretBox, data: schemas.AccountCreate,
@@ -115,7 +116,8 @@ async def delete_account(session: AsyncSession, scope: Scope, manager: VoiceMana
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
-        raise Conflict("this account has call history; disable it instead of deleting it") from exc
+        raise Conflict("this account has call history; disable it instead of deleting it",
+                       code="account_has_history") from exc
     await manager.forget_account(account_id)
 
 

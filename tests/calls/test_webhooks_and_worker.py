@@ -137,3 +137,18 @@ async def test_audio_is_streamed_through_with_auth(live: LiveServer, live_client
     r = await live_client.get(call["audioUrl"], headers=cw.world.member.headers)
     assert r.status_code == 200 and r.headers["content-type"] == "audio/mpeg" and len(r.content) > 100
     assert (await live_client.get(call["audioUrl"])).status_code == 401
+
+
+async def test_a_conversation_elevenlabs_no_longer_knows_ends_the_call(live: LiveServer, live_client: httpx.AsyncClient,
+                                                                       cw: CallWorld) -> None:
+    lead_id = await new_lead(live_client, cw, "+12025550108")  # a long call
+    placed = (await place(live_client, cw, lead_id)).json()["callLog"]
+    live.simulator.conversations.pop(placed["elevenLabsJobId"])  # e.g. the simulator restarted
+    await play(live, 120, step=10)
+    call = (await live_client.get(f"/api/calls/{placed['id']}", headers=cw.world.member.headers)).json()
+    assert call["status"] == "ringing"  # a 404 right after placing may be propagation: keep asking
+    await play(live, 300, step=30)
+    call = (await live_client.get(f"/api/calls/{placed['id']}", headers=cw.world.member.headers)).json()
+    assert call["status"] == "failed" and "no longer knows this conversation" in call["failureReason"]
+    again = await place(live_client, cw, lead_id)
+    assert again.status_code == 200  # the lead is free to be called again

@@ -63,6 +63,9 @@ log = logging.getLogger("leadcall.calls")
 FIRST_CHECK_SECONDS = 3.0
 MAX_CHECK_INTERVAL_SECONDS = 60.0
 CALL_DEADLINE_SECONDS = 30 * 60
+# A conversation the provider answers 404 for is given this long to appear (propagation)
+# before the call ends as failed instead of waiting for its deadline.
+UNKNOWN_CONVERSATION_GRACE_SECONDS = 5 * 60
 MAX_VARIABLE_LENGTH = 200
 MAX_NOTES_LENGTH = 500
 
@@ -472,8 +475,12 @@ class CallService:
                 if call is None:
                     return
                 self.audit(session, call, source=source, kind="check_failed", detail=exc.detail)
-                if self.now() > (call.deadline_at or self.now()) + timedelta(hours=1):
-                    call.failure_reason = f"lost track of the call: {exc.detail}"
+                unknown = (exc.status_code == 404
+                           and self.now() > call.created_at + timedelta(seconds=UNKNOWN_CONVERSATION_GRACE_SECONDS))
+                if unknown or self.now() > (call.deadline_at or self.now()) + timedelta(hours=1):
+                    call.failure_reason = (
+                        "ElevenLabs no longer knows this conversation (deleted, or placed by a simulator that "
+                        "restarted); its outcome cannot be known" if unknown else f"lost track of the call: {exc.detail}")
                     if self._move(session, call, CallStatus.failed, source=source, detail=call.failure_reason):
                         await self._settle(session, call)
                         self.publish_after_commit(session, call)

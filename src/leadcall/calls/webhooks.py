@@ -39,8 +39,10 @@ async def receive(request: Request, account_id: str) -> dict[str, object]:
     if len(body) > MAX_BODY_BYTES:
         raise NotFound("payload too large")
     container = request.app.state.container
-    async with transaction(container.read_sessionmaker) as session:
-        found = await service.voices.webhook_verifier(session, account_id)
+    found = service.voices.cached_webhook_verifier(account_id)  # webhooks come in bursts: usually known
+    if found is None:
+        async with transaction(container.read_sessionmaker) as session:
+            found = await service.voices.webhook_verifier(session, account_id)
     if found is None:
         raise NotFound("unknown account")
     tenant_id, verifier = found

@@ -364,16 +364,23 @@ class VoiceManager:
     def verify_webhook(self, account: ElevenLabsAccount, raw_body: bytes, signature: str | None) -> WebhookEvent:
         return self.provider(account).verify_webhook(raw_body, signature)
 
+    def cached_webhook_verifier(self, account_id: str) -> tuple[str, VoiceProvider] | None:
+        """What `webhook_verifier` would answer, if this process knows it already (no database needed)."""
+        cached = self._webhook_verifiers.get(account_id)
+        if cached is not None and cached[0] > self._clock.now():
+            return cached[1], cached[2]
+        return None
+
     async def webhook_verifier(self, session: AsyncSession, account_id: str) -> tuple[str, VoiceProvider] | None:
         """(tenant id, a provider that can verify this account's webhooks), or None for an unknown account.
 
         Kept for WEBHOOK_VERIFIER_TTL seconds; a changed or removed account is forgotten at once in
         this process (`forget_account`) and within the TTL in the others.
         """
-        cached = self._webhook_verifiers.get(account_id)
+        cached = self.cached_webhook_verifier(account_id)
+        if cached is not None:
+            return cached
         now = self._clock.now()
-        if cached is not None and cached[0] > now:
-            return cached[1], cached[2]
         account = await unscoped_get_account(session, account_id)
         if account is None:
             return None

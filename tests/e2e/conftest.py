@@ -4,6 +4,7 @@ with `play`, never sleep for a call to progress."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -62,11 +63,35 @@ async def add_lead(client: httpx.AsyncClient, cw: CallWorld, name: str, phone: s
     return str(r.json()["id"])
 
 
+async def settled(page: Page) -> None:
+    """Waits until htmx has wired what it last swapped in. It shows new content at once but processes it
+    (its buttons, its listeners for live news) when it settles, a moment later: news that arrives before
+    then never reaches it, so a test that makes news (a call placed through the API) waits for this first."""
+    await expect(page.locator(".htmx-added, .htmx-settling")).to_have_count(0)
+
+
 async def open_lead(page: Page, lead_id: str) -> None:
     await page.locator(f'tr[data-lead-id="{lead_id}"]').click()
     await expect(page.locator(f'.lead-panel[data-lead-id="{lead_id}"]')).to_be_visible()
+    await settled(page)
 
 
 def shot(name: str) -> str:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return str(SCREENSHOTS / f"{name}.png")
+
+
+async def browser_session(live: LiveServer, actor: Actor) -> httpx.AsyncClient:
+    """A client signed in through the login form, sending the CSRF header as htmx does (no browser)."""
+    client = httpx.AsyncClient(base_url=live.url, timeout=30)
+    page = await client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    signed_in = await client.post("/login", data={"email": actor.email, "password": PASSWORD,
+                                                  "csrf_token": csrf.group(1)})
+    assert signed_in.status_code == 303, signed_in.text
+    home = await client.get("/")
+    token = re.search(r'"X-CSRF-Token": "([^"]+)"', home.text)
+    assert token is not None
+    client.headers.update({"X-CSRF-Token": token.group(1), "HX-Request": "true"})
+    return client

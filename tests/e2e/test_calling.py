@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, Route, expect
 
-from tests.e2e.conftest import add_lead, open_lead, shot, sign_in
+from tests.e2e.conftest import add_lead, open_lead, settled, shot, sign_in
 from tests.live import CallWorld, LiveServer, play
 
 pytestmark = pytest.mark.e2e
@@ -21,6 +21,10 @@ async def test_call_a_lead_and_watch_it_complete_live(page: Page, live: LiveServ
     await sign_in(page, live, cw.world.member)
     await open_lead(page, lead_id)
     await page.evaluate("window.__sameDocument = true")  # gone if anything below reloads the page
+    panel_status = page.locator("#lead-panel").get_by_test_id("lead-status")
+    row_status = page.locator(f'tr[data-lead-id="{lead_id}"]').get_by_test_id("lead-status")
+    await expect(panel_status).to_have_text("Nuevo")
+    await expect(row_status).to_have_text("Nuevo")
 
     # Second thoughts: back from the picker, the keyboard is on the Call button again.
     await page.get_by_role("button", name="Llamar").click()
@@ -70,6 +74,9 @@ async def test_call_a_lead_and_watch_it_complete_live(page: Page, live: LiveServ
     await expect(history).to_have_count(1)
     await expect(history.first).to_contain_text("Completada")
     await expect(history.first).to_contain_text("Interesado")
+    # The lead answered: it is contacted now, in its panel and in its row of the list.
+    await expect(panel_status).to_have_text("Contactado")
+    await expect(row_status).to_have_text("Contactado")
     assert await page.evaluate("window.__sameDocument === true"), "the page was reloaded"
     await page.screenshot(path=shot("lead-panel-call-completed"))
     await card.get_by_test_id("transcript").scroll_into_view_if_needed()
@@ -165,6 +172,7 @@ async def test_refused_call_and_a_lead_someone_else_is_calling(page: Page, live:
     await open_lead(page, busy)
     await page.get_by_role("button", name="Llamar").click()
     await expect(page.locator(".picker .agent")).to_have_count(3)
+    await settled(page)  # the picker listens for news
     placed = await live_client.post(f"/api/leads/{busy}/call", json={"agentId": cw.agent_ids[0]},
                                     headers=cw.world.manager.headers)
     assert placed.status_code == 200, placed.text
@@ -173,7 +181,7 @@ async def test_refused_call_and_a_lead_someone_else_is_calling(page: Page, live:
     await page.get_by_role("button", name="Confirmar y llamar").click()
     toast = page.locator("#toast .toast.error")
     await expect(toast).to_contain_text("No es posible ahora mismo")
-    await expect(toast).to_contain_text("already on a call")
+    await expect(toast).to_contain_text("Este lead ya está en una llamada: espera a que termine o cancélala.")
     await expect(page.locator(".picker")).to_be_visible()
     await toast.get_by_role("button").click()
     await expect(toast).to_have_count(0)
@@ -195,6 +203,7 @@ async def test_an_agent_that_becomes_busy_says_why_in_the_pages_language(page: P
     await page.get_by_role("button", name="Llamar").click()
     first = page.locator(".picker .agent").first
     await expect(first.locator(".availability")).to_have_text("Disponible")
+    await settled(page)  # the picker listens for news
 
     placed = await live_client.post(f"/api/leads/{other}/call", json={"agentId": ava["agentId"]},
                                     headers=cw.world.member.headers)

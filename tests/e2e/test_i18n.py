@@ -14,7 +14,16 @@ from leadcall.voice.manager import Unavailability, VoiceManager
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
 from leadcall.voice.schemas import CALL_TYPES
 from leadcall.voice.types import AgentInfo
-from leadcall.web.i18n import LANGUAGES, MESSAGES, translate, translate_reason
+from leadcall.web.i18n import (
+    LANGUAGES,
+    MESSAGES,
+    explain_errors,
+    explain_field,
+    field_label,
+    translate,
+    translate_problem,
+    translate_reason,
+)
 from leadcall.web.rendering import WEB_DIR
 
 # Keys written out in templates and Python: t("key"), translate(lang, "key"), ("login.failed", {...}), and any
@@ -49,8 +58,10 @@ def test_every_key_the_pages_use_is_in_the_catalog() -> None:
     assert missing == [], f"keys used by the pages but missing from the catalog: {missing}"
     built = {f"{family}.{value}" for family, values in FAMILIES.items() for value in values}
     assert sorted(built - MESSAGES.keys()) == []
-    # error.<status> and reason.<kind> are chosen in code (error_title, translate_reason).
-    unused = sorted(k for k in MESSAGES if k not in used | built and not k.startswith(("error.", "reason.")))
+    # error.<status>, reason.<kind>, field.<name>, invalid.<type> and problem.<code> are chosen in code
+    # (error_title, translate_reason, explain_field, translate_problem); the tests below tie them down.
+    unused = sorted(k for k in MESSAGES if k not in used | built
+                    and not k.startswith(("error.", "reason.", "field.", "invalid.", "problem.", "thing.")))
     assert unused == [], f"catalog keys no page uses: {unused}"
 
 
@@ -90,3 +101,100 @@ def test_every_reason_the_voice_manager_gives_is_translated() -> None:
         "ocupado: 1 llamada(s) en curso, su límite es 1")
     assert translate_reason("es", reasons[4].code, reasons[4].text, reasons[4].values) == (
         "la cuenta «Main» está en su límite de 2 llamadas simultáneas")
+
+
+# Named form controls that are no field a person fills in.
+NOT_FIELDS = {"csrf_token", "idempotency_key", "lang", "next", "viewport"}
+SRC = WEB_DIR.parent
+
+
+def test_every_form_field_has_a_label_for_its_mistakes() -> None:
+    named = {name for path in (WEB_DIR / "templates").glob("*.html")
+             for name in re.findall(r'\bname="([a-z_]+)"', path.read_text())}
+    assert {"name", "api_key", "monthly_limit", "thresholds", "file"} <= named, "the scan found the forms' fields"
+    missing = sorted(f"field.{name}" for name in named - NOT_FIELDS if f"field.{name}" not in MESSAGES)
+    assert missing == [], f"form fields whose mistakes would name them in English: {missing}"
+
+
+def test_pydantic_errors_are_worded_from_their_type_and_field() -> None:
+    assert explain_field("es", "name", "string_too_short", {"min_length": 1}) == "Nombre: este campo es obligatorio"
+    assert explain_field("en", "name", "missing") == "Name: this field is required"
+    assert explain_field("es", "apiKey", "string_too_short", {"min_length": 8}) == (
+        "API key: necesita al menos 8 caracteres"), "the API's camelCase names the same field"
+    assert explain_field("es", "usd_to_currency_rate", "greater_than", {"gt": 0.0}) == (
+        "Cambio USD → moneda del tenant: debe ser mayor que 0")
+    assert explain_field("en", "concurrency_limit", "int_type") == "Simultaneous calls: must be a whole number"
+    # A type the catalog does not word, or one without the values its sentence needs: still no English of pydantic's.
+    assert explain_field("es", "tags", "some_new_type") == "Etiquetas: no es un valor válido"
+    assert explain_field("es", "tags", "too_long") == "Etiquetas: no es un valor válido"
+    assert explain_field("es", None, "value_error") == "No es un valor válido"
+    assert explain_field("es", "twilio_sid", "missing") == "twilio_sid: este campo es obligatorio"
+    errors = [{"type": "missing", "loc": ("body", "monthly_limit"), "msg": "Field required"},
+              {"type": "too_long", "loc": ("tags", 3), "msg": "List should have at most 30 items",
+               "ctx": {"field_type": "List", "max_length": 30, "actual_length": 31}},
+              {"type": "missing", "loc": ("body", "monthly_limit"), "msg": "Field required"}]
+    assert explain_errors("es", errors) == ("Presupuesto mensual: este campo es obligatorio; "
+                                            "Etiquetas: admite como mucho 30 elementos")
+
+
+def test_every_problem_the_catalog_words_is_a_code_the_services_raise() -> None:
+    """A renamed code would silently fall back to English: each `problem.<code>` must still be raised somewhere."""
+    raised = {code for path in SRC.rglob("*.py") if "web" not in path.parts
+              for found in re.findall(r'\bcode="([a-z0-9_]+)"(?: if [^"\n]+ else "([a-z0-9_]+)")?', path.read_text())
+              for code in found if code}
+    raised |= set(re.findall(r'\bcode="([a-z0-9_]+)"', (WEB_DIR / "router.py").read_text()))
+    # The placement rate limits name their code in a table, one row per limit.
+    raised |= set(re.findall(r'"(placements_limited_[a-z]+)"', (SRC / "billing" / "service.py").read_text()))
+    worded = {key.removeprefix("problem.") for key in MESSAGES if key.startswith("problem.")}
+    assert worded and sorted(worded - raised) == []
+    assert translate_problem("es", "email_taken", "a user with the email a@b.c already exists", {"email": "a@b.c"}) == (
+        "Ya hay un usuario con el email a@b.c.")
+    assert translate_problem("es", "something_new", "something new") == "something new"
+    assert translate_problem("es", "email_taken", "a user with this email already exists", {}) == (
+        "a user with this email already exists"), "params missing: the English detail stays"
+    assert field_label("es", "maxConcurrentCalls") == "Máx. llamadas a la vez"
+
+
+# Codes a person meets on the pages: refusals of a call, a lead, a budget, a sign-in, a form.
+PAGE_CODES = ["lead_already_on_call", "lead_do_not_call", "lead_has_no_phone", "budget_spent", "team_budget_spent",
+              "placements_limited_user", "placements_limited_tenant", "not_found", "call_already_ended",
+              "call_being_placed", "call_still_live", "no_recording", "role_not_allowed", "team_name_taken",
+              "too_many_sign_ins", "wrong_credentials", "session_ended", "form_expired", "account_has_history",
+              "agent_unknown", "email_taken", "account_name_taken", "phone_invalid", "owner_not_in_team"]
+
+
+def test_refusals_a_person_meets_on_the_pages_are_worded_in_both_languages() -> None:
+    missing = [code for code in PAGE_CODES if f"problem.{code}" not in MESSAGES]
+    assert missing == [], f"refusals the pages would show in English: {missing}"
+    spent = translate_problem("es", "budget_spent", "the monthly budget of 10.00 EUR is spent ...",
+                              {"limit": 10.0, "currency": "EUR", "used": 10.2, "until": "2026-12-01"})
+    assert spent.startswith("El presupuesto mensual de 10.0 EUR está gastado (10.2 EUR usados")
+    assert "2026-12-01" in spent
+    assert translate_problem("es", "placements_limited_user", "you placed 5 calls in the last minute ...",
+                             {"limit": 5, "seconds": 12}) == (
+        "Has hecho 5 llamadas en el último minuto, el máximo; inténtalo de nuevo en 12 s.")
+
+
+def test_not_found_names_the_thing_in_the_pages_language() -> None:
+    """Every repository's label (what a 404 names) is worded, so "not found" never mixes languages."""
+    labels = {label for path in SRC.rglob("repository.py") for label in re.findall(r'^\s+label = "([^"]+)"',
+                                                                                      path.read_text(), re.M)}
+    labels |= {label for label in re.findall(r'^\s+label = "([^"]+)"', (SRC / "billing" / "service.py").read_text(),
+                                             re.M)}
+    assert {"lead", "call", "ElevenLabs account", "budget"} <= labels, "the scan found the repositories' labels"
+    for label in labels:
+        thing = MESSAGES.get("thing." + re.sub(r"\W+", "_", label.lower()))
+        assert thing is not None, f"a 404 would name {label!r} in English"
+        assert translate_problem("es", "not_found", f"{label} not found", {"what": label}) == (
+            f"No se encuentra: {thing['es']}.")
+    assert translate_problem("es", "not_found", "call not found", {"what": "call"}) == "No se encuentra: la llamada."
+    assert translate_problem("en", "not_found", "ElevenLabs account not found", {"what": "ElevenLabs account"}) == (
+        "Not found: the ElevenLabs account.")
+
+
+def test_csv_row_problems_are_worded_from_their_codes() -> None:
+    assert explain_field("es", "email", "value_error", {"reason": "An email address must have an @-sign."}) == (
+        "Email: no es una dirección de email")
+    assert explain_field("en", "owner_email", "owner_unknown", {"email": "x@y.z"}) == (
+        "Owner: there is no user with the email x@y.z")
+    assert explain_field("es", "phone", "phone_invalid", {"phone": "12"}).startswith("Teléfono: «12» no es un número")

@@ -25,9 +25,9 @@ async def test_import_search_filter_and_load_more(page: Page, live: LiveServer, 
     await expect(report).to_contain_text("28 importados, 2 rechazados.")
     errors = report.locator(".errors li")
     await expect(errors).to_have_count(2)
-    await expect(errors.nth(0)).to_contain_text("Fila 30")
-    await expect(errors.nth(1)).to_contain_text("Fila 31")
-    await expect(errors.nth(1)).to_contain_text("name")
+    await expect(errors.nth(0)).to_have_text(
+        "Fila 30: Teléfono: «12» no es un número válido; escríbelo con el prefijo del país, p. ej. +34 612 345 678")
+    await expect(errors.nth(1)).to_have_text("Fila 31: Nombre: este campo es obligatorio")
     await page.screenshot(path=shot("leads-import-report"))
 
     # The list follows the import: 30 leads, 25 a page, the rest on demand.

@@ -82,10 +82,17 @@ async def test_admin_settings(page: Page, live: LiveServer, cw: CallWorld) -> No
     await own.get_by_role("combobox").select_option("member")
     await own.get_by_role("button", name="Guardar").click()
     toast = page.locator("#toast .toast.error")
-    await expect(toast).to_contain_text("you cannot remove your own admin role")
+    await expect(toast).to_contain_text("No puedes quitarte tu propio rol de administrador")
 
+    # A mistake in a form is told in the page's language, naming the field by its label.
     budget = page.locator("form[hx-post='/settings/budget']")
     await budget.get_by_label("Presupuesto mensual").fill("100")
+    await budget.get_by_label("Alertas al (%)").fill("cincuenta")
+    await budget.get_by_role("button", name="Guardar").click()
+    await expect(toast).to_contain_text("Revisa los datos")
+    await expect(toast).to_contain_text("Alertas al (%): escribe porcentajes enteros separados por comas")
+    await page.screenshot(path=shot("settings-form-mistake"))
+    await budget.get_by_label("Alertas al (%)").fill("50, 80, 100")
     await budget.get_by_role("button", name="Guardar").click()
     await expect(page.locator("#budget")).to_contain_text("0.00 / 100.00 USD")
     await page.screenshot(path=shot("settings"), full_page=True)
@@ -97,7 +104,7 @@ async def test_members_get_a_readable_403_on_settings(page: Page, live: LiveServ
     response = await page.goto(f"{live.url}/settings")
     assert response is not None and response.status == 403
     await expect(page.locator("h1")).to_have_text("No tienes permiso para esto")
-    await expect(page.locator(".error-detail")).to_contain_text("member")
+    await expect(page.locator(".error-detail")).to_have_text("Tu rol (Comercial) no permite hacer esto.")
     response = await page.goto(f"{live.url}/leads/no-such-lead")
     assert response is not None and response.status == 404
     await expect(page.locator("h1")).to_have_text("No lo encontramos")

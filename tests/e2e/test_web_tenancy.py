@@ -3,31 +3,14 @@ sign in, and a form without this session's CSRF token is refused. Plain HTTP, no
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 
-from tests.factories import PASSWORD, Actor
+from tests.e2e.conftest import browser_session
+from tests.factories import PASSWORD
 from tests.live import CallWorld, LiveServer, make_call_world, play
 
 pytestmark = pytest.mark.e2e
-
-
-async def browser_session(live: LiveServer, actor: Actor) -> httpx.AsyncClient:
-    """A client signed in through the login form, sending the CSRF header as htmx does."""
-    client = httpx.AsyncClient(base_url=live.url, timeout=30)
-    page = await client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert csrf is not None
-    signed_in = await client.post("/login", data={"email": actor.email, "password": PASSWORD,
-                                                  "csrf_token": csrf.group(1)})
-    assert signed_in.status_code == 303, signed_in.text
-    home = await client.get("/")
-    token = re.search(r'"X-CSRF-Token": "([^"]+)"', home.text)
-    assert token is not None
-    client.headers.update({"X-CSRF-Token": token.group(1), "HX-Request": "true"})
-    return client
 
 
 async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
@@ -44,6 +27,7 @@ async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: htt
     try:
         requests = [
             ("GET", f"/leads/{lead_id}", {}), ("GET", f"/leads/{lead_id}/history", {}),
+            ("GET", f"/leads/{lead_id}/status", {}),
             ("GET", f"/leads/{lead_id}/picker", {}), ("GET", f"/leads/{lead_id}/agents", {}),
             ("POST", f"/leads/{lead_id}/call", {"agent_id": cw.agent_ids[0]}),
             ("GET", f"/calls/{call_id}/card", {}), ("POST", f"/calls/{call_id}/cancel", {}),
@@ -87,7 +71,7 @@ async def test_strangers_sign_in_first_and_forms_need_the_csrf_token(live: LiveS
         del member.headers["X-CSRF-Token"]
         refused = await member.post(f"/leads/{cw.world.lead_ids[0]}/call", data={"agent_id": cw.agent_ids[0]})
         assert refused.status_code == 403
-        assert "security token" in refused.text
+        assert "El formulario ha caducado: recarga la página" in refused.text
         calls = await member.get(f"/leads/{cw.world.lead_ids[0]}/history")
         assert "history-item" not in calls.text, "no call was placed"
         page = await member.get("/settings", headers={"HX-Request": ""})

@@ -106,6 +106,10 @@ async def test_csv_import_keeps_good_rows_and_reports_bad_ones(client: httpx.Asy
     rows = {e["row"]: " ".join(e["errors"]) for e in report["errors"]}
     assert set(rows) == {3, 4, 5}
     assert "name" in rows[3] and "phone" in rows[4] and "email" in rows[5]
+    codes = {e["row"]: [(p["field"], p["code"], p["params"]) for p in e["problems"]] for e in report["errors"]}
+    assert codes[3] == [("name", "string_too_short", {"min_length": 1})]
+    assert codes[4] == [("phone", "phone_invalid", {"phone": "999"})]
+    assert [(field, code) for field, code, _ in codes[5]] == [("email", "value_error")]
     good_two = (await client.get("/api/leads", params={"q": "Good Two"}, headers=world.manager.headers)).json()
     assert good_two["items"][0]["phone"] == "+12025550153"
     assert good_two["items"][0]["doNotCall"] is True
@@ -124,3 +128,21 @@ async def test_members_cannot_import(client: httpx.AsyncClient, world: TenantWor
     files = {"file": ("x.csv", b"name\nA\n", "text/csv")}
     r = await client.post("/api/leads/import", files=files, headers=world.member.headers)
     assert r.status_code == 403
+
+
+async def test_csv_owner_is_a_user_of_this_tenant_by_email(client: httpx.AsyncClient, world: TenantWorld,
+                                                           other_world: TenantWorld) -> None:
+    csv_text = ("name,phone,owner\n"
+                f"Mine,+12025550160,{world.manager.email.upper()}\n"
+                f"Theirs,+12025550161,{other_world.manager.email}\n")
+    files = {"file": ("leads.csv", csv_text.encode(), "text/csv")}
+    r = await client.post("/api/leads/import", files=files, headers=world.manager.headers)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["created"] == 1
+    assert report["errors"] == [{"row": 3, "errors": [f"owner_email: no user with the email {other_world.manager.email}"],
+                                 "problems": [{"field": "owner_email", "code": "owner_unknown",
+                                               "params": {"email": other_world.manager.email},
+                                               "detail": f"no user with the email {other_world.manager.email}"}]}]
+    mine = (await client.get("/api/leads", params={"q": "Mine"}, headers=world.manager.headers)).json()["items"][0]
+    assert mine["ownerId"] == world.manager.user_id

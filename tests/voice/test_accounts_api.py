@@ -39,6 +39,15 @@ async def test_update_disable_and_delete(live: LiveServer, live_client: httpx.As
     spare = r.json()["id"]
     dup = await live_client.post(f"{BASE}/config", headers=admin, json={"name": "Spare", "apiKey": "sk_x_123456789"})
     assert dup.status_code == 409
+    # The spaces around a name are not part of it: "  Spare " is the same name, "   " is no name at all.
+    padded = await live_client.post(f"{BASE}/config", headers=admin, json={"name": "  Spare ", "apiKey": "sk_x_12345"})
+    assert padded.status_code == 409
+    blank = await live_client.post(f"{BASE}/config", headers=admin, json={"name": "   ", "apiKey": "sk_x_123456789"})
+    assert blank.status_code == 422 and blank.json()["fields"] == [
+        {"field": "name", "message": "String should have at least 1 character", "code": "string_too_short",
+         "params": {"min_length": 1}}]
+    blank_rename = await live_client.put(f"{BASE}/config", headers=admin, json={"id": spare, "name": " "})
+    assert blank_rename.status_code == 422
     upd = await live_client.put(f"{BASE}/config", headers=admin,
                                 json={"id": spare, "isActive": False, "apiKey": "sk_new_key_98765"})
     assert upd.status_code == 200 and upd.json()["isActive"] is False and upd.json()["apiKeyMasked"] == "…8765"

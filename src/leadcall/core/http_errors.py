@@ -26,8 +26,17 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
-def validation_detail(errors: list[Any]) -> tuple[str, list[dict[str, str]]]:
-    fields = [{"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", "is invalid"))}
+def _plain_values(ctx: object) -> dict[str, Any]:
+    if not isinstance(ctx, dict):
+        return {}
+    return {k: v for k, v in ctx.items() if isinstance(v, str | int | float | bool)}
+
+
+def validation_detail(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
+    """Each field's problem in English, with pydantic's stable `code` (its error type) and the `params` the
+    sentence names, so a front end can say it in its own language."""
+    fields = [{"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", "is invalid")),
+               "code": str(e.get("type", "value_error")), "params": _plain_values(e.get("ctx"))}
               for e in errors]
     return "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields
 

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import EmailStr, Field, field_validator
 
-from leadcall.kit.schema import Schema
+from leadcall.kit.schema import Schema, Trimmed
 from leadcall.leads.models import LeadStatus
 
 
@@ -56,14 +56,14 @@ class LeadFields(Schema):
 
 
 class LeadCreate(LeadFields):
-    name: str = Field(min_length=1, max_length=200)
+    name: Trimmed = Field(min_length=1, max_length=200)
     status: LeadStatus = LeadStatus.new
     organization_id: str | None = Field(
         default=None, description="Admins may choose; everyone else creates in their own organization.")
 
 
 class LeadUpdate(LeadFields):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Trimmed | None = Field(default=None, min_length=1, max_length=200)
     status: LeadStatus | None = None
 
 
@@ -73,9 +73,21 @@ class LeadPage(Schema):
     total: int
 
 
+class ImportProblem(Schema):
+    """One thing wrong with a row, by a stable code a front end can word in its own language."""
+
+    field: str | None = Field(description="The lead field or CSV column the problem is in; null for the whole row.")
+    code: str = Field(description="pydantic's error type (missing, string_too_long, value_error, ...) or one of "
+                                  "ours: owner_unknown {email}, phone_invalid {phone}.")
+    params: dict[str, str | int | float] = Field(default_factory=dict,
+                                                 description="The values the code's sentence names.")
+    detail: str = Field(description="The problem in English.")
+
+
 class ImportRowError(Schema):
     row: int = Field(description="1-based line number in the file, counting the header as line 1.")
-    errors: list[str]
+    errors: list[str] = Field(description="Each problem in English, as '<field>: <problem>'.")
+    problems: list[ImportProblem]
 
 
 class ImportReport(Schema):

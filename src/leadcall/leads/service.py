@@ -124,12 +124,15 @@ _COLUMN_ALIASES = {
 _TRUE = {"1", "true", "yes", "y", "si", "sí", "x"}
 
 
-def _readable(exc: ValidationError) -> list[str]:
-    messages = []
+def _problems(exc: ValidationError) -> list[schemas.ImportProblem]:
+    problems = []
     for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "row"
-        messages.append(f"{field}: {err['msg']}")
-    return messages
+        names = [str(p) for p in err["loc"]]
+        ctx = err.get("ctx") or {}
+        params = {k: v for k, v in ctx.items() if isinstance(v, str | int | float)}
+        problems.append(schemas.ImportProblem(field=names[-1] if names else None, code=err["type"], params=params,
+                                              detail=err["msg"]))
+    return problems
 
 
 async def import_csv(session: AsyncSession, principal: Principal, content: bytes,
@@ -161,26 +164,30 @@ async def import_csv(session: AsyncSession, principal: Principal, content: bytes
         row = {columns[k]: (v or "").strip() for k, v in raw.items() if k and columns.get(k)}
         if not any(row.values()):
             continue
-        problems: list[str] = []
+        problems: list[schemas.ImportProblem] = []
         owner_email = row.pop("owner_email", "")
         owner_id = users.get(owner_email.lower()) if owner_email else None
         if owner_email and owner_id is None:
-            problems.append(f"owner: no user with the email {owner_email}")
+            problems.append(schemas.ImportProblem(field="owner_email", code="owner_unknown",
+                                                  params={"email": owner_email},
+                                                  detail=f"no user with the email {owner_email}"))
         dnc = row.pop("do_not_call", "").lower() in _TRUE
         if not row.get("status"):
             row.pop("status", None)
         try:
             data = schemas.LeadCreate.model_validate({**row, "owner_id": owner_id, "do_not_call": dnc})
         except ValidationError as exc:
-            problems.extend(_readable(exc))
+            problems.extend(_problems(exc))
             data = None
         if data is not None and data.phone:
             try:
                 to_e164(data.phone, country)
             except PhoneError as exc:
-                problems.append(f"phone: {exc}")
+                problems.append(schemas.ImportProblem(field="phone", code="phone_invalid", params={"phone": data.phone},
+                                                      detail=str(exc)))
         if problems or data is None:
-            errors.append(schemas.ImportRowError(row=index, errors=problems))
+            errors.append(schemas.ImportRowError(row=index, problems=problems,
+                                                 errors=[f"{p.field or 'row'}: {p.detail}" for p in problems]))
             continue
         async with session.begin_nested():
             lead = await create_lead(session, principal, data, now, country=country)

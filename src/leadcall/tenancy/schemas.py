@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import EmailStr, Field
 
-from leadcall.kit.schema import Schema
+from leadcall.kit.schema import Schema, Trimmed
 from leadcall.tenancy.models import Role
 
 
@@ -14,7 +14,7 @@ class Organization(Schema):
 
 
 class OrganizationCreate(Schema):
-    name: str = Field(min_length=1, max_length=200)
+    name: Trimmed = Field(min_length=1, max_length=200)
 
 
 class User(Schema):
@@ -29,7 +29,7 @@ class User(Schema):
 
 class UserCreate(Schema):
     email: EmailStr
-    name: str = Field(min_length=1, max_length=200)
+    name: Trimmed = Field(min_length=1, max_length=200)
     password: str = Field(min_length=8, max_length=200)
     role: Role = Role.member
     organization_id: str
@@ -37,7 +37,7 @@ class UserCreate(Schema):
 
 
 class UserUpdate(Schema):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Trimmed | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     organization_id: str | None = None
     language: str | None = Field(default=None, pattern="^(es|en)$")
@@ -72,7 +72,7 @@ class ApiToken(Schema):
 
 
 class ApiTokenCreate(Schema):
-    name: str = Field(min_length=1, max_length=100)
+    name: Trimmed = Field(min_length=1, max_length=100)
 
 
 class ApiTokenCreated(ApiToken):

@@ -40,7 +40,7 @@ class AgentRepository(ScopedRepository[VoiceAgent]):
                 .where(ElevenLabsAccount.is_active.is_(True),
                        or_(VoiceAgent.id == agent_id, VoiceAgent.agent_id == agent_id))
                 .order_by(ElevenLabsAccount.name, VoiceAgent.agent_id))
-        return [(ref, account) for ref, account in (await self.session.execute(stmt)).tuples()]
+        return [(ref, account) for ref, account in (await self.session.execute(stmt)).all()]
 
     async def find_by_agent_id(self, agent_id: str) -> VoiceAgent | None:
         stmt = self.scoped_select().where(VoiceAgent.agent_id == agent_id)

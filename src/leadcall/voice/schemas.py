@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import Field, HttpUrl
 
-from leadcall.kit.schema import Schema
+from leadcall.kit.schema import Schema, Trimmed
 
 CALL_TYPES = ("prospecting", "qualification", "follow_up", "closing")
 CallTypeName = str
@@ -34,7 +34,7 @@ class Account(Schema):
 
 
 class AccountCreate(Schema):
-    name: str = Field(min_length=1, max_length=120)
+    name: Trimmed = Field(min_length=1, max_length=120)
     api_key: str = Field(min_length=8, max_length=400)
     webhook_secret: str | None = Field(default=None, max_length=400)
     base_url: HttpUrl | None = None
@@ -53,7 +53,7 @@ class AccountUpdate(Schema):
     when given (send an empty string to remove the webhook secret or Twilio token)."""
 
     id: str
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: Trimmed | None = Field(default=None, min_length=1, max_length=120)
     api_key: str | None = Field(default=None, min_length=8, max_length=400)
     webhook_secret: str | None = Field(default=None, max_length=400)
     base_url: HttpUrl | None = None
@@ -106,7 +106,7 @@ class AgentDetails(Schema):
 class AgentUpdateRequest(Schema):
     config_id: str
     agent_id: str = Field(min_length=1, max_length=100)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Trimmed | None = Field(default=None, min_length=1, max_length=200)
     first_message: str | None = Field(default=None, max_length=2_000)
     prompt: str | None = Field(default=None, max_length=50_000)
     language: str | None = Field(default=None, min_length=2, max_length=10)

@@ -2,12 +2,16 @@
 
 Every visible string of the pages goes through `translate`. Keys are dotted; families whose last
 part is a value of the domain (`status.<call status>`, `outcome.<outcome>`, `calltype.<type>`,
-`leadstatus.<lead status>`, `role.<role>`) cover every value the domain defines.
+`leadstatus.<lead status>`, `role.<role>`) cover every value the domain defines. Form mistakes are
+worded from stable codes, never from the English text of pydantic or a service: `field.<form field>`
+labels, `invalid.<pydantic error type>` problems, `problem.<error code>` refusals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 LANGUAGES = ("es", "en")
 DEFAULT_LANGUAGE = "es"
@@ -234,6 +238,152 @@ MESSAGES: dict[str, dict[str, str]] = {
     "usage.alerts": {"es": "Alertas", "en": "Alerts"},
     "usage.alert": {"es": "Se alcanzó el {threshold} % del presupuesto ({period})",
                     "en": "{threshold} % of the budget reached ({period})"},
+    # -- form mistakes: a field's label, then what is wrong with it, by pydantic's stable error type ----------------------
+    "field.agent_id": {"es": "Agente", "en": "Agent"},
+    "field.allowed_call_types": {"es": "Tipos de llamada", "en": "Call types"},
+    "field.allowed_organization_ids": {"es": "Equipos que pueden usarlo", "en": "Teams allowed"},
+    "field.api_key": {"es": "API key", "en": "API key"},
+    "field.base_url": {"es": "URL de la API", "en": "API URL"},
+    "field.call_type": {"es": "Tipo de llamada", "en": "Call type"},
+    "field.company": {"es": "Empresa", "en": "Company"},
+    "field.concurrency_limit": {"es": "Llamadas simultáneas", "en": "Simultaneous calls"},
+    "field.do_not_call": {"es": "No llamar", "en": "Do not call"},
+    "field.do_not_call_reason": {"es": "Motivo para no llamar", "en": "Reason not to call"},
+    "field.email": {"es": "Email", "en": "Email"},
+    "field.file": {"es": "Archivo CSV", "en": "CSV file"},
+    "field.is_active": {"es": "Activo", "en": "Active"},
+    "field.is_enabled": {"es": "Agente activo", "en": "Agent enabled"},
+    "field.max_concurrent_calls": {"es": "Máx. llamadas a la vez", "en": "Max calls at once"},
+    "field.monthly_limit": {"es": "Presupuesto mensual", "en": "Monthly budget"},
+    "field.name": {"es": "Nombre", "en": "Name"},
+    "field.next_action": {"es": "Siguiente paso", "en": "Next step"},
+    "field.notes": {"es": "Notas", "en": "Notes"},
+    "field.org": {"es": "Equipo", "en": "Team"},
+    "field.organization_id": {"es": "Equipo", "en": "Team"},
+    "field.outcome": {"es": "Resultado", "en": "Outcome"},
+    "field.owner": {"es": "Responsable", "en": "Owner"},
+    "field.owner_id": {"es": "Responsable", "en": "Owner"},
+    "field.owner_email": {"es": "Responsable", "en": "Owner"},
+    "field.password": {"es": "Contraseña", "en": "Password"},
+    "field.phone": {"es": "Teléfono", "en": "Phone"},
+    "field.q": {"es": "Búsqueda", "en": "Search"},
+    "field.role": {"es": "Rol", "en": "Role"},
+    "field.specialty": {"es": "Especialidad", "en": "Specialty"},
+    "field.status": {"es": "Estado", "en": "Status"},
+    "field.tags": {"es": "Etiquetas", "en": "Tags"},
+    "field.thresholds": {"es": "Alertas al (%)", "en": "Alert at (%)"},
+    "field.timezone": {"es": "Zona horaria", "en": "Timezone"},
+    "field.usd_to_currency_rate": {"es": "Cambio USD → moneda del tenant", "en": "USD → tenant currency rate"},
+    "field.webhook_secret": {"es": "Secreto del webhook", "en": "Webhook secret"},
+    "invalid.field": {"es": "{field}: {problem}", "en": "{field}: {problem}"},
+    "invalid.missing": {"es": "este campo es obligatorio", "en": "this field is required"},
+    "invalid.string_too_short": {"es": "necesita al menos {min_length} caracteres",
+                                 "en": "needs at least {min_length} characters"},
+    "invalid.string_too_long": {"es": "admite como mucho {max_length} caracteres",
+                                "en": "takes at most {max_length} characters"},
+    "invalid.too_short": {"es": "necesita al menos {min_length} elementos", "en": "needs at least {min_length} items"},
+    "invalid.too_long": {"es": "admite como mucho {max_length} elementos", "en": "takes at most {max_length} items"},
+    "invalid.greater_than": {"es": "debe ser mayor que {gt}", "en": "must be more than {gt}"},
+    "invalid.greater_than_equal": {"es": "debe ser {ge} o más", "en": "must be {ge} or more"},
+    "invalid.less_than": {"es": "debe ser menor que {lt}", "en": "must be less than {lt}"},
+    "invalid.less_than_equal": {"es": "debe ser {le} o menos", "en": "must be {le} or less"},
+    "invalid.int_parsing": {"es": "debe ser un número entero", "en": "must be a whole number"},
+    "invalid.float_parsing": {"es": "debe ser un número", "en": "must be a number"},
+    "invalid.bool_parsing": {"es": "debe ser sí o no", "en": "must be yes or no"},
+    "invalid.enum": {"es": "no es una de las opciones", "en": "is not one of the choices"},
+    "invalid.url_parsing": {"es": "debe ser una dirección web, p. ej. https://api.elevenlabs.io",
+                            "en": "must be a web address, e.g. https://api.elevenlabs.io"},
+    "invalid.email": {"es": "no es una dirección de email", "en": "is not an email address"},
+    "invalid.percentages": {"es": "escribe porcentajes enteros separados por comas, p. ej. 50, 80, 100",
+                            "en": "write whole percentages separated by commas, e.g. 50, 80, 100"},
+    "invalid.value_error": {"es": "no es un valor válido", "en": "is not a valid value"},
+    "invalid.owner_unknown": {"es": "no hay ningún usuario con el email {email}",
+                              "en": "there is no user with the email {email}"},
+    "invalid.phone_invalid": {"es": "«{phone}» no es un número válido; escríbelo con el prefijo del país, "
+                                    "p. ej. +34 612 345 678",
+                              "en": "'{phone}' is not a valid number; write it with its country code, "
+                                    "e.g. +34 612 345 678"},
+    # -- what a service refused, by the error's code (`problem.<code>`, filled with its params) ------------------------
+    "problem.account_has_history": {"es": "Esta cuenta tiene historial de llamadas: desactívala en lugar de borrarla.",
+                                    "en": "This account has call history: disable it instead of deleting it."},
+    "problem.agent_unknown": {"es": "Ese agente no está en ninguna de tus cuentas de ElevenLabs.",
+                              "en": "That agent is not in any of your ElevenLabs accounts."},
+    "problem.budget_spent": {"es": "El presupuesto mensual de {limit} {currency} está gastado ({used} {currency} usados "
+                                   "o reservados para llamadas en curso). Podrás llamar de nuevo a partir del {until}, "
+                                   "o un administrador puede ampliarlo.",
+                             "en": "The monthly budget of {limit} {currency} is spent ({used} {currency} used or held "
+                                   "for live calls). Calls can be placed again from {until}, or an admin can raise it."},
+    "problem.call_already_ended": {"es": "La llamada ya ha terminado.", "en": "The call has already ended."},
+    "problem.call_being_placed": {"es": "La llamada aún se está realizando; inténtalo de nuevo en un momento.",
+                                  "en": "The call is still being placed; try again in a moment."},
+    "problem.call_still_live": {"es": "La llamada sigue en curso; corrige su resultado cuando termine.",
+                                "en": "The call is still live; correct its outcome once it has ended."},
+    "problem.form_expired": {"es": "El formulario ha caducado: recarga la página y vuelve a intentarlo.",
+                             "en": "The form has expired: reload the page and try again."},
+    "problem.lead_already_on_call": {"es": "Este lead ya está en una llamada: espera a que termine o cancélala.",
+                                     "en": "This lead is already on a call: wait for it to end or cancel it."},
+    "problem.lead_do_not_call": {"es": "Este lead está en la lista de no llamar ({reason}).",
+                                 "en": "This lead is on the do-not-call list ({reason})."},
+    "problem.lead_has_no_phone": {"es": "Este lead no tiene teléfono: añade uno antes de llamar.",
+                                  "en": "This lead has no phone number: add one before calling."},
+    "problem.no_recording": {"es": "Esta llamada no tiene grabación.", "en": "This call has no recording."},
+    "problem.not_found": {"es": "No se encuentra: {what}.", "en": "Not found: {what}."},
+    "problem.placements_limited_tenant": {"es": "Tu equipo ha hecho {limit} llamadas en el último minuto, el máximo; "
+                                                "inténtalo de nuevo en {seconds} s.",
+                                          "en": "Your team placed {limit} calls in the last minute, the most allowed; "
+                                                "try again in {seconds} s."},
+    "problem.placements_limited_user": {"es": "Has hecho {limit} llamadas en el último minuto, el máximo; "
+                                              "inténtalo de nuevo en {seconds} s.",
+                                        "en": "You placed {limit} calls in the last minute, the most allowed; "
+                                              "try again in {seconds} s."},
+    "problem.role_not_allowed": {"es": "Tu rol ({role}) no permite hacer esto.",
+                                 "en": "Your role ({role}) does not allow this."},
+    "problem.session_ended": {"es": "Tu sesión ha terminado: vuelve a iniciar sesión.",
+                              "en": "Your session has ended: please sign in again."},
+    "problem.team_budget_spent": {"es": "El presupuesto mensual de tu equipo, {limit} {currency}, está gastado "
+                                        "({used} {currency} usados o reservados para llamadas en curso). Podrás "
+                                        "llamar de nuevo a partir del {until}, o un administrador puede ampliarlo.",
+                                  "en": "Your team's monthly budget of {limit} {currency} is spent ({used} {currency} "
+                                        "used or held for live calls). Calls can be placed again from {until}, or an "
+                                        "admin can raise it."},
+    "problem.team_name_taken": {"es": "Ya hay un equipo llamado «{name}».", "en": "A team named '{name}' already exists."},
+    "problem.too_many_sign_ins": {"es": "Demasiados intentos de inicio de sesión; inténtalo de nuevo en {seconds} s.",
+                                  "en": "Too many sign-in attempts; try again in {seconds} s."},
+    "problem.wrong_credentials": {"es": "Email o contraseña incorrectos.", "en": "Wrong email or password."},
+    # what a "not found" names (`thing.<label>`, the repository's label)
+    "thing.alert": {"es": "la alerta", "en": "the alert"},
+    "thing.agent": {"es": "el agente", "en": "the agent"},
+    "thing.budget": {"es": "el presupuesto", "en": "the budget"},
+    "thing.call": {"es": "la llamada", "en": "the call"},
+    "thing.elevenlabs_account": {"es": "la cuenta de ElevenLabs", "en": "the ElevenLabs account"},
+    "thing.lead": {"es": "el lead", "en": "the lead"},
+    "thing.organization": {"es": "el equipo", "en": "the team"},
+    "thing.token": {"es": "el token de API", "en": "the API token"},
+    "thing.user": {"es": "el usuario", "en": "the user"},
+    "problem.account_name_taken": {"es": "Ya hay una cuenta de ElevenLabs llamada «{name}».",
+                                   "en": "An ElevenLabs account named '{name}' already exists."},
+    "problem.csv_empty": {"es": "El archivo está vacío: la primera línea debe nombrar las columnas (nombre, teléfono…).",
+                          "en": "The file is empty: the first line must name the columns (name, phone, …)."},
+    "problem.csv_no_name_column": {"es": "Falta la columna «nombre» (también vale «name»).",
+                                   "en": "The file needs a 'name' column (also accepted: 'nombre')."},
+    "problem.csv_no_rows": {"es": "El archivo no tiene filas debajo de la línea de cabecera.",
+                            "en": "The file has no rows under its header line."},
+    "problem.csv_not_utf8": {"es": "El archivo no es texto UTF-8: guárdalo como «CSV UTF-8» y vuelve a intentarlo.",
+                             "en": "The file is not UTF-8 text: save it as CSV UTF-8 and try again."},
+    "problem.csv_too_large": {"es": "El archivo pasa de {megabytes} MB: divídelo e importa las partes.",
+                              "en": "The file is larger than {megabytes} MB: split it and import the parts."},
+    "problem.email_taken": {"es": "Ya hay un usuario con el email {email}.",
+                            "en": "A user with the email {email} already exists."},
+    "problem.owner_not_in_team": {"es": "El responsable no es un usuario de tu equipo.",
+                                  "en": "The owner is not a user of your team."},
+    "problem.own_admin_role": {"es": "No puedes quitarte tu propio rol de administrador ni desactivarte.",
+                               "en": "You cannot remove your own admin role or deactivate yourself."},
+    "problem.phone_invalid": {"es": "Teléfono: «{phone}» no es un número válido; escríbelo con el prefijo del país, "
+                                    "p. ej. +34 612 345 678.",
+                              "en": "Phone: '{phone}' is not a valid number; write it with its country code, "
+                                    "e.g. +34 612 345 678."},
+    "problem.thresholds_invalid": {"es": "Alertas al (%): cada una es un porcentaje entre 1 y 100.",
+                                   "en": "Alert at (%): each one is a percentage between 1 and 100."},
     # -- errors ---------------------------------------------------------------------------------------------------------
     "error.title": {"es": "Algo no ha ido bien", "en": "Something went wrong"},
     "error.back": {"es": "Volver a los leads", "en": "Back to leads"},
@@ -259,16 +409,80 @@ def translate(language: str, key: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def _fill(language: str, key: str, values: Mapping[str, object] | None, fallback: str) -> str:
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return fallback
+    try:
+        return (entry.get(language) or entry["en"]).format(**(values or {}))
+    except (KeyError, IndexError):  # a code without the values its sentence names
+        return fallback
+
+
 def translate_reason(language: str, code: str, text: str, values: Mapping[str, object] | None = None) -> str:
     """Why an agent cannot take a call, in `language`, from the stable code VoiceManager gives with it
     (`reason.<code>`, filled with its values); a code this catalog does not know keeps the given text."""
-    entry = MESSAGES.get(f"reason.{code}")
-    if entry is None:
-        return text
-    try:
-        return (entry.get(language) or entry["en"]).format(**(values or {}))
-    except (KeyError, IndexError):  # a reason without the values its sentence names
-        return text
+    return _fill(language, f"reason.{code}", values, text)
+
+
+def translate_problem(language: str, code: str, text: str, params: Mapping[str, object] | None = None) -> str:
+    """What a service refused, in `language`, from the stable code of its error (`problem.<code>`, filled
+    with its params); a code this catalog does not know keeps the given (English) text."""
+    values = dict(params or {})
+    if isinstance(values.get("what"), str):  # the thing a "not found" names, by its repository label
+        thing = "thing." + re.sub(r"\W+", "_", str(values["what"]).lower())
+        values["what"] = translate(language, thing) if thing in MESSAGES else values["what"]
+    if isinstance(values.get("role"), str) and f"role.{values['role']}" in MESSAGES:
+        values["role"] = translate(language, f"role.{values['role']}")
+    return _fill(language, f"problem.{code}", values, text)
+
+
+# pydantic error types that tell a person the same as one the catalog words (`invalid.<type>`).
+_SAME_PROBLEM = {"int_type": "int_parsing", "int_from_float": "int_parsing", "float_type": "float_parsing",
+                 "bool_type": "bool_parsing", "literal_error": "enum", "url_type": "url_parsing",
+                 "url_scheme": "url_parsing", "url_syntax_violation": "url_parsing", "url_too_long": "url_parsing"}
+# Where FastAPI found a request value; not part of the field's name.
+_LOCATIONS = {"body", "query", "path", "header", "cookie", "form"}
+
+
+def field_label(language: str, field: str) -> str:
+    """A form field's label, by its name (snake_case or the API's camelCase); an unknown field shows its name."""
+    key = "field." + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", field).lower()
+    return translate(language, key) if key in MESSAGES else field
+
+
+def _plain(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def explain_field(language: str, field: str | None, code: str, values: Mapping[str, object] | None = None) -> str:
+    """What is wrong with one field, in `language`, from a stable code: pydantic's error `type` with its `ctx`,
+    or one of the page's own (`invalid.<code>`). Never pydantic's English: a type the catalog does not word
+    says the value is not valid. Reads "<label>: <problem>"."""
+    filled = {k: _plain(v) for k, v in (values or {}).items() if isinstance(v, str | int | float)}
+    code = _SAME_PROBLEM.get(code, code)
+    if code == "value_error" and field == "email":
+        code = "email"  # pydantic's email check words its finding as a plain value error
+    if code == "string_too_short" and filled.get("min_length", 1) in (0, 1):
+        code = "missing"  # a text field left empty
+    generic = translate(language, "invalid.value_error")
+    problem = _fill(language, f"invalid.{code}", filled, generic)
+    if not field:
+        return problem[:1].upper() + problem[1:]
+    return translate(language, "invalid.field", field=field_label(language, field), problem=problem)
+
+
+def explain_errors(language: str, errors: Iterable[Mapping[str, Any]]) -> str:
+    """pydantic's (or FastAPI's) validation errors in `language`, each by its field and type."""
+    lines: list[str] = []
+    for error in errors:
+        names = [p for p in error.get("loc", ()) if isinstance(p, str) and p not in _LOCATIONS]
+        ctx = error.get("ctx")
+        line = explain_field(language, names[-1] if names else None, str(error.get("type", "")),
+                             ctx if isinstance(ctx, Mapping) else None)
+        if line not in lines:
+            lines.append(line)
+    return "; ".join(lines)
 
 
 def error_title(language: str, status_code: int) -> str:

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 
 from leadcall.billing import usage as usage_reports
@@ -29,13 +30,14 @@ from leadcall.voice import service as voice
 from leadcall.voice.manager import AgentAvailability, Unavailability, VoiceManager
 from leadcall.voice.schemas import CALL_TYPES, AccountCreate, AccountUpdate, AgentSettingsUpdate, ConnectionTest
 from leadcall.web.auth import AdminPage, PagePrincipal, ReportsPage, page_principal, session_principal
-from leadcall.web.i18n import LANGUAGES, translate, translate_reason
+from leadcall.web.forms import PageRoute, field_problem
+from leadcall.web.i18n import LANGUAGES, explain_field, translate, translate_reason
 from leadcall.web.rendering import LIVE_STATUSES, as_utc, language_of, render
 
-public_router = APIRouter(include_in_schema=False)
+public_router = APIRouter(include_in_schema=False, route_class=PageRoute)
 # Secure by default: every page and fragment needs a signed-in browser (and CSRF on unsafe methods),
-# whether or not its route also asks for the principal.
-pages_router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal)])
+# whether or not its route also asks for the principal. Form mistakes are told in the page's language.
+pages_router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal)], route_class=PageRoute)
 
 LEADS_PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 5
@@ -167,9 +169,13 @@ async def import_leads(request: Request, principal: PagePrincipal, session: DbSe
     limit = request.app.state.container.settings.max_csv_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
-        raise Invalid(f"the file is larger than {limit / 1_000_000:g} MB; split it and import the parts")
+        megabytes = f"{limit / 1_000_000:g}"
+        raise Invalid(f"the file is larger than {megabytes} MB; split it and import the parts", code="csv_too_large",
+                      params={"megabytes": megabytes})
     report = await leads.import_csv(session, principal, content, now)
-    response = render(request, "_import_report.html", principal, report=report)
+    lang = language_of(request, principal)
+    rows = [(e.row, [explain_field(lang, p.field, p.code, p.params) for p in e.problems]) for e in report.errors]
+    response = render(request, "_import_report.html", principal, report=report, rows=rows)
     if report.created:
         response.headers["HX-Trigger"] = "leadcall:leads"
     return response
@@ -194,6 +200,14 @@ async def lead_panel(lead_id: str, request: Request, principal: PagePrincipal, s
     if request.headers.get("hx-request") and not request.headers.get("hx-history-restore-request"):
         return render(request, "_lead_panel.html", principal, **panel)
     return await _leads_page(request, session, principal, _filters(None, None, None, None), panel=panel)
+
+
+@pages_router.get("/leads/{lead_id}/status")
+async def lead_status(lead_id: str, request: Request, principal: PagePrincipal, session: DbSession) -> Response:
+    """The lead's status tag: the open panel and the lead's row in the list fetch it again when news of one of
+    the lead's calls arrives, since a call that ends can move the lead on (a new lead that answers is contacted)."""
+    lead = await leads.get_lead(session, principal.scope, lead_id)
+    return render(request, "_lead_status.html", principal, lead=lead)
 
 
 @pages_router.get("/leads/{lead_id}/history")
@@ -248,7 +262,8 @@ async def _agents(request: Request, session: DbSession, principal: Principal, ca
 
 def _call_type(value: str | None) -> str:
     if value and value not in CALL_TYPES:
-        raise Invalid(f"unknown call type '{value}'; use one of {', '.join(CALL_TYPES)}")
+        raise RequestValidationError([field_problem("call_type", "enum",
+                                                    f"unknown call type '{value}'; use one of {', '.join(CALL_TYPES)}")])
     return value or CALL_TYPES[0]
 
 
@@ -417,12 +432,17 @@ async def toggle_account(account_id: str, request: Request, principal: AdminPage
 async def save_budget(request: Request, principal: AdminPage, session: DbSession, now: Now,
                       organization_id: str = Form(""), monthly_limit: float = Form(...),
                       thresholds: str = Form("50, 80, 100")) -> Response:
+    problems = []
     try:
         levels = [int(x) for x in thresholds.replace(";", ",").split(",") if x.strip()]
-    except ValueError as exc:
-        raise Invalid("alert thresholds are whole percentages, e.g. 50, 80, 100") from exc
+    except ValueError:
+        levels = []
+        problems.append(field_problem("thresholds", "percentages", "alert thresholds are whole percentages, "
+                                                                   "e.g. 50, 80, 100"))
     if monthly_limit <= 0:
-        raise Invalid("the budget must be more than zero")
+        problems.append(field_problem("monthly_limit", "greater_than", "the budget must be more than zero", gt=0))
+    if problems:
+        raise RequestValidationError(problems)
     await billing_of(request).put_budget(session, principal.tenant_scope, organization_id=organization_id or None,
                                          monthly_limit=monthly_limit, thresholds=levels, estimated_call_cost=None,
                                          now=now)
@@ -435,7 +455,8 @@ async def save_agent(agent_ref_id: str, request: Request, principal: AdminPage, 
     form = await request.form()
     max_calls = str(form.get("max_concurrent_calls") or "").strip()
     if max_calls and not max_calls.isdigit():
-        raise Invalid("max calls at once must be a whole number (or blank for no limit of ours)")
+        raise RequestValidationError([field_problem("max_concurrent_calls", "int_parsing", "max calls at once must "
+                                                    "be a whole number (or blank for no limit of ours)")])
     data = AgentSettingsUpdate.model_validate({
         "is_enabled": form.get("is_enabled") == "on",
         "specialty": str(form.get("specialty") or "").strip() or None,
@@ -449,7 +470,8 @@ async def save_agent(agent_ref_id: str, request: Request, principal: AdminPage, 
 
 def _role(value: str) -> Role:
     if value not in {r.value for r in Role}:
-        raise Invalid(f"unknown role '{value}'; use one of {', '.join(r.value for r in Role)}")
+        raise RequestValidationError([field_problem(
+            "role", "enum", f"unknown role '{value}'; use one of {', '.join(r.value for r in Role)}")])
     return Role(value)
 
 
@@ -458,10 +480,18 @@ async def add_user(request: Request, principal: AdminPage, session: DbSession, n
                    name: str = Form(""), password: str = Form(""), role: str = Form("member"),
                    organization_id: str = Form("")) -> Response:
     principal.require(Permission.manage_users)
-    if not name.strip() or "@" not in email:
-        raise Invalid("a new user needs a name and an email address")
+    problems = []
+    if not name.strip():
+        problems.append(field_problem("name", "missing", "a new user needs a name"))
+    if not email.strip():
+        problems.append(field_problem("email", "missing", "a new user needs an email address"))
+    elif "@" not in email:
+        problems.append(field_problem("email", "email", "this is not an email address"))
     if len(password) < 8:
-        raise Invalid("the password needs at least 8 characters")
+        problems.append(field_problem("password", "string_too_short", "the password needs at least 8 characters",
+                                      min_length=8))
+    if problems:
+        raise RequestValidationError(problems)
     user = await tenancy.create_user(session, principal.tenant_scope, email=email, name=name, password=password,
                                      role=_role(role), organization_id=organization_id, now=now)
     return await _settings_body(request, principal, session, _saved(request, principal, user.email))

@@ -24,7 +24,7 @@
       var call = payload(event);
       return !!call && call.id === live.dataset.callId && !live.querySelector(".call-card[data-editing]");
     },
-    // A lead's history refreshes on news of any of the lead's calls.
+    // A lead's history and its status tags (in the panel, in the list) refresh on news of any of its calls.
     aboutLead: function (event, element) {
       var call = payload(event);
       return !!call && call.leadId === element.dataset.leadId;

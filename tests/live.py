@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from leadcall.app import create_app
+from leadcall.core.jobs import InProcessJobs
 from leadcall.kit.clock import ManualClock
 from leadcall.settings import Settings
 from tests.factories import TenantWorld, make_world
@@ -93,6 +94,17 @@ async def make_call_world(live: LiveServer, client: httpx.AsyncClient, *, langua
     assert agents_r.status_code == 200, agents_r.text
     agents = agents_r.json()
     return CallWorld(world, account["id"], sim_account, [a["agentId"] for a in agents])
+
+
+async def finish_jobs(live: LiveServer) -> None:
+    """Let the jobs the web process enqueued after its commits run to their end. In-process jobs are awaited;
+    with Redis, whose arq queue no worker serves in these tests, the worker's periodic chores do the same work
+    (the budget alerts' re-check of every budget)."""
+    jobs = live.app.state.jobs
+    if isinstance(jobs, InProcessJobs):
+        await jobs.drain()
+    else:
+        await live.app.state.worker.run_chores()
 
 
 async def play(live: LiveServer, seconds: float, step: float = 2.0) -> None:

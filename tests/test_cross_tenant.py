@@ -10,7 +10,7 @@ from leadcall.settings import Settings
 from leadcall.tenancy.deps import CurrentPrincipal
 from tests.cross_tenant import Case, list_leaks, walk
 from tests.factories import TenantWorld
-from tests.live import CallWorld, LiveServer, make_call_world
+from tests.live import CallWorld, LiveServer, finish_jobs, make_call_world
 
 
 async def victim_ids(client: httpx.AsyncClient, victim: TenantWorld) -> dict[str, str]:
@@ -19,7 +19,7 @@ async def victim_ids(client: httpx.AsyncClient, victim: TenantWorld) -> dict[str
             "tenant_id": victim.tenant_id, "organization_id": victim.org_id}
 
 
-async def victim_call_ids(client: httpx.AsyncClient, victim: CallWorld) -> dict[str, str]:
+async def victim_call_ids(live: LiveServer, client: httpx.AsyncClient, victim: CallWorld) -> dict[str, str]:
     """Ids of a tenant that has an account, agents and a call."""
     ids = await victim_ids(client, victim.world)
     agents = (await client.get("/api/voice/agents/available", headers=victim.world.member.headers)).json()
@@ -29,6 +29,7 @@ async def victim_call_ids(client: httpx.AsyncClient, victim: CallWorld) -> dict[
     placed = await client.post(f"/api/leads/{victim.world.lead_ids[0]}/call", json={"agentId": agents[0]["agentId"]},
                                headers=victim.world.member.headers)
     assert placed.status_code == 200, placed.text
+    await finish_jobs(live)
     alerts = (await client.get("/api/alerts", headers=victim.world.admin.headers)).json()
     assert alerts, "the call's hold crossed the 50 % threshold"
     return {**ids, "call_id": placed.json()["callLog"]["id"], "agent_ref_id": agents[0]["id"],
@@ -61,7 +62,7 @@ def body_cases(victim: TenantWorld, ids: dict[str, str] | None = None) -> list[C
 async def test_every_route_answers_404_to_another_tenants_ids(live: LiveServer, live_client: httpx.AsyncClient,
                                                               cw: CallWorld) -> None:
     victim = await make_call_world(live, live_client)
-    ids = await victim_call_ids(live_client, victim)
+    ids = await victim_call_ids(live, live_client, victim)
     # An admin holds every permission, so no role check answers before the scope does.
     attacker = cw.world.admin
     problems, checked = await walk(live.app, live_client, victim_ids=ids, attacker=attacker.headers,

@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 
-from leadcall.billing.service import BillingService
+from leadcall.billing.service import ALERTS_JOB, ALERTS_SWEEP_SECONDS, BillingService
 from leadcall.calls.service import CallService, PlacementHooks
 from leadcall.calls.webhooks import process_delivery
-from leadcall.calls.worker import CallWorker
+from leadcall.calls.worker import CallWorker, Chore
 from leadcall.core.cache import Cache, MemoryCache
 from leadcall.core.container import Container
 from leadcall.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
@@ -83,7 +83,9 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     voices = VoiceManager(secret_box=container.secret_box, clock=container.clock, http=http, cache=cache)
     billing = BillingService(clock=container.clock, events=events, limiter=limiter,
                              per_user_per_minute=settings.placements_per_user_per_minute,
-                             per_tenant_per_minute=settings.placements_per_tenant_per_minute)
+                             per_tenant_per_minute=settings.placements_per_tenant_per_minute,
+                             sessionmaker=container.sessionmaker, read_sessionmaker=container.read_sessionmaker,
+                             jobs=jobs)
     calls = CallService(sessionmaker=container.sessionmaker, voices=voices, events=events, clock=container.clock,
                         hooks=PlacementHooks(reserve=billing.reserve, settle=billing.settle, admit=billing.admit),
                         jobs=jobs)
@@ -92,8 +94,12 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     async def process_webhook(delivery_id: str) -> None:
         await process_delivery(calls, delivery_id)
 
+    async def check_budget_alerts(tenant_id: str, organization_id: str) -> None:
+        await billing.check_alerts(tenant_id, organization_id)
+
     in_process.register("process_webhook", process_webhook)
-    worker = CallWorker(calls)
+    in_process.register(ALERTS_JOB, check_budget_alerts)
+    worker = CallWorker(calls, chores=[Chore("budget alerts", ALERTS_SWEEP_SECONDS, billing.check_all_alerts)])
     try:
         yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker)
     finally:

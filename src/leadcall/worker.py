@@ -1,6 +1,6 @@
 """`leadcall worker`: an arq worker process for the distributed shape (PostgreSQL + Redis).
 
-It runs the jobs the web processes enqueue (webhook processing) and, as arq cron
+It runs the jobs the web processes enqueue (webhook processing, budget alert checks) and, as arq cron
 jobs with one id per tick (so exactly one worker runs each tick cluster-wide), the
 sweep: due polls, overdue calls (reconciliation), stored webhooks not yet processed,
 retention. Everything a job does is idempotent; a worker killed mid-job leaves the
@@ -15,6 +15,7 @@ from typing import Any
 from arq import cron, func
 from arq.connections import RedisSettings
 
+from leadcall.billing.service import ALERTS_JOB
 from leadcall.calls.webhooks import process_delivery
 from leadcall.runtime import Runtime, runtime
 from leadcall.settings import Settings
@@ -34,6 +35,10 @@ async def process_webhook(ctx: dict[str, Any], delivery_id: str) -> None:
     await process_delivery(ctx["runtime"].calls, delivery_id)
 
 
+async def check_budget_alerts(ctx: dict[str, Any], tenant_id: str, organization_id: str) -> None:
+    await ctx["runtime"].billing.check_alerts(tenant_id, organization_id)
+
+
 async def sweep(ctx: dict[str, Any]) -> None:
     await ctx["runtime"].worker.run_once()
 
@@ -43,7 +48,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         raise RuntimeError("`leadcall worker` needs LEADCALL_REDIS_URL (the embedded default runs its worker "
                            "inside `leadcall serve`)")
     return {
-        "functions": [func(process_webhook, name="process_webhook", max_tries=5)],
+        "functions": [func(process_webhook, name="process_webhook", max_tries=5),
+                      func(check_budget_alerts, name=ALERTS_JOB, max_tries=5, keep_result=0)],
         "cron_jobs": [cron(sweep, name="sweep", second=set(range(60)), unique=True, run_at_startup=True)],
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -6,7 +6,8 @@ import io
 
 import httpx
 
-from tests.live import CallWorld, LiveServer, make_call_world, play
+from leadcall.billing.service import ALERTS_SWEEP_SECONDS
+from tests.live import CallWorld, LiveServer, finish_jobs, make_call_world, play
 
 
 async def make_leads(client: httpx.AsyncClient, cw: CallWorld, n: int, phone: str = "+12025550101") -> list[str]:
@@ -47,6 +48,7 @@ async def test_concurrent_placements_never_exceed_the_budget(live: LiveServer, l
         assert len(dialled) == 10
     budgets = (await live_client.get("/api/budgets", headers=admin)).json()
     assert budgets[0]["reserved"] == 10 and budgets[0]["usedPercent"] == 100
+    await finish_jobs(live)  # alerts are raised by a job enqueued after each placement
     alerts = (await live_client.get("/api/alerts", headers=admin)).json()
     assert sorted(a["threshold"] for a in alerts) == [50, 80, 100]  # one alert per threshold, not per call
 
@@ -108,3 +110,66 @@ async def test_retention_removes_transcripts_but_keeps_figures(live: LiveServer,
     call = (await live_client.get(f"/api/calls/{call_id}", headers=cw.world.member.headers)).json()
     assert call["transcription"] is None and call["audioUrl"] is None
     assert call["cost"] > 0 and call["outcome"] == "interested" and call["durationSeconds"] > 0
+
+
+
+async def test_alerts_come_from_a_job_and_a_lost_job_is_made_good_by_the_sweep(
+        live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    admin = cw.world.admin.headers
+    r = await live_client.put("/api/budgets", headers=admin, json={"monthlyLimit": 2, "estimatedCallCost": 1})
+    assert r.status_code == 200, r.text
+    billing, worker = live.app.state.billing, live.app.state.worker
+    first, second = await make_leads(live_client, cw, 2, phone="+12025550108")
+
+    async def place(lead_id: str) -> None:
+        placed = await live_client.post(f"/api/leads/{lead_id}/call", json={"agentId": cw.agent_ids[0]},
+                                        headers=cw.world.member.headers)
+        assert placed.status_code == 200, placed.text
+
+    async def thresholds() -> list[int]:
+        return sorted(a["threshold"] for a in (await live_client.get("/api/alerts", headers=admin)).json())
+
+    await worker.run_chores()  # the sweep's re-check of every budget is next due ALERTS_SWEEP_SECONDS from now
+    jobs, billing.jobs = billing.jobs, None  # the process dies between its commit and the enqueue
+    try:
+        await place(first)  # 1 of 2 held: 50 %
+    finally:
+        billing.jobs = jobs
+    assert await thresholds() == [], "no job ran, so no alert yet"
+    await worker.run_once()
+    assert await thresholds() == [], "the sweep re-checks budgets every ALERTS_SWEEP_SECONDS, not on each pass"
+    live.clock.advance(ALERTS_SWEEP_SECONDS)
+    await worker.run_once()
+    assert await thresholds() == [50]
+
+    await place(second)  # 2 of 2 held: 80 % and 100 %, by the job this placement enqueued
+    await finish_jobs(live)
+    assert await thresholds() == [50, 80, 100]
+    # Checks run again, at once, by the job and by the sweep, raise nothing twice.
+    raised = await asyncio.gather(*(billing.check_alerts(cw.world.tenant_id, cw.world.org_id) for _ in range(4)),
+                                  billing.check_all_alerts())  # (which may raise other tests' tenants' alerts)
+    assert raised[:4] == [0, 0, 0, 0]
+    assert await thresholds() == [50, 80, 100]
+    live.clock.advance(ALERTS_SWEEP_SECONDS)
+    await worker.run_once()
+    assert await thresholds() == [50, 80, 100]
+
+
+async def test_concurrent_checks_raise_each_threshold_once(live: LiveServer, live_client: httpx.AsyncClient,
+                                                           cw: CallWorld) -> None:
+    admin = cw.world.admin.headers
+    r = await live_client.put("/api/budgets", headers=admin, json={"monthlyLimit": 1, "estimatedCallCost": 1})
+    assert r.status_code == 200, r.text
+    billing = live.app.state.billing
+    jobs, billing.jobs = billing.jobs, None  # only the checks below raise
+    try:
+        lead = (await make_leads(live_client, cw, 1, phone="+12025550108"))[0]
+        placed = await live_client.post(f"/api/leads/{lead}/call", json={"agentId": cw.agent_ids[0]},
+                                        headers=cw.world.member.headers)
+        assert placed.status_code == 200, placed.text
+    finally:
+        billing.jobs = jobs
+    raised = await asyncio.gather(*(billing.check_alerts(cw.world.tenant_id, cw.world.org_id) for _ in range(5)))
+    assert sum(raised) == 3, raised
+    alerts = (await live_client.get("/api/alerts", headers=admin)).json()
+    assert sorted(a["threshold"] for a in alerts) == [50, 80, 100]

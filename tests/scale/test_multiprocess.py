@@ -119,7 +119,8 @@ async def test_call_through_a_is_seen_live_on_b(processes: Processes, stack: dic
     processes.start("worker")
     headers = world.member.headers
     events: list[dict[str, object]] = []
-    completed = asyncio.Event()
+    alerts: list[dict[str, object]] = []
+    completed, alerted = asyncio.Event(), asyncio.Event()
 
     async def listen() -> None:
         async with httpx.AsyncClient(base_url=stack["b"], timeout=None) as client, client.stream(
@@ -127,6 +128,10 @@ async def test_call_through_a_is_seen_live_on_b(processes: Processes, stack: dic
             async for line in r.aiter_lines():
                 if line.startswith("data: "):
                     event = json.loads(line[6:])
+                    if event["name"] == "budget.alert":
+                        alerts.append(event)
+                        alerted.set()
+                        continue
                     events.append(event)
                     if event["data"]["status"] == "completed":
                         completed.set()
@@ -134,15 +139,21 @@ async def test_call_through_a_is_seen_live_on_b(processes: Processes, stack: dic
     listener = asyncio.create_task(listen())
     await asyncio.sleep(0.5)  # the SSE subscription is in place
     async with httpx.AsyncClient(base_url=stack["a"], timeout=30) as client:
+        # The call's hold is half the budget: the worker's alert job raises the 50 % alert.
+        budget = await client.put("/api/budgets", json={"monthlyLimit": 2, "estimatedCallCost": 1},
+                                  headers=world.admin.headers)
+        assert budget.status_code == 200, budget.text
         agents = (await client.get("/api/voice/agents/available", headers=headers)).json()
         placed = await client.post(f"/api/leads/{world.lead_ids[0]}/call", json={"agentId": agents[0]["agentId"]},
                                    headers=headers)
         assert placed.status_code == 200 and placed.json()["success"], placed.text
     await asyncio.wait_for(completed.wait(), 60)
+    await asyncio.wait_for(alerted.wait(), 30)
     listener.cancel()
     statuses = [e["data"]["status"] for e in events]
     assert statuses[-1] == "completed" and "ringing" in statuses
-    assert all(e["tenantId"] == world.tenant_id for e in events)
+    assert all(e["tenantId"] == world.tenant_id for e in events + alerts)
+    assert [a["data"]["threshold"] for a in alerts] == [50]
 
 
 async def test_killed_worker_is_replaced_without_double_effects(processes: Processes, stack: dict[str, str],

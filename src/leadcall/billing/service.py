@@ -6,6 +6,12 @@ budget rows (`SELECT … FOR UPDATE`; SQLite transactions are taken with BEGIN
 IMMEDIATE, so they serialize). Spending = real costs of ended calls + holds of live
 calls this month, so concurrent placements can never together exceed the limit.
 When the real cost arrives the hold is released.
+
+Alerts are a job: a placement or a settled cost enqueues `check_budget_alerts` for its
+team after commit, and the job raises each threshold the month's spending has crossed,
+once (a unique row per budget, month and threshold), so a job run twice or by two
+workers raises nothing twice. The worker's sweep re-checks every budget now and then,
+for a check whose job was lost with its process.
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadcall.billing.models import DEFAULT_THRESHOLDS, Budget, BudgetAlert
 from leadcall.calls.models import CallLog
-from leadcall.core.db import on_commit
+from leadcall.core.db import on_commit, transaction
 from leadcall.core.errors import BudgetExceeded, Invalid, RateLimited
 from leadcall.core.events import Event, EventHub
+from leadcall.core.jobs import JobQueue
 from leadcall.core.ratelimit import RateLimiter
 from leadcall.core.scoping import Scope, ScopedRepository
 from leadcall.kit.clock import Clock, utc_datetime
@@ -82,12 +89,20 @@ class BudgetStatus:
         return round(100 * (self.spent + self.reserved) / self.budget.monthly_limit, 1) if self.budget.monthly_limit else 0
 
 
+ALERTS_JOB = "check_budget_alerts"
+ALERTS_SWEEP_SECONDS = 300  # how often the sweep re-checks every budget
+
+
 class BillingService:
     def __init__(self, *, clock: Clock, events: EventHub, limiter: RateLimiter, per_user_per_minute: int,
-                 per_tenant_per_minute: int) -> None:
+                 per_tenant_per_minute: int, sessionmaker: async_sessionmaker[AsyncSession],
+                 read_sessionmaker: async_sessionmaker[AsyncSession], jobs: JobQueue | None) -> None:
         self.clock = clock
         self.events = events
         self.limiter = limiter
+        self.sessionmaker = sessionmaker
+        self.read_sessionmaker = read_sessionmaker
+        self.jobs = jobs
         self.per_user = per_user_per_minute
         self.per_tenant = per_tenant_per_minute
 
@@ -151,47 +166,87 @@ class BillingService:
             hold = max(hold, estimate)
         call.reserved_cost = hold if hold else None
         session.add(call)
-        await self._raise_alerts(session, call.tenant_id, call.organization_id, now, budgets)
+        self._check_alerts_after_commit(session, call.tenant_id, call.organization_id)
 
     async def settle(self, session: AsyncSession, call: CallLog) -> None:
         if call.reserved_cost is None:
             return
         call.reserved_cost = None
-        await session.flush()
-        await self._raise_alerts(session, call.tenant_id, call.organization_id, utc_datetime(self.clock))
+        self._check_alerts_after_commit(session, call.tenant_id, call.organization_id)
 
-    async def _raise_alerts(self, session: AsyncSession, tenant_id: str, organization_id: str,
-                            now: datetime, budgets: list[Budget] | None = None) -> None:
-        if budgets is None:
+    # -- alerts (a job) ---------------------------------------------------------------------
+
+    def _check_alerts_after_commit(self, session: AsyncSession, tenant_id: str, organization_id: str) -> None:
+        async def enqueue() -> None:
+            if self.jobs is not None:
+                # Never coalesced with a check already queued or running: that one may have read the
+                # spending before this transaction committed.
+                await self.jobs.enqueue(ALERTS_JOB, tenant_id, organization_id, unique=False)
+
+        on_commit(session, enqueue)
+
+    async def check_alerts(self, tenant_id: str, organization_id: str) -> int:
+        """The job: raise the thresholds this team's budgets (its own and the tenant's) have crossed this
+        month and not yet raised. Returns how many it raised."""
+        now = utc_datetime(self.clock)
+        async with transaction(self.read_sessionmaker) as session:  # most checks find nothing to write
             budgets = await self._budgets_for(session, tenant_id, organization_id, lock=False)
+            due = await self._alerts_due(session, budgets, now)
+        return await self._raise(due)
+
+    async def check_all_alerts(self) -> int:
+        """The sweep's safety net: every budget of every tenant, for a check whose job was lost."""
+        now = utc_datetime(self.clock)
+        async with transaction(self.read_sessionmaker) as session:
+            budgets = list((await session.execute(select(Budget).order_by(Budget.id))).scalars())
+            due = await self._alerts_due(session, budgets, now)
+        return await self._raise(due)
+
+    async def _alerts_due(self, session: AsyncSession, budgets: list[Budget], now: datetime) -> list[BudgetAlert]:
         if not budgets:
-            return
-        await session.flush()
+            return []
         start, end = month_bounds(now)
         period = start.strftime("%Y-%m")
+        rows = await session.execute(select(BudgetAlert.budget_id, BudgetAlert.threshold)
+                                     .where(BudgetAlert.budget_id.in_([b.id for b in budgets]),
+                                            BudgetAlert.period == period))
+        raised = {(budget_id, int(threshold)) for budget_id, threshold in rows.all()}
+        due = []
         for budget in budgets:
             spent, reserved = await self._spending(session, budget, start, end)
             used = spent + reserved
             for threshold in sorted(int(t) for t in budget.thresholds):
-                if used + 1e-9 < float(budget.monthly_limit) * threshold / 100:
+                if (budget.id, threshold) in raised or used + 1e-9 < float(budget.monthly_limit) * threshold / 100:
                     continue
-                alert = BudgetAlert(tenant_id=tenant_id, budget_id=budget.id, organization_id=budget.organization_id,
-                                    period=period, threshold=threshold, spent=round(used, 4),
-                                    monthly_limit=budget.monthly_limit, created_at=now)
+                due.append(BudgetAlert(tenant_id=budget.tenant_id, budget_id=budget.id,
+                                       organization_id=budget.organization_id, period=period, threshold=threshold,
+                                       spent=round(used, 4), monthly_limit=budget.monthly_limit, created_at=now))
+        return due
+
+    async def _raise(self, due: list[BudgetAlert]) -> int:
+        """Writes the alerts and tells the browsers; one another worker raised first is skipped."""
+        if not due:
+            return 0
+        raised = 0
+        async with transaction(self.sessionmaker) as session:
+            for alert in due:
                 try:
                     async with session.begin_nested():
                         session.add(alert)
                         await session.flush()
                 except IntegrityError:
-                    continue  # this threshold was already raised this month
-                event = Event("budget.alert", tenant_id, budget.organization_id,
-                              {"alertId": alert.id, "budgetId": budget.id, "threshold": threshold,
-                               "spent": round(used, 2), "monthlyLimit": budget.monthly_limit, "period": period})
+                    continue  # this threshold was raised this month by another check
+                raised += 1
+                event = Event("budget.alert", alert.tenant_id, alert.organization_id,
+                              {"alertId": alert.id, "budgetId": alert.budget_id, "threshold": alert.threshold,
+                               "spent": round(float(alert.spent), 2), "monthlyLimit": alert.monthly_limit,
+                               "period": alert.period})
 
                 async def publish(event: Event = event) -> None:
                     await self.events.publish(event)
 
                 on_commit(session, publish)
+        return raised
 
     # -- budgets ------------------------------------------------------------------------------
 

@@ -4,12 +4,17 @@ The database is the queue: calls carry `next_check_at` (polling with backoff) an
 `deadline_at` (reconciliation), stored webhooks carry `processed_at`. So a worker
 that dies mid-call loses nothing: the next one picks up exactly where the rows say,
 and every step is idempotent.
+
+Other domains add their periodic chores (the budget alerts' safety net) as `Chore`s,
+run by the same sweep every so often.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from leadcall.calls import repository
@@ -23,12 +28,24 @@ WEBHOOK_RETRY_AFTER_SECONDS = 5
 RETENTION_EVERY_SECONDS = 3600
 
 
+@dataclass(frozen=True)
+class Chore:
+    """Periodic work the sweep runs every `every_seconds` (the first time that long after the worker's first
+    pass); returns the work it did."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[], Awaitable[int]]
+
+
 class CallWorker:
-    def __init__(self, service: CallService, *, interval_seconds: float = 1.0) -> None:
+    def __init__(self, service: CallService, *, interval_seconds: float = 1.0, chores: Sequence[Chore] = ()) -> None:
         self.service = service
         self.interval = interval_seconds
+        self.chores = list(chores)
         self._task: asyncio.Task[None] | None = None
         self._retention_due = 0.0
+        self._chores_due: list[float | None] = [None] * len(self.chores)
 
     async def run_once(self) -> int:
         """One pass: due polls, overdue calls, stored webhooks not yet processed. Returns work done."""
@@ -49,7 +66,29 @@ class CallWorker:
         if self.service.clock.now() >= self._retention_due:
             self._retention_due = self.service.clock.now() + RETENTION_EVERY_SECONDS
             purged = await self.service.purge_expired_transcripts()
-        return len(due) + len(overdue) + len(pending) + purged
+        return len(due) + len(overdue) + len(pending) + purged + await self._run_chores()
+
+    async def run_chores(self) -> int:
+        """Every chore now, whether due or not (tests)."""
+        self._chores_due = [0.0] * len(self.chores)
+        return await self._run_chores()
+
+    async def _run_chores(self) -> int:
+        done = 0
+        now = self.service.clock.now()
+        for index, chore in enumerate(self.chores):
+            due = self._chores_due[index]
+            if due is None or now < due:
+                if due is None:  # the first pass only sets the timer
+                    self._chores_due[index] = now + chore.every_seconds
+                continue
+            self._chores_due[index] = now + chore.every_seconds
+            try:
+                done += await chore.run()
+            except Exception:  # noqa: BLE001 - the next pass tries again
+                log.exception("chore %s failed", chore.name)
+                self._chores_due[index] = 0.0
+        return done
 
     async def _guarded(self, call_id: str, source: str) -> None:
         try:

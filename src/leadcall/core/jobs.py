@@ -23,25 +23,36 @@ Handler = Callable[..., Awaitable[None]]
 
 
 class JobQueue(Protocol):
-    async def enqueue(self, name: str, *args: str) -> None: ...
+    async def enqueue(self, name: str, *args: str, unique: bool = True) -> None:
+        """Run job `name` with `args` soon. `unique` (the default): while the same job with the same args is
+        queued or running, this enqueue may add nothing. With `unique=False` it is dropped at most while an
+        identical job has not started yet (that one will see everything committed before it)."""
+        ...
 
     async def close(self) -> None: ...
 
 
 class InProcessJobs:
-    """Runs each job as a task of this process (embedded default)."""
+    """Runs each job as a task of this process (embedded default). An enqueue is dropped while the same job
+    with the same args waits to start, so a burst of identical jobs runs once or twice, never a hundred times."""
 
     def __init__(self) -> None:
         self.handlers: dict[str, Handler] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: set[tuple[str, tuple[str, ...]]] = set()
 
     def register(self, name: str, handler: Handler) -> None:
         self.handlers[name] = handler
 
-    async def enqueue(self, name: str, *args: str) -> None:
+    async def enqueue(self, name: str, *args: str, unique: bool = True) -> None:
         handler = self.handlers[name]
+        key = (name, args)
+        if key in self._waiting:
+            return
+        self._waiting.add(key)
 
         async def run() -> None:
+            self._waiting.discard(key)
             try:
                 await handler(*args)
             except Exception:  # noqa: BLE001 - logged; the sweeper picks the work up again
@@ -66,9 +77,10 @@ class ArqJobs:
     def __init__(self, pool: Any) -> None:
         self._pool = pool
 
-    async def enqueue(self, name: str, *args: str) -> None:
-        # The job id makes a second enqueue of the same work a no-op while the first is pending.
-        await self._pool.enqueue_job(name, *args, _job_id=f"{name}:{':'.join(args)}")
+    async def enqueue(self, name: str, *args: str, unique: bool = True) -> None:
+        # The job id makes a second enqueue of the same work a no-op while the first is pending (arq also
+        # refuses it while the first one's result is kept); without one, arq gives each enqueue its own id.
+        await self._pool.enqueue_job(name, *args, _job_id=f"{name}:{':'.join(args)}" if unique else None)
 
     async def close(self) -> None:
         await self._pool.aclose()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,6 +14,7 @@ from sqlalchemy import DateTime, MetaData, String, TypeDecorator, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.util import await_only
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -54,10 +57,45 @@ class IdMixin:
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
 
 
+BUSY_TIMEOUT_SECONDS = 30  # how long a SQLite write waits for another one before it fails
+
+
+class _Writers:
+    """One asyncio lock per event loop that the SQLite writers of this process take in turn (from
+    SQLAlchemy's synchronous events, which run inside the async engine's greenlet). Held by DBAPI
+    connection, and given back on every way a transaction can end: commit, rollback, the pool's reset
+    or check-in, an invalidated or closed connection (a task cancelled mid-transaction)."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._held: dict[int, asyncio.Lock] = {}
+
+    def enter(self, dbapi_connection: object) -> None:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        await_only(self._acquire(lock))
+        self._held[id(dbapi_connection)] = lock
+
+    def leave(self, dbapi_connection: object) -> None:
+        lock = self._held.pop(id(dbapi_connection), None)
+        if lock is not None:
+            lock.release()
+
+    @staticmethod
+    async def _acquire(lock: asyncio.Lock) -> None:
+        try:
+            async with asyncio.timeout(BUSY_TIMEOUT_SECONDS):
+                await lock.acquire()
+        except TimeoutError:
+            raise TimeoutError(f"the database stayed locked by another write for {BUSY_TIMEOUT_SECONDS} s") from None
+
+
 def make_engine(url: str) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_SECONDS}
     else:
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
@@ -68,11 +106,13 @@ def make_engine(url: str) -> AsyncEngine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
             # WAL + NORMAL: a commit survives a crash of the process; only a power cut may lose the
             # last commits (never corrupting the file). FULL would sync the disk on every commit.
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        writers = _Writers()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
@@ -81,13 +121,28 @@ def make_engine(url: str) -> AsyncEngine:
             # read-only units of work (see `read_only`) begin deferred and never wait.
             if conn.get_execution_options().get("leadcall_read_only"):
                 conn.exec_driver_sql("BEGIN")
-            else:
+                return
+            # Writers of this process queue on an asyncio lock first: SQLite's own busy handler
+            # sleeps and polls (up to 100 ms a try), which wastes most of the time under contention.
+            dbapi_connection = conn.connection.dbapi_connection
+            writers.enter(dbapi_connection)
+            try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                writers.leave(dbapi_connection)
+                raise
 
-        # Let SQLAlchemy's BEGIN be ours (pysqlite otherwise begins implicitly).
-        @event.listens_for(engine.sync_engine, "connect", insert=True)
-        def _sqlite_autocommit(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None
+        @event.listens_for(engine.sync_engine, "commit")
+        @event.listens_for(engine.sync_engine, "rollback")
+        def _sqlite_end(conn: Any) -> None:
+            if not conn.invalidated:
+                writers.leave(conn.connection.dbapi_connection)
+
+        for pool_event in ("reset", "checkin", "invalidate", "soft_invalidate", "close", "close_detached"):
+            @event.listens_for(engine.sync_engine.pool, pool_event)
+            def _sqlite_released(dbapi_connection: Any, *_: Any) -> None:
+                writers.leave(dbapi_connection)
+
     return engine
 
 

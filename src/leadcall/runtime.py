@@ -75,7 +75,8 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     if redis is not None and settings.redis_url:
         redis_events = RedisEventHub(redis)
         await redis_events.start()
-        events, cache, limiter = redis_events, RedisCache(redis, container.clock), RedisRateLimiter(redis, container.clock)
+        events, limiter = redis_events, RedisRateLimiter(redis, container.clock)
+        cache = RedisCache(redis, container.clock, container.secret_box.derived_key("redis-cache"))
         jobs = ArqJobs(await arq_pool(settings.redis_url))
     else:
         events, cache, limiter = MemoryEventHub(), MemoryCache(container.clock), MemoryRateLimiter(container.clock)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import pickle
 import uuid
 from collections.abc import AsyncIterator
 
@@ -19,6 +20,7 @@ from leadcall.core.redis_impl import RedisCache
 from leadcall.kit.clock import ManualClock
 
 TTL, STALE = 30.0, 600.0
+KEY = b"k" * 32
 
 
 class Source:
@@ -46,7 +48,7 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[tuple[MemoryCac
         yield MemoryCache(clock), clock
         return
     redis = Redis.from_url(os.environ.get("LEADCALL_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    yield RedisCache(redis, clock, prefix=f"leadcall:test-cache:{uuid.uuid4().hex}:"), clock
+    yield RedisCache(redis, clock, KEY, prefix=f"leadcall:test-cache:{uuid.uuid4().hex}:"), clock
     await redis.aclose()
 
 
@@ -136,3 +138,25 @@ async def test_a_load_begun_before_an_invalidation_is_not_kept(
     source.version, source.gate = 1, None
     assert await store.get_or_load("agents:a", TTL, source.load, stale_seconds=STALE) == "v1"
     assert source.loads == 2
+
+
+async def test_a_value_not_signed_by_this_deployment_is_never_unpickled() -> None:
+    """Whoever can write to Redis cannot make a web process unpickle their bytes: unsigned or wrongly
+    signed values count as missing and are loaded again."""
+    redis = Redis.from_url(os.environ.get("LEADCALL_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    prefix = f"leadcall:test-cache:{uuid.uuid4().hex}:"
+    clock = ManualClock()
+    ours, theirs = RedisCache(redis, clock, KEY, prefix=prefix), RedisCache(redis, clock, b"x" * 32, prefix=prefix)
+    try:
+        source = Source()
+        await redis.set(prefix + "agents:a", pickle.dumps((clock.now() + TTL, clock.now() + TTL, "planted")))
+        assert await ours.get_or_load("agents:a", TTL, source.load) == "v0"
+        assert source.loads == 1
+        source.version = 1
+        assert await theirs.get_or_load("agents:a", TTL, source.load) == "v1", "another key's value is not read"
+        assert await ours.get_or_load("agents:b", TTL, source.load) == "v1"
+        source.version = 2
+        assert await ours.get_or_load("agents:b", TTL, source.load) == "v1", "our own signed value is read"
+        assert source.loads == 3
+    finally:
+        await redis.aclose()

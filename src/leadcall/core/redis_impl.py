@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copyreg
+import hashlib
+import hmac
 import json
+import logging
 import pickle
 import types
 import uuid
@@ -22,6 +25,8 @@ from redis.asyncio import Redis
 from leadcall.core.cache import BackgroundRefreshes
 from leadcall.core.events import Event, MemoryEventHub
 from leadcall.kit.clock import Clock
+
+log = logging.getLogger("leadcall.cache")
 
 T = TypeVar("T")
 CHANNEL = "leadcall:events"
@@ -96,21 +101,38 @@ class RedisCache:
 
     A value is stored with the time it stops being fresh and lives in Redis for its
     stale period too, so any process can answer with it while one refreshes it.
+
+    Values are pickled (our own frozen dataclasses) and signed with a key every process
+    derives from LEADCALL_SECRET_KEYS: a value someone else wrote into Redis is never
+    unpickled, only treated as missing.
     """
 
-    def __init__(self, redis: Redis, clock: Clock, prefix: str = "leadcall:cache:v2:") -> None:
+    def __init__(self, redis: Redis, clock: Clock, signing_key: bytes, prefix: str = "leadcall:cache:v3:") -> None:
         self._redis = redis
         self._clock = clock
+        self._key = signing_key
         self._prefix = prefix
         self.refreshes = BackgroundRefreshes()
+
+    def _seal(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest() + payload
+
+    def _open(self, raw: bytes) -> tuple[float, float, Any] | None:
+        mac, payload = raw[:32], raw[32:]
+        if not hmac.compare_digest(mac, hmac.new(self._key, payload, hashlib.sha256).digest()):
+            log.warning("ignoring a cache value in Redis that is not signed with this deployment's key")
+            return None
+        fresh_until, served_until, value = pickle.loads(payload)  # noqa: S301 - signed by us
+        return float(fresh_until), float(served_until), value
 
     async def get_or_load(self, key: str, ttl_seconds: float, load: Callable[[], Awaitable[T]], *,
                           stale_seconds: float = 0.0) -> T:
         full = self._prefix + key
         for _ in range(200):
             raw = await self._redis.get(full)
-            if isinstance(raw, bytes):
-                fresh_until, served_until, value = pickle.loads(raw)  # noqa: S301 - our own frozen dataclasses
+            entry = self._open(raw) if isinstance(raw, bytes) else None
+            if entry is not None:
+                fresh_until, served_until, value = entry
                 now = self._clock.now()
                 if now < fresh_until:
                     return value  # type: ignore[no-any-return]
@@ -134,7 +156,7 @@ class RedisCache:
             await self._script(_UNLOCK, [full + ":lock"], token)
             raise
         now = self._clock.now()
-        payload = pickle.dumps((now + ttl_seconds, now + ttl_seconds + stale_seconds, value))
+        payload = self._seal(pickle.dumps((now + ttl_seconds, now + ttl_seconds + stale_seconds, value)))
         await self._script(_STORE_IF_LOCKED, [full, full + ":lock"], token, payload,
                            str(max(1, int((ttl_seconds + stale_seconds) * 1000))))
         return value

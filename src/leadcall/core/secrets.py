@@ -7,6 +7,9 @@ and re-encrypting (`leadcall secrets rotate`).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from leadcall.core.errors import LeadcallError
@@ -22,6 +25,7 @@ class SecretBox:
         if not keys:
             raise ValueError("at least one encryption key is required")
         self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+        self._first = keys[0].encode()
 
     @classmethod
     def from_setting(cls, value: str) -> SecretBox:
@@ -39,6 +43,11 @@ class SecretBox:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise SecretBoxError("a stored secret cannot be decrypted with the configured keys") from exc
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for `purpose` (e.g. signing what other processes read back), derived from the newest key:
+        the same on every process that shares the keys, useless for decrypting anything."""
+        return hmac.new(self._first, f"leadcall:{purpose}".encode(), hashlib.sha256).digest()
 
     def rotate(self, token: str) -> str:
         """Re-encrypt under the first (newest) key."""

@@ -29,7 +29,7 @@ from leadcall.core.db import on_commit, transaction
 from leadcall.core.errors import BudgetExceeded, Invalid, RateLimited
 from leadcall.core.events import Event, EventHub
 from leadcall.core.jobs import JobQueue
-from leadcall.core.ratelimit import RateLimiter
+from leadcall.core.ratelimit import Limit, RateLimiter
 from leadcall.core.scoping import Scope, ScopedRepository
 from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.tenancy.principal import Principal
@@ -109,14 +109,14 @@ class BillingService:
     # -- rate limits ---------------------------------------------------------------------
 
     async def admit(self, principal: Principal) -> None:
-        for key, limit, who, code in (
-                (f"place:user:{principal.user_id}", self.per_user, "you", "placements_limited_user"),
-                (f"place:tenant:{principal.tenant_id}", self.per_tenant, "your team", "placements_limited_tenant")):
-            wait = await self.limiter.hit(key, limit, 60.0)
-            if wait is not None:
-                raise RateLimited(f"{who} placed {limit} calls in the last minute, the most allowed; "
-                                  f"try again in {int(wait)} s", retry_after_seconds=int(wait), code=code,
-                                  params={"limit": limit})
+        limits = (Limit(f"place:user:{principal.user_id}", self.per_user, 60.0),
+                  Limit(f"place:tenant:{principal.tenant_id}", self.per_tenant, 60.0))
+        refused = await self.limiter.hit(*limits)
+        if refused is not None:
+            who, code = (("you", "placements_limited_user"), ("your team", "placements_limited_tenant"))[refused.index]
+            limit, wait = limits[refused.index].limit, int(refused.wait_seconds)
+            raise RateLimited(f"{who} placed {limit} calls in the last minute, the most allowed; "
+                              f"try again in {wait} s", retry_after_seconds=wait, code=code, params={"limit": limit})
 
     # -- spending ---------------------------------------------------------------------------
 

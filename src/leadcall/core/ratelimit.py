@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
 from typing import Protocol
 
 from leadcall.kit.clock import Clock
 
 
+@dataclass(frozen=True)
+class Limit:
+    """At most `limit` events per `window_seconds` under `key`."""
+
+    key: str
+    limit: int
+    window_seconds: float
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Which of the limits refused (its index), and the seconds until it allows one event again."""
+
+    index: int
+    wait_seconds: float
+
+
 class RateLimiter(Protocol):
-    async def hit(self, key: str, limit: int, window_seconds: float) -> float | None:
-        """Counts one event; returns None if allowed, else the seconds until one is allowed."""
+    async def hit(self, *limits: Limit) -> Refused | None:
+        """Counts one event against every limit, or against none: None when each allows it, else the first
+        limit that refuses. So an event the team's limit refuses costs the user's limit nothing."""
         ...
+
+
+def wait_for(oldest: float, window_seconds: float, now: float) -> float:
+    return max(1.0, float(math.ceil(oldest + window_seconds - now)))
 
 
 class MemoryRateLimiter:
@@ -20,12 +43,16 @@ class MemoryRateLimiter:
         self._clock = clock
         self._hits: dict[str, deque[float]] = {}
 
-    async def hit(self, key: str, limit: int, window_seconds: float) -> float | None:
+    async def hit(self, *limits: Limit) -> Refused | None:
         now = self._clock.now()
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - window_seconds:
-            hits.popleft()
-        if len(hits) >= limit:
-            return max(1.0, math.ceil(hits[0] + window_seconds - now))
-        hits.append(now)
+        windows = []
+        for index, limit in enumerate(limits):
+            hits = self._hits.setdefault(limit.key, deque())
+            while hits and hits[0] <= now - limit.window_seconds:
+                hits.popleft()
+            if len(hits) >= limit.limit:
+                return Refused(index, wait_for(hits[0], limit.window_seconds, now))
+            windows.append(hits)
+        for hits in windows:
+            hits.append(now)
         return None

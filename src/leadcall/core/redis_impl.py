@@ -12,7 +12,6 @@ import contextlib
 import copyreg
 import hashlib
 import hmac
-import json
 import logging
 import pickle
 import types
@@ -24,6 +23,7 @@ from redis.asyncio import Redis
 
 from leadcall.core.cache import BackgroundRefreshes
 from leadcall.core.events import Event, MemoryEventHub
+from leadcall.core.ratelimit import Limit, Refused, wait_for
 from leadcall.kit.clock import Clock
 
 log = logging.getLogger("leadcall.cache")
@@ -172,30 +172,44 @@ class RedisCache:
 _BUSY = object()
 
 
+# Sliding windows in one sorted set per key; every limit is checked before any is counted (atomically).
+_HIT = """
+local now, member = tonumber(ARGV[1]), ARGV[2]
+for i, key in ipairs(KEYS) do
+  local limit, window = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= limit then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return {i, oldest[2] or tostring(now)}
+  end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, member)
+  redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[2 + 2 * i])) + 1)
+end
+return {0, '0'}
+"""
+
+
 class RedisRateLimiter:
-    """Sliding window in a sorted set per key, shared by every process."""
+    """The same limits shared by every process: a Lua script checks every window, then counts the event in
+    all of them or in none."""
 
     def __init__(self, redis: Redis, clock: Clock) -> None:
         self._redis = redis
         self._clock = clock
 
-    async def hit(self, key: str, limit: int, window_seconds: float) -> float | None:
-        """Adds first, then counts: two racing requests may both be refused, never both admitted over the limit."""
+    async def hit(self, *limits: Limit) -> Refused | None:
         now = self._clock.now()
-        full = f"leadcall:rate:{key}"
-        member = json.dumps([now, uuid.uuid4().hex])
-        pipe = self._redis.pipeline()
-        pipe.zremrangebyscore(full, 0, now - window_seconds)
-        pipe.zadd(full, {member: now})
-        pipe.zcard(full)
-        pipe.zrange(full, 0, 0, withscores=True)
-        pipe.expire(full, int(window_seconds) + 1)
-        _, _, count, oldest, _ = await pipe.execute()
-        if int(count) > limit:
-            await self._redis.zrem(full, member)
-            first = float(oldest[0][1]) if oldest else now
-            return max(1.0, float(int(first + window_seconds - now + 0.999)))
-        return None
+        args: list[str] = [repr(now), uuid.uuid4().hex]
+        for limit in limits:
+            args += [str(limit.limit), repr(float(limit.window_seconds))]
+        run: Any = self._redis.eval
+        index, oldest = await run(_HIT, len(limits), *(f"leadcall:rate:{limit.key}" for limit in limits), *args)
+        if int(index) == 0:
+            return None
+        refused = limits[int(index) - 1]
+        return Refused(int(index) - 1, wait_for(float(oldest), refused.window_seconds, now))
 
 
 def connect(url: str) -> Redis:

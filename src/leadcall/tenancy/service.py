@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.core.errors import Conflict, Invalid, NotFound, RateLimited, Unauthenticated
-from leadcall.core.ratelimit import RateLimiter
+from leadcall.core.ratelimit import Limit, RateLimiter
 from leadcall.core.scoping import Scope
 from leadcall.kit.passwords import hash_password, hash_token, new_api_token, verify_password
 from leadcall.tenancy import repository as repo
@@ -101,12 +101,12 @@ async def list_users(session: AsyncSession, scope: Scope) -> list[User]:
 async def guard_login(limiter: RateLimiter, email: str, client: str | None, per_minute: int) -> None:
     """Slows password guessing: a limited number of attempts per email each minute, and ten times as many
     per client address (an office behind one address signs in many people)."""
-    for key, limit in ((f"login:email:{email.strip().lower()}", per_minute),
-                       (f"login:client:{client or '-'}", per_minute * 10)):
-        wait = await limiter.hit(key, limit, 60.0)
-        if wait is not None:
-            raise RateLimited(f"too many sign-in attempts; try again in {int(wait)} s", retry_after_seconds=int(wait),
-                              code="too_many_sign_ins")
+    refused = await limiter.hit(Limit(f"login:email:{email.strip().lower()}", per_minute, 60.0),
+                                Limit(f"login:client:{client or '-'}", per_minute * 10, 60.0))
+    if refused is not None:
+        wait = int(refused.wait_seconds)
+        raise RateLimited(f"too many sign-in attempts; try again in {wait} s", retry_after_seconds=wait,
+                          code="too_many_sign_ins")
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:

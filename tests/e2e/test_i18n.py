@@ -104,7 +104,7 @@ def test_every_reason_the_voice_manager_gives_is_translated() -> None:
 
 
 # Named form controls that are no field a person fills in.
-NOT_FIELDS = {"csrf_token", "idempotency_key", "lang", "next", "viewport"}
+NOT_FIELDS = {"alert_id", "csrf_token", "idempotency_key", "lang", "next", "viewport"}
 SRC = WEB_DIR.parent
 
 

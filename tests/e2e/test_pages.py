@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import add_lead, new_page, open_lead, shot, sign_in
-from tests.live import CallWorld, LiveServer, play
+from tests.e2e.conftest import add_lead, browser_session, new_page, open_lead, settled, shot, sign_in
+from tests.live import CallWorld, LiveServer, finish_jobs, play
 
 pytestmark = pytest.mark.e2e
 
@@ -183,3 +185,39 @@ async def test_usage_page_after_a_real_call(page: Page, live: LiveServer, live_c
         "bars => bars.map(b => parseFloat(b.dataset.cost))")
     assert len(costs) == 30 and sum(1 for c in costs if c > 0) == 1
     await page.screenshot(path=shot("usage"))
+
+
+async def test_a_budget_alert_shows_live_to_those_who_see_reports(page: Page, live: LiveServer,
+                                                                  live_client: httpx.AsyncClient,
+                                                                  cw: CallWorld) -> None:
+    budget = await live_client.put("/api/budgets", json={"monthlyLimit": 2, "estimatedCallCost": 1},
+                                   headers=cw.world.admin.headers)
+    assert budget.status_code == 200, budget.text
+    listening = live.app.state.events.subscriber_count
+    await sign_in(page, live, cw.world.manager)
+    await expect(page.locator("#budget-alerts")).to_have_count(1)
+    await settled(page)
+    for _ in range(100):  # the page's event stream is open on the server
+        if live.app.state.events.subscriber_count > listening:
+            break
+        await asyncio.sleep(0.05)
+    lead_id = await add_lead(live_client, cw, "Presupuesto", "+12025550108")
+    placed = await live_client.post(f"/api/leads/{lead_id}/call", json={"agentId": cw.agent_ids[0]},
+                                    headers=cw.world.member.headers)
+    assert placed.status_code == 200, placed.text
+    await finish_jobs(live)  # the alert check is a job run after the placement commits
+    toast = page.locator("#toast .toast.warning")
+    await expect(toast).to_contain_text("Alerta de presupuesto")
+    await expect(toast).to_contain_text("Se ha alcanzado el 50 % del presupuesto mensual (Toda la empresa): "
+                                        "1.00 de 2.00")
+    await page.screenshot(path=shot("budget-alert-toast"))
+    await toast.get_by_role("button").click()
+    await expect(toast).to_have_count(0)
+    # Members see no reports: their pages do not listen for alerts, and the toast route refuses them.
+    member = await browser_session(live, cw.world.member)
+    try:
+        alert_id = (await live_client.get("/api/alerts", headers=cw.world.admin.headers)).json()[0]["id"]
+        assert (await member.get("/alerts/toast", params={"alert_id": alert_id})).status_code == 403
+        assert 'id="budget-alerts"' not in (await member.get("/")).text
+    finally:
+        await member.aclose()

@@ -264,6 +264,9 @@ class BillingService:
     async def recent_alerts(self, session: AsyncSession, scope: Scope, limit: int = 10) -> list[BudgetAlert]:
         return await AlertRepository(session, scope).recent(limit)
 
+    async def alert(self, session: AsyncSession, scope: Scope, alert_id: str) -> BudgetAlert:
+        return await AlertRepository(session, scope).get(alert_id)
+
     async def put_budget(self, session: AsyncSession, scope: Scope, *, organization_id: str | None,
                          monthly_limit: float, thresholds: list[int] | None, estimated_call_cost: float | None,
                          now: datetime) -> Budget:

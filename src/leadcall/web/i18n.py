@@ -236,6 +236,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "usage.budget": {"es": "Presupuesto: {used} de {limit} {currency} ({pct} %), previsión a fin de mes {forecast}",
                      "en": "Budget: {used} of {limit} {currency} ({pct} %), month-end forecast {forecast}"},
     "usage.alerts": {"es": "Alertas", "en": "Alerts"},
+    "alert.toast_title": {"es": "Alerta de presupuesto", "en": "Budget alert"},
+    "alert.toast": {"es": "Se ha alcanzado el {threshold} % del presupuesto mensual ({who}): {spent} de {limit} "
+                          "{currency}.",
+                    "en": "{threshold} % of the monthly budget reached ({who}): {spent} of {limit} {currency}."},
     "usage.alert": {"es": "Se alcanzó el {threshold} % del presupuesto ({period})",
                     "en": "{threshold} % of the budget reached ({period})"},
     # -- form mistakes: a field's label, then what is wrong with it, by pydantic's stable error type ----------------------

@@ -523,6 +523,23 @@ def _bars(lines: list[Any], start: date, end: date, width: int = 640, height: in
     return bars
 
 
+@pages_router.get("/alerts/toast")
+async def budget_alert_toast(request: Request, principal: ReportsPage, session: DbSession, alert_id: str = "") -> Response:
+    """A budget alert the browser just heard of over SSE, as a toast (only one the viewer's scope holds)."""
+    alert = await billing_of(request).alert(session, principal.scope, alert_id)
+    lang = language_of(request, principal)
+    if alert.organization_id:
+        orgs = {o.id: o.name for o in await tenancy.list_organizations(session, principal.tenant_scope)}
+        who = orgs.get(alert.organization_id, alert.organization_id)
+    else:
+        who = translate(lang, "settings.whole_tenant")
+    tenant = await tenancy.get_tenant(session, principal.tenant_scope)
+    message = translate(lang, "alert.toast", threshold=alert.threshold, who=who, spent=f"{alert.spent:,.2f}",
+                        limit=f"{alert.monthly_limit:,.2f}", currency=tenant.currency)
+    return render(request, "_toast.html", principal, title=translate(lang, "alert.toast_title"), message=message,
+                  kind="warning")
+
+
 @pages_router.get("/usage")
 async def usage_page(request: Request, principal: ReportsPage, session: DbSession, now: Now,
                      days: int = 30) -> Response:

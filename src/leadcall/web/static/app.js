@@ -29,6 +29,13 @@
       var call = payload(event);
       return !!call && call.leadId === element.dataset.leadId;
     },
+    // A budget alert: the form that fetches its toast is given the alert's id.
+    takeAlert: function (event, form) {
+      var alert = payload(event);
+      if (!alert || !alert.alertId) return false;
+      form.elements.alert_id.value = alert.alertId;
+      return true;
+    },
   };
 
   // -- time ---------------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             app.state.worker = rt.worker
             app.state.jobs = rt.jobs
             app.state.limiter = rt.limiter
+            app.state.heartbeats = rt.heartbeats
             simulator = getattr(app.state, "simulator", None)
             if simulator is not None:
                 await link_simulator_webhooks(app)

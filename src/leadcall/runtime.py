@@ -22,9 +22,10 @@ from leadcall.core.cache import Cache, MemoryCache
 from leadcall.core.container import Container
 from leadcall.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from leadcall.core.events import EventHub, MemoryEventHub
+from leadcall.core.heartbeats import SWEEP, Heartbeats, MemoryHeartbeats
 from leadcall.core.jobs import ArqJobs, InProcessJobs, JobQueue
 from leadcall.core.ratelimit import MemoryRateLimiter, RateLimiter
-from leadcall.core.redis_impl import RedisCache, RedisEventHub, RedisRateLimiter
+from leadcall.core.redis_impl import RedisCache, RedisEventHub, RedisHeartbeats, RedisRateLimiter
 from leadcall.core.redis_impl import connect as connect_redis
 from leadcall.core.secrets import SecretBox
 from leadcall.kit.clock import Clock, SystemClock
@@ -42,6 +43,7 @@ class Runtime:
     billing: BillingService
     calls: CallService
     worker: CallWorker
+    heartbeats: Heartbeats
 
 
 def build_container(settings: Settings, clock: Clock | None = None) -> Container:
@@ -76,10 +78,12 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
         redis_events = RedisEventHub(redis)
         await redis_events.start()
         events, limiter = redis_events, RedisRateLimiter(redis, container.clock)
+        heartbeats: Heartbeats = RedisHeartbeats(redis, container.clock)
         cache = RedisCache(redis, container.clock, container.secret_box.derived_key("redis-cache"))
         jobs = ArqJobs(await arq_pool(settings.redis_url))
     else:
         events, cache, limiter = MemoryEventHub(), MemoryCache(container.clock), MemoryRateLimiter(container.clock)
+        heartbeats = MemoryHeartbeats(container.clock)
         jobs = in_process
     voices = VoiceManager(secret_box=container.secret_box, clock=container.clock, http=http, cache=cache)
     billing = BillingService(clock=container.clock, events=events, limiter=limiter,
@@ -100,9 +104,13 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
 
     in_process.register("process_webhook", process_webhook)
     in_process.register(ALERTS_JOB, check_budget_alerts)
-    worker = CallWorker(calls, chores=[Chore("budget alerts", ALERTS_SWEEP_SECONDS, billing.check_all_alerts)])
+    async def swept() -> None:
+        await heartbeats.beat(SWEEP)
+
+    worker = CallWorker(calls, chores=[Chore("budget alerts", ALERTS_SWEEP_SECONDS, billing.check_all_alerts)],
+                        heartbeat=swept)
     try:
-        yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker)
+        yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker, heartbeats)
     finally:
         await worker.stop()
         await jobs.close()

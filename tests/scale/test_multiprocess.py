@@ -154,6 +154,9 @@ async def test_call_through_a_is_seen_live_on_b(processes: Processes, stack: dic
     assert statuses[-1] == "completed" and "ringing" in statuses
     assert all(e["tenantId"] == world.tenant_id for e in events + alerts)
     assert [a["data"]["threshold"] for a in alerts] == [50]
+    async with httpx.AsyncClient(base_url=stack["b"]) as client:
+        health = (await client.get("/health")).json()  # B runs no worker; it sees the worker process's sweeps
+    assert health["status"] == "ok" and health["redis"] == "ok" and health["lastSweepSecondsAgo"] < 5
 
 
 async def test_killed_worker_is_replaced_without_double_effects(processes: Processes, stack: dict[str, str],

@@ -39,8 +39,10 @@ class Chore:
 
 
 class CallWorker:
-    def __init__(self, service: CallService, *, interval_seconds: float = 1.0, chores: Sequence[Chore] = ()) -> None:
+    def __init__(self, service: CallService, *, interval_seconds: float = 1.0, chores: Sequence[Chore] = (),
+                 heartbeat: Callable[[], Awaitable[None]] | None = None) -> None:
         self.service = service
+        self.heartbeat = heartbeat  # told after every pass (what `/health` reads)
         self.interval = interval_seconds
         self.chores = list(chores)
         self._task: asyncio.Task[None] | None = None
@@ -66,7 +68,10 @@ class CallWorker:
         if self.service.clock.now() >= self._retention_due:
             self._retention_due = self.service.clock.now() + RETENTION_EVERY_SECONDS
             purged = await self.service.purge_expired_transcripts()
-        return len(due) + len(overdue) + len(pending) + purged + await self._run_chores()
+        done = len(due) + len(overdue) + len(pending) + purged + await self._run_chores()
+        if self.heartbeat is not None:
+            await self.heartbeat()
+        return done
 
     async def run_chores(self) -> int:
         """Every chore now, whether due or not (tests)."""

@@ -217,3 +217,19 @@ def connect(url: str) -> Redis:
     return client
 
 
+
+
+class RedisHeartbeats:
+    """The last run of each kind of background work, shared by every process (kept a day)."""
+
+    def __init__(self, redis: Redis, clock: Clock, prefix: str = "leadcall:heartbeat:") -> None:
+        self._redis = redis
+        self._clock = clock
+        self._prefix = prefix
+
+    async def beat(self, name: str) -> None:
+        await self._redis.set(self._prefix + name, repr(self._clock.now()), ex=86_400)
+
+    async def last(self, name: str) -> float | None:
+        raw = await self._redis.get(self._prefix + name)
+        return float(raw) if raw is not None else None

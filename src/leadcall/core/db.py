@@ -143,6 +143,10 @@ def make_engine(url: str) -> AsyncEngine:
             def _sqlite_released(dbapi_connection: Any, *_: Any) -> None:
                 writers.leave(dbapi_connection)
 
+        # Let SQLAlchemy's BEGIN be ours (pysqlite otherwise begins implicitly).
+        @event.listens_for(engine.sync_engine, "connect", insert=True)
+        def _sqlite_autocommit(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
     return engine
 
 

@@ -104,6 +104,7 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
 
     in_process.register("process_webhook", process_webhook)
     in_process.register(ALERTS_JOB, check_budget_alerts)
+
     async def swept() -> None:
         await heartbeats.beat(SWEEP)
 

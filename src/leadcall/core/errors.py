@@ -5,6 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 
+def plain_params(ctx: object) -> dict[str, Any]:
+    """The values of a validation error's context a sentence can name (text and numbers), for `params`."""
+    if not isinstance(ctx, dict):
+        return {}
+    return {k: v for k, v in ctx.items() if isinstance(v, str | int | float)}
+
+
 class LeadcallError(Exception):
     """`detail` is the English sentence; `code` (with `params`) names the case for clients
     that say it in their own words (the pages translate it; so may a CRM front end)."""

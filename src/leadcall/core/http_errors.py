@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from leadcall.core.errors import LeadcallError
+from leadcall.core.errors import LeadcallError, plain_params
 
 log = logging.getLogger("leadcall")
 
@@ -26,17 +26,11 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
-def _plain_values(ctx: object) -> dict[str, Any]:
-    if not isinstance(ctx, dict):
-        return {}
-    return {k: v for k, v in ctx.items() if isinstance(v, str | int | float | bool)}
-
-
 def validation_detail(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
     """Each field's problem in English, with pydantic's stable `code` (its error type) and the `params` the
     sentence names, so a front end can say it in its own language."""
     fields = [{"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", "is invalid")),
-               "code": str(e.get("type", "value_error")), "params": _plain_values(e.get("ctx"))}
+               "code": str(e.get("type", "value_error")), "params": plain_params(e.get("ctx"))}
               for e in errors]
     return "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields
 

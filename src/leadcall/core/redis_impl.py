@@ -217,8 +217,6 @@ def connect(url: str) -> Redis:
     return client
 
 
-
-
 class RedisHeartbeats:
     """The last run of each kind of background work, shared by every process (kept a day)."""
 

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadcall.core.errors import Invalid
+from leadcall.core.errors import Invalid, plain_params
 from leadcall.core.scoping import Scope
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
 from leadcall.leads import schemas
@@ -128,10 +128,8 @@ def _problems(exc: ValidationError) -> list[schemas.ImportProblem]:
     problems = []
     for err in exc.errors():
         names = [str(p) for p in err["loc"]]
-        ctx = err.get("ctx") or {}
-        params = {k: v for k, v in ctx.items() if isinstance(v, str | int | float)}
-        problems.append(schemas.ImportProblem(field=names[-1] if names else None, code=err["type"], params=params,
-                                              detail=err["msg"]))
+        problems.append(schemas.ImportProblem(field=names[-1] if names else None, code=err["type"],
+                                              params=plain_params(err.get("ctx")), detail=err["msg"]))
     return problems
 
 

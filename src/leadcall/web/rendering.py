@@ -52,12 +52,12 @@ def _value(value: object) -> str:
     return str(getattr(value, "value", value))
 
 
-def _money(value: float | None) -> str:
+def money(value: float | None) -> str:
     return f"{value:,.2f}" if value is not None else ""
 
 
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-templates.env.filters.update(iso=_iso, utc_text=_utc_text, mmss=_mmss, money=_money, value=_value)
+templates.env.filters.update(iso=_iso, utc_text=_utc_text, mmss=_mmss, money=money, value=_value)
 templates.env.globals.update(
     status_class=STATUS_CLASSES, live_statuses=LIVE_STATUSES, call_types=list(CALL_TYPES),
     call_statuses=[s.value for s in CallStatus], lead_statuses=[s.value for s in LeadStatus],

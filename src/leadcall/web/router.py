@@ -32,7 +32,7 @@ from leadcall.voice.schemas import CALL_TYPES, AccountCreate, AccountUpdate, Age
 from leadcall.web.auth import AdminPage, PagePrincipal, ReportsPage, page_principal, session_principal
 from leadcall.web.forms import PageRoute, field_problem
 from leadcall.web.i18n import LANGUAGES, explain_field, translate, translate_reason
-from leadcall.web.rendering import LIVE_STATUSES, as_utc, language_of, render
+from leadcall.web.rendering import LIVE_STATUSES, as_utc, language_of, money, render
 
 public_router = APIRouter(include_in_schema=False, route_class=PageRoute)
 # Secure by default: every page and fragment needs a signed-in browser (and CSRF on unsafe methods),
@@ -534,8 +534,8 @@ async def budget_alert_toast(request: Request, principal: ReportsPage, session: 
     else:
         who = translate(lang, "settings.whole_tenant")
     tenant = await tenancy.get_tenant(session, principal.tenant_scope)
-    message = translate(lang, "alert.toast", threshold=alert.threshold, who=who, spent=f"{alert.spent:,.2f}",
-                        limit=f"{alert.monthly_limit:,.2f}", currency=tenant.currency)
+    message = translate(lang, "alert.toast", threshold=alert.threshold, who=who, spent=money(alert.spent),
+                        limit=money(alert.monthly_limit), currency=tenant.currency)
     return render(request, "_toast.html", principal, title=translate(lang, "alert.toast_title"), message=message,
                   kind="warning")
 

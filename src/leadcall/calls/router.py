@@ -89,7 +89,7 @@ async def call_audio(call_id: str, principal: CanViewLeads, session: DbSession, 
 
     return StreamingResponse(body(), media_type="audio/mpeg",
                              headers={"Content-Disposition": f'inline; filename="call-{call.id}.mp3"',
-                                      "Cache-Control": "private, max-age=300"})
+                                      "Cache-Control": "no-store"})  # a voice recording is personal data
 
 
 @router.get("/api/events", response_class=StreamingResponse)

@@ -5,38 +5,57 @@
 (function () {
   "use strict";
 
-  var TERMINAL = ["completed", "failed", "canceled"];
-
-  function payload(event) {
-    // The sse extension hands the MessageEvent over as the htmx event's detail.
+  function payload(message) {
+    // An SSE message's data is the event envelope {type, data}.
     try {
-      var message = JSON.parse(event.detail.data);
-      return message && message.data ? message.data : null;
+      var event = JSON.parse(message.data);
+      return event && event.data ? event.data : null;
     } catch (e) {
       return null;
     }
   }
 
-  window.leadcall = {
+  // -- live news ------------------------------------------------------------------------------------
+  // Parts of the page that follow something (data-follows="call" | "lead" | "budget-alert") refresh on a
+  // `leadcall:news` event, sent here to the ones an SSE message concerns. The choice is made in this file
+  // rather than in hx-trigger filters, which htmx would have to eval (the CSP allows no eval).
+
+  function news(element) {
+    htmx.trigger(element, "leadcall:news");
+  }
+
+  function followers(kind, key, value) {
+    return Array.prototype.filter.call(document.querySelectorAll('[data-follows="' + kind + '"]'), function (el) {
+      return el.dataset[key] === value;
+    });
+  }
+
+  function callUpdated(message) {
+    var call = payload(message);
+    if (!call) return;
     // A call card (its .call-live holder) refreshes on news of its own call, unless someone is typing
     // into its outcome form.
-    aboutCall: function (event, live) {
-      var call = payload(event);
-      return !!call && call.id === live.dataset.callId && !live.querySelector(".call-card[data-editing]");
-    },
+    followers("call", "callId", call.id).forEach(function (live) {
+      if (!live.querySelector(".call-card[data-editing]")) news(live);
+    });
     // A lead's history and its status tags (in the panel, in the list) refresh on news of any of its calls.
-    aboutLead: function (event, element) {
-      var call = payload(event);
-      return !!call && call.leadId === element.dataset.leadId;
-    },
+    followers("lead", "leadId", call.leadId).forEach(news);
+  }
+
+  function budgetAlert(message) {
     // A budget alert: the form that fetches its toast is given the alert's id.
-    takeAlert: function (event, form) {
-      var alert = payload(event);
-      if (!alert || !alert.alertId) return false;
-      form.elements.alert_id.value = alert.alertId;
-      return true;
-    },
-  };
+    var alert = payload(message);
+    var form = document.querySelector('[data-follows="budget-alert"]');
+    if (!alert || !alert.alertId || !form) return;
+    form.elements.alert_id.value = alert.alertId;
+    news(form);
+  }
+
+  function listen(source) {
+    // The same functions each time: a source that opens again is not given a second listener.
+    source.addEventListener("call.updated", callUpdated);
+    source.addEventListener("budget.alert", budgetAlert);
+  }
 
   // -- time ---------------------------------------------------------------------------------------
 
@@ -192,7 +211,8 @@
 
     // After a lost connection, whatever changed meanwhile was not pushed: live parts fetch themselves again.
     var opened = 0;
-    body.addEventListener("htmx:sseOpen", function () {
+    body.addEventListener("htmx:sseOpen", function (event) {
+      listen(event.detail.source);
       opened += 1;
       if (opened > 1) htmx.trigger(body, "leadcall:resync");
     });

@@ -152,3 +152,21 @@ async def test_a_conversation_elevenlabs_no_longer_knows_ends_the_call(live: Liv
     assert call["status"] == "failed" and "no longer knows this conversation" in call["failureReason"]
     again = await place(live_client, cw, lead_id)
     assert again.status_code == 200  # the lead is free to be called again
+
+
+async def test_a_signed_webhook_of_an_unknown_type_is_acknowledged_and_ignored(
+        live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    # ElevenLabs adds event types; answering them with an error would get the webhook disabled.
+    body = json.dumps({"type": "post_call_something_new", "event_timestamp": int(live.clock.now()),
+                       "data": {"conversation_id": "conv_new"}}).encode()
+    url = f"/api/webhooks/elevenlabs/transcription?account={cw.account_id}"
+    secret = cw.sim_account.webhook_secret
+    before = await deliveries(live, cw.account_id)
+    r = await live_client.post(url, content=body,
+                               headers={"ElevenLabs-Signature": signed(secret, body, int(live.clock.now()))})
+    assert r.status_code == 200 and r.json()["ignored"] is True, r.text
+    assert await deliveries(live, cw.account_id) == before
+    forged = await live_client.post(url, content=body,
+                                    headers={"ElevenLabs-Signature": signed("not-the-secret", body,
+                                                                            int(live.clock.now()))})
+    assert forged.status_code == 401

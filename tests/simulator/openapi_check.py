@@ -1,4 +1,5 @@
-"""Checks JSON answers against ElevenLabs' official OpenAPI document (/work/shared).
+"""Checks JSON answers against ElevenLabs' official OpenAPI document: the parts leadcall uses,
+vendored in this folder (`elevenlabs-openapi-subset.json`, built by `openapi_subset.py`).
 
 A small validator for the JSON-Schema subset the document uses: `$ref`, `anyOf`,
 `oneOf` (with a discriminator, the mapped branch), `allOf`, `type`, `enum`, `const`,
@@ -10,10 +11,9 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-SPEC_PATH = Path("/work/shared/elevenlabs-openapi.json")
+from tests.simulator.openapi_subset import SUBSET_PATH
 
 _TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float),
                                        "boolean": (bool,), "array": (list,), "object": (dict,), "null": (type(None),)}
@@ -21,7 +21,7 @@ _TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "num
 
 @cache
 def spec() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(SPEC_PATH.read_text())
+    loaded: dict[str, Any] = json.loads(SUBSET_PATH.read_text())
     return loaded
 
 

@@ -20,7 +20,7 @@ from leadcall.calls.models import WebhookDelivery
 from leadcall.calls.service import CallService
 from leadcall.core.db import new_id, on_commit, transaction
 from leadcall.core.errors import NotFound, Unauthenticated
-from leadcall.voice.errors import ProviderError
+from leadcall.voice.errors import ProviderError, UnhandledWebhookType
 from leadcall.voice.types import WebhookEventKind
 
 log = logging.getLogger("leadcall.webhooks")
@@ -48,6 +48,10 @@ async def receive(request: Request, account_id: str) -> dict[str, object]:
     tenant_id, verifier = found
     try:
         event = verifier.verify_webhook(body, request.headers.get("elevenlabs-signature"))
+    except UnhandledWebhookType as exc:  # genuine, but of a type we do not process: acknowledged, so
+        # ElevenLabs does not count it as a failed delivery (it disables a webhook after repeated errors)
+        log.info("ignoring a signed ElevenLabs webhook of type %r (account %s)", exc.event_type[:80], account_id)
+        return {"received": True, "duplicate": False, "ignored": True}
     except ProviderError as exc:  # bad, stale or missing signature; no secret configured
         raise Unauthenticated(f"webhook refused: {exc.detail}") from exc
     async with transaction(service.sessionmaker) as session:

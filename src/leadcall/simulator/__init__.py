@@ -1,7 +1,7 @@
 """A faithful fake of the ElevenLabs agents API for the demo and the tests.
 
 Same paths, request and response shapes, `xi-api-key` auth, error envelopes and
-webhook signatures as api.elevenlabs.io (see /work/shared/elevenlabs-api.md), so the
+webhook signatures as api.elevenlabs.io (ElevenLabs' public API reference), so the
 real provider code is what runs against it. Test phone numbers +1 202 555 0100…0110
 choose scenarios (DESIGN.md §6; `leadcall.simulator.scenarios`).
 

@@ -87,3 +87,15 @@ class ProviderMisconfigured(ProviderError):
 
 class WebhookSignatureError(ProviderError):
     """An inbound webhook failed signature verification (missing, malformed, wrong, stale or future)."""
+
+
+class UnhandledWebhookType(ProviderRejected):
+    """A correctly signed webhook of an event type leadcall does not process (the vendor adds types).
+
+    Raised only after the signature has been verified, so the receiver may acknowledge it:
+    ElevenLabs disables a webhook that keeps answering errors.
+    """
+
+    def __init__(self, detail: str, *, event_type: str) -> None:
+        super().__init__(detail, code="unsupported_event_type")
+        self.event_type = event_type

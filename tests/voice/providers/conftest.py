@@ -3,10 +3,8 @@ records every request, so tests assert exactly what would go on the wire."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,9 +12,9 @@ import pytest
 
 from leadcall.kit.clock import ManualClock
 from leadcall.voice.providers.elevenlabs import ElevenLabsProvider
+from tests.simulator.openapi_check import spec
 from tests.voice.providers.wire import Handler, Recorder, Rig, make_settings
 
-OPENAPI = Path("/work/shared/elevenlabs-openapi.json")
 RigFactory = Callable[..., Awaitable[Rig]]
 
 
@@ -46,6 +44,6 @@ async def rig() -> AsyncIterator[RigFactory]:
 
 @pytest.fixture(scope="session")
 def openapi_schemas() -> dict[str, Any]:
-    schemas: dict[str, Any] = json.loads(OPENAPI.read_text())["components"]["schemas"]
+    schemas: dict[str, Any] = spec()["components"]["schemas"]
     return schemas
 

@@ -16,6 +16,7 @@ from leadcall.voice.types import (
     PhoneKind,
     PhoneNumber,
 )
+from tests.simulator.openapi_check import spec
 from tests.voice.providers.conftest import RigFactory
 from tests.voice.providers.wire import API_KEY, TWILIO_TOKEN, reply
 
@@ -285,7 +286,11 @@ async def test_stream_audio_yields_the_recording(rig: RigFactory) -> None:
     r = await rig(lambda req: httpx.Response(200, content=mp3, headers={"content-type": "audio/mpeg"}))
     chunks = [chunk async for chunk in r.provider.stream_audio("conv_1")]
     assert b"".join(chunks) == mp3
-    assert r.recorder.only().url.path == "/sim/v1/convai/conversations/conv_1/audio"
+    sent = r.recorder.only()
+    assert sent.url.path == "/sim/v1/convai/conversations/conv_1/audio"
+    # It asks for what the API serves there (the document's 200 answer), not JSON.
+    served = spec()["paths"]["/v1/convai/conversations/{conversation_id}/audio"]["get"]["responses"]["200"]
+    assert sent.headers["accept"] == "audio/mpeg" and list(served["content"]) == ["audio/mpeg"]
 
 
 async def test_stream_audio_of_unknown_conversation_is_rejected(rig: RigFactory) -> None:

@@ -32,6 +32,7 @@ from leadcall.voice.errors import (
     ProviderMisconfigured,
     ProviderRejected,
     ProviderRetriable,
+    UnhandledWebhookType,
     WebhookSignatureError,
 )
 from leadcall.voice.providers.elevenlabs.client import (
@@ -390,9 +391,11 @@ class ElevenLabsProvider:
         return _conversation(_parse(ConversationPayload, data, "the conversation"))
 
     def stream_audio(self, conversation_id: str) -> AsyncIterator[bytes]:
+        """The recording as the API serves it (`audio/mpeg`; only its errors are JSON)."""
         return self._client.stream(
             f"/v1/convai/conversations/{path_segment(conversation_id)}/audio",
             f"downloading the recording of {conversation_id}",
+            accept="audio/mpeg",
         )
 
     async def live_count(self, agent_id: str | None = None) -> int:
@@ -451,8 +454,8 @@ class ElevenLabsProvider:
         try:
             kind = WebhookEventKind(envelope.type)
         except ValueError:
-            raise ProviderRejected(f"Unsupported ElevenLabs webhook type {envelope.type!r}.",
-                                   code="unsupported_event_type") from None
+            raise UnhandledWebhookType(f"Unsupported ElevenLabs webhook type {envelope.type!r}.",
+                                       event_type=envelope.type) from None
         what = f"the {kind.value} webhook"
         if kind is WebhookEventKind.TRANSCRIPTION:
             conversation = _conversation(_parse(ConversationPayload, envelope.data, what))

@@ -139,9 +139,10 @@ class ElevenLabsClient:
                 maybe_placed=True,
             ) from None
 
-    async def stream(self, path: str, action: str) -> AsyncIterator[bytes]:
-        """Stream a binary body; errors are raised before the first chunk."""
-        request = self._http.build_request("GET", self._url(path), headers=self._headers(), timeout=self._timeout)
+    async def stream(self, path: str, action: str, *, accept: str) -> AsyncIterator[bytes]:
+        """Stream a binary body of the media type `accept`; errors are raised before the first chunk."""
+        request = self._http.build_request("GET", self._url(path), headers=self._headers(accept),
+                                           timeout=self._timeout)
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -167,8 +168,8 @@ class ElevenLabsClient:
     def _url(self, path: str) -> str:
         return f"{self._base_url}{path}"
 
-    def _headers(self) -> dict[str, str]:
-        return {"xi-api-key": self._api_key, "accept": "application/json", "user-agent": _USER_AGENT}
+    def _headers(self, accept: str = "application/json") -> dict[str, str]:
+        return {"xi-api-key": self._api_key, "accept": accept, "user-agent": _USER_AGENT}
 
     async def _get_json_once(self, path: str, action: str, params: Mapping[str, QueryValue] | None) -> Any:
         response = await self._send("GET", path, action, params=params)

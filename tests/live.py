@@ -58,8 +58,10 @@ async def serve(app: Any, port: int | None = None) -> tuple[uvicorn.Server, asyn
 async def start_live(settings: Settings, clock: ManualClock, **overrides: Any) -> LiveServer:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    # The mounted simulator is named as the one origin accounts may point at besides ElevenLabs' own.
     app = create_app(settings.model_copy(update={"public_base_url": url, "simulator_enabled": True,
-                                                  "run_worker": False, **overrides}), clock=clock)
+                                                  "provider_hosts": f"127.0.0.1:{port}", "run_worker": False,
+                                                  **overrides}), clock=clock)
     server, task, _ = await serve(app, port)
     return LiveServer(app, url, clock, server, task)
 

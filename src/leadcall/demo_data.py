@@ -16,6 +16,7 @@ from leadcall.tenancy import service as tenancy
 from leadcall.tenancy.models import Role, Tenant
 from leadcall.voice import service as voice
 from leadcall.voice.schemas import AccountCreate
+from leadcall.voice.targets import ProviderTargets
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo-1234"
@@ -57,8 +58,8 @@ DEMO_LEADS = [
 
 
 async def seed_demo_voice(session: AsyncSession, box: SecretBox, tenant_id: str, simulator_url: str,
-                          now: datetime) -> None:
-    """The demo tenant's ElevenLabs accounts, served by the built-in simulator."""
+                          now: datetime, targets: ProviderTargets) -> None:
+    """The demo tenant's ElevenLabs accounts, served by the built-in simulator (which `targets` must name)."""
     from leadcall.simulator import DEMO_ACCOUNTS
 
     scope = Scope(tenant_id)
@@ -70,7 +71,7 @@ async def seed_demo_voice(session: AsyncSession, box: SecretBox, tenant_id: str,
             name=spec["name"], api_key=spec["api_key"], webhook_secret=spec["webhook_secret"],
             base_url=simulator_url, concurrency_limit=10, usd_to_currency_rate=0.92,
             twilio_account_sid=spec["twilio_account_sid"], twilio_auth_token=spec["twilio_auth_token"],
-            twilio_base_url=simulator_url), now)
+            twilio_base_url=simulator_url), now, targets=targets)
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,10 @@ from leadcall.core.redis_impl import RedisCache, RedisEventHub, RedisHeartbeats,
 from leadcall.core.redis_impl import connect as connect_redis
 from leadcall.core.secrets import SecretBox
 from leadcall.kit.clock import Clock, SystemClock
+from leadcall.kit.outbound import GuardedTransport
 from leadcall.settings import Settings
 from leadcall.voice.manager import VoiceManager
+from leadcall.voice.targets import ProviderTargets
 
 
 @dataclass
@@ -66,8 +68,10 @@ async def arq_pool(redis_url: str) -> Any:
 @asynccontextmanager
 async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
     container = build_container(settings, clock)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0),
-                             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+    # The provider clients' pool: it connects only to the providers' hosts, at allowed addresses.
+    targets = ProviderTargets.from_settings(settings.provider_hosts, settings.allow_private_targets)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), transport=GuardedTransport(
+        targets.connections, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)))
     redis = connect_redis(settings.redis_url) if settings.redis_url else None
     events: EventHub
     cache: Cache
@@ -85,7 +89,8 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
         events, cache, limiter = MemoryEventHub(), MemoryCache(container.clock), MemoryRateLimiter(container.clock)
         heartbeats = MemoryHeartbeats(container.clock)
         jobs = in_process
-    voices = VoiceManager(secret_box=container.secret_box, clock=container.clock, http=http, cache=cache)
+    voices = VoiceManager(secret_box=container.secret_box, clock=container.clock, http=http, cache=cache,
+                          targets=targets)
     billing = BillingService(clock=container.clock, events=events, limiter=limiter,
                              per_user_per_minute=settings.placements_per_user_per_minute,
                              per_tenant_per_minute=settings.placements_per_tenant_per_minute,

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     placements_per_user_per_minute: int = 10
     placements_per_tenant_per_minute: int = 120
     max_csv_bytes: int = 5 * 1024 * 1024
+    # Origins besides the official ElevenLabs and Twilio API hosts that an account's base URL may name,
+    # comma separated (`host:port`, or `host` for its default port), e.g. a simulator: 127.0.0.1:8000.
+    # They are trusted even at a private address.
+    provider_hosts: str = ""
+    # Whether outbound requests may reach loopback, private and link-local addresses at all.
+    allow_private_targets: bool = False
 
     @property
     def is_sqlite(self) -> bool:

@@ -96,6 +96,7 @@ async def wait_for_status(client: httpx.AsyncClient, call_id: str, headers: dict
 async def stack(processes: Processes, world: TenantWorld) -> AsyncIterator[dict[str, str]]:
     port_a, port_b, port_sim = free_port(), free_port(), free_port()
     url_a, url_b, url_sim = (f"http://127.0.0.1:{p}" for p in (port_a, port_b, port_sim))
+    processes.env["LEADCALL_PROVIDER_HOSTS"] = f"127.0.0.1:{port_sim}"  # every process may reach the simulator
     for port in (port_a, port_b):
         processes.start("serve", "--port", str(port), LEADCALL_PUBLIC_BASE_URL=url_b)
     await wait_until_up(f"{url_a}/health")

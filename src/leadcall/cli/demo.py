@@ -13,6 +13,7 @@ from leadcall.core.migrate import upgrade
 from leadcall.core.secrets import SecretBox
 from leadcall.demo_data import DEMO_PASSWORD, DEMO_USERS, seed_demo, seed_demo_voice
 from leadcall.settings import Settings
+from leadcall.voice.targets import ProviderTargets
 
 
 def _persistent_secret(path: Path, make: str) -> str:
@@ -32,16 +33,19 @@ def demo(port: int = typer.Option(8000), host: str = typer.Option("127.0.0.1"),
     secret_key = _persistent_secret(data_dir / "secret.key", SecretBox.generate_key())
     session_secret = _persistent_secret(data_dir / "session.key", os.urandom(32).hex())
     base_url = f"http://{host}:{port}"
+    # The built-in simulator is served by this very process: the one origin besides ElevenLabs' and Twilio's
+    # that accounts may point at (private targets stay refused).
     settings = Settings(database_url=database_url, secret_keys=secret_key, session_secret=session_secret,
                         public_base_url=base_url, host=host, port=port, simulator_enabled=True,
-                        simulator_speed=speed)
+                        simulator_speed=speed, provider_hosts=f"{host}:{port}")
+    targets = ProviderTargets.from_settings(settings.provider_hosts, settings.allow_private_targets)
     upgrade(database_url)
 
     async def seed() -> bool:
         async with unit_of_work(settings) as session:
             demo = await seed_demo(session, now())
             await seed_demo_voice(session, SecretBox.from_setting(secret_key), demo.tenant_id, f"{base_url}/sim",
-                                  now())
+                                  now(), targets)
             return demo.created
 
     created = asyncio.run(seed())

@@ -26,6 +26,7 @@ from leadcall.voice.errors import ProviderError, ProviderMisconfigured, Provider
 from leadcall.voice.factory import VoiceProviderFactory
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
 from leadcall.voice.repository import AccountRepository, AgentRepository, unscoped_get_account
+from leadcall.voice.targets import ProviderTargets
 from leadcall.voice.types import (
     AgentInfo,
     AgentUpdate,
@@ -115,8 +116,11 @@ def provider_error_to_leadcall(exc: ProviderError) -> Exception:
 
 class VoiceManager:
     def __init__(self, *, secret_box: SecretBox, clock: Clock, http: httpx.AsyncClient, cache: Cache,
-                 factory: VoiceProviderFactory | None = None, live_calls: LiveCallCounter | None = None) -> None:
+                 factory: VoiceProviderFactory | None = None, live_calls: LiveCallCounter | None = None,
+                 targets: ProviderTargets | None = None) -> None:
         self._box = secret_box
+        # Where accounts' base URLs may point (checked when saved; `http` checks again when connecting).
+        self.targets = targets or ProviderTargets()
         self._clock = clock
         self._http = http
         self._cache = cache

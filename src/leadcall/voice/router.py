@@ -22,8 +22,9 @@ async def list_accounts(principal: CanManageAccounts, session: DbSession,
 
 @router.post(f"{BASE}/config", response_model=schemas.Account, status_code=201)
 async def create_account(body: schemas.AccountCreate, principal: CanManageAccounts, session: DbSession,
-                         container: ContainerDep, now: Now) -> schemas.Account:
-    account = await service.create_account(session, principal.tenant_scope, container.secret_box, body, now)
+                         container: ContainerDep, voices: Voices, now: Now) -> schemas.Account:
+    account = await service.create_account(session, principal.tenant_scope, container.secret_box, body, now,
+                                           targets=voices.targets)
     return service.account_view(account, container.secret_box, container.settings.public_base_url)
 
 

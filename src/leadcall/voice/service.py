@@ -21,6 +21,7 @@ from leadcall.voice.repository import (
     unscoped_all_accounts,
 )
 from leadcall.voice.schemas import CALL_TYPES
+from leadcall.voice.targets import ProviderTargets
 from leadcall.voice.types import AgentInfo, AgentUpdate
 
 
@@ -60,18 +61,19 @@ async def _flush_unique(session: AsyncSession, name: str) -> None:
 
 
 async def create_account(session: AsyncSession, scope: Scope, box: SecretBox, data: schemas.AccountCreate,
-                         now: datetime) -> ElevenLabsAccount:
+                         now: datetime, *, targets: ProviderTargets) -> ElevenLabsAccount:
     api_key = data.api_key.strip()
     account = ElevenLabsAccount(
         tenant_id=scope.tenant_id, name=data.name.strip(), api_key_encrypted=box.encrypt(api_key),
         api_key_last4=api_key[-4:],
         webhook_secret_encrypted=box.encrypt(data.webhook_secret.strip()) if data.webhook_secret else None,
-        base_url=str(data.base_url).rstrip("/") if data.base_url else ELEVENLABS_API, is_active=data.is_active,
+        base_url=targets.check("elevenlabs", str(data.base_url)) if data.base_url else ELEVENLABS_API,
+        is_active=data.is_active,
         concurrency_limit=data.concurrency_limit, default_phone_number_id=data.default_phone_number_id,
         usd_to_currency_rate=data.usd_to_currency_rate, price_per_1000_credits=data.price_per_1000_credits,
         twilio_account_sid=data.twilio_account_sid,
         twilio_auth_token_encrypted=box.encrypt(data.twilio_auth_token) if data.twilio_auth_token else None,
-        twilio_base_url=str(data.twilio_base_url).rstrip("/") if data.twilio_base_url else TWILIO_API,
+        twilio_base_url=targets.check("twilio", str(data.twilio_base_url)) if data.twilio_base_url else TWILIO_API,
         created_at=now, updated_at=now)
     AccountRepository(session, scope).add(account)
     await _flush_unique(session, account.name)
@@ -93,9 +95,9 @@ async def update_account(session: AsyncSession, scope: Scope, box: SecretBox, ma
         account.twilio_auth_token_encrypted = (box.encrypt(data.twilio_auth_token) if data.twilio_auth_token
                                                else None)
     if data.base_url is not None:
-        account.base_url = str(data.base_url).rstrip("/")
+        account.base_url = manager.targets.check("elevenlabs", str(data.base_url))
     if data.twilio_base_url is not None:
-        account.twilio_base_url = str(data.twilio_base_url).rstrip("/")
+        account.twilio_base_url = manager.targets.check("twilio", str(data.twilio_base_url))
     for field in ("is_active", "concurrency_limit", "usd_to_currency_rate", "price_per_1000_credits"):
         value = getattr(data, field)
         if value is not None:
@@ -128,8 +130,8 @@ async def test_connection(session: AsyncSession, scope: Scope, manager: VoiceMan
         account = await AccountRepository(session, scope).get(data.config_id)
         provider = manager.provider(account)
     elif data.api_key:
-        provider = manager.provider_for_key(data.api_key.strip(),
-                                            str(data.base_url).rstrip("/") if data.base_url else ELEVENLABS_API)
+        base_url = manager.targets.check("elevenlabs", str(data.base_url)) if data.base_url else ELEVENLABS_API
+        provider = manager.provider_for_key(data.api_key.strip(), base_url)
     else:
         raise Invalid("send either configId (a saved account) or apiKey (a key to try)")
     check = await manager.test_connection(provider)

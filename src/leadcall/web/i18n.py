@@ -364,6 +364,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "thing.organization": {"es": "el equipo", "en": "the team"},
     "thing.token": {"es": "el token de API", "en": "the API token"},
     "thing.user": {"es": "el usuario", "en": "the user"},
+    "problem.provider_host_not_allowed": {
+        "es": "{host} no es un servidor de la API de {provider} ({allowed}); el operador puede permitir otros con "
+              "LEADCALL_PROVIDER_HOSTS.",
+        "en": "{host} is not an API host of {provider} ({allowed}); the operator can allow others with "
+              "LEADCALL_PROVIDER_HOSTS."},
+    "problem.private_target": {"es": "{host} es una dirección privada, local o de enlace local: leadcall no conecta ahí.",
+                               "en": "{host} is a private, loopback or link-local address: leadcall never connects there."},
+    "problem.https_required": {"es": "La URL de la API debe empezar por https://.",
+                               "en": "The API URL must start with https://."},
+    "problem.url_invalid": {"es": "Esa URL no es una a la que leadcall pueda conectarse.",
+                            "en": "leadcall cannot connect to that URL."},
     "problem.account_name_taken": {"es": "Ya hay una cuenta de ElevenLabs llamada «{name}».",
                                    "en": "An ElevenLabs account named '{name}' already exists."},
     "problem.csv_empty": {"es": "El archivo está vacío: la primera línea debe nombrar las columnas (nombre, teléfono…).",

@@ -389,7 +389,7 @@ async def add_account(request: Request, principal: AdminPage, session: DbSession
     data = AccountCreate.model_validate({"name": name, "api_key": api_key, "webhook_secret": webhook_secret or None,
                                          "base_url": base_url or None, "concurrency_limit": concurrency_limit})
     account = await voice.create_account(session, principal.tenant_scope, request.app.state.container.secret_box,
-                                         data, now)
+                                         data, now, targets=voices_of(request).targets)
     return await _settings_body(request, principal, session, _saved(request, principal, account.name))
 
 

@@ -195,11 +195,30 @@ async def test_connection_with_missing_scope(rig: RigFactory) -> None:
     assert check.missing_permission == "convai_read"
 
 
-async def test_connection_when_elevenlabs_is_down(rig: RigFactory) -> None:
-    r = await rig(_raise(httpx.ConnectTimeout))
+@pytest.mark.parametrize("failure", [httpx.ConnectTimeout, httpx.ConnectError, httpx.ReadTimeout,
+                                     httpx.RemoteProtocolError])
+async def test_connection_failures_all_read_the_same(rig: RigFactory, failure: type[httpx.RequestError]) -> None:
+    """Nothing listening, something that is not HTTP, a timeout: one sentence (a probe learns nothing)."""
+    r = await rig(_raise(failure))
     check = await r.provider.test_connection()
     assert not check.ok
-    assert "timed out" in check.detail
+    assert check.detail == "Could not connect to an ElevenLabs API at this URL; check the URL and try again."
+
+
+@pytest.mark.parametrize(("answer", "says"), [
+    (httpx.Response(404, text="<h1>Jenkins</h1> internal build server"), "refused the check (HTTP 404)"),
+    (httpx.Response(502, text="upstream db-7.internal:5432 refused"), "server error (HTTP 502)"),
+    (reply(400, {"detail": {"code": "x", "message": "secret internal banner"}}), "refused the check (HTTP 400)"),
+    (httpx.Response(200, text="SSH-2.0-OpenSSH_9.2"), "not as the ElevenLabs API does"),
+    (reply(200, {"status": "ok", "service": "internal-admin"}), "not as the ElevenLabs API does"),
+])
+async def test_connection_check_summarises_and_never_echoes(rig: RigFactory, answer: httpx.Response,
+                                                             says: str) -> None:
+    r = await rig(lambda req: answer)
+    check = await r.provider.test_connection()
+    assert not check.ok and says in check.detail
+    for echoed in ("Jenkins", "db-7", "banner", "OpenSSH", "internal"):
+        assert echoed not in check.detail
 
 
 # --- secrets ----------------------------------------------------------------------------------

@@ -216,6 +216,34 @@ def _patch_body(update: AgentUpdate) -> dict[str, Any]:
     return body.model_dump(exclude_none=True)
 
 
+UNREACHABLE = "Could not connect to an ElevenLabs API at this URL; check the URL and try again."
+
+
+def connection_problem(exc: ProviderError) -> ConnectionCheck:
+    """What a failed connection check says: by the kind of failure and the HTTP status only."""
+    status = exc.status_code
+    if isinstance(exc, ProviderMisconfigured) and exc.code == "missing_permissions":
+        permission = exc.missing_permission
+        what = f"the permission {permission}" if permission else "a permission this check needs"
+        return ConnectionCheck(ok=False, detail=f"The API key is valid but lacks {what}; enable it on the key.",
+                               missing_permission=permission)
+    if status is None:
+        detail = UNREACHABLE
+    elif status == 401:
+        detail = "ElevenLabs says the API key is invalid (invalid API key)."
+    elif isinstance(exc, ProviderMisconfigured) and status == 402:
+        detail = "The ElevenLabs account has insufficient credits (HTTP 402); top up or upgrade the plan."
+    elif status == 429:
+        detail = "ElevenLabs is busy or rate limiting (HTTP 429); try again shortly."
+    elif status >= 500:
+        detail = f"ElevenLabs answered with a server error (HTTP {status}); try again later."
+    elif exc.code == "unexpected_response":
+        detail = f"This URL answered (HTTP {status}), but not as the ElevenLabs API does; check the URL."
+    else:
+        detail = f"ElevenLabs refused the check (HTTP {status}); check the URL and the API key."
+    return ConnectionCheck(ok=False, detail=detail)
+
+
 class ElevenLabsProvider:
     """`VoiceProvider` for one ElevenLabs account. Build one per account; do not share.
 
@@ -314,17 +342,18 @@ class ElevenLabsProvider:
         return tuple(n for n in numbers if n is not None)
 
     async def test_connection(self) -> ConnectionCheck:
-        """Probe `GET /v1/convai/agents?page_size=1` (needs `convai_read`, unlike `/v1/user`)."""
+        """Probe `GET /v1/convai/agents?page_size=1` (needs `convai_read`, unlike `/v1/user`).
+
+        The answer is ours, never the upstream's text: its status and a sentence of our own. Every way of
+        not getting an HTTP answer (nothing listens, not HTTP, a timeout, an address the outbound guard
+        refuses) reads the same, so the probe tells nothing about what runs at an address."""
         try:
-            await self._client.get_json("/v1/convai/agents", "checking the connection", {"page_size": 1})
-        except ProviderMisconfigured as exc:
-            if exc.code == "missing_permissions":
-                return ConnectionCheck(ok=False, detail=exc.detail, missing_permission=exc.missing_permission)
-            if exc.status_code == 401:
-                return ConnectionCheck(ok=False, detail="ElevenLabs says the API key is invalid (invalid API key).")
-            return ConnectionCheck(ok=False, detail=exc.detail)
+            body = await self._client.get_json("/v1/convai/agents", "checking the connection", {"page_size": 1})
         except ProviderError as exc:
-            return ConnectionCheck(ok=False, detail=exc.detail)
+            return connection_problem(exc)
+        if not isinstance(body, dict) or not isinstance(body.get("agents"), list):
+            return connection_problem(ProviderRetriable("not an agents listing", code="unexpected_response",
+                                                        status_code=200))
         return ConnectionCheck(ok=True, detail="Connected to ElevenLabs; the API key can read agents.")
 
     # --- calls ------------------------------------------------------------------------------

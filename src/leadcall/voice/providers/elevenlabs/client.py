@@ -241,12 +241,12 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 
 
 def _parse_body(response: httpx.Response) -> tuple[ErrorDetail, list[ValidationIssue]]:
-    """Read any of the three error shapes: dict `detail`, 422 list `detail`, or plain text."""
+    """Read the error shapes of the ElevenLabs API: dict `detail`, 422 list `detail`. A body that is not
+    JSON (a proxy's page, some other server) is not repeated: the status says what happened."""
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip()[:200]
-        return ErrorDetail(message=text or None), []
+        return ErrorDetail(), []
     detail = body.get("detail") if isinstance(body, dict) else None
     if isinstance(detail, dict):
         try:

@@ -20,6 +20,7 @@ from leadcall.calls.models import WebhookDelivery
 from leadcall.calls.service import CallService
 from leadcall.core.db import new_id, on_commit, transaction
 from leadcall.core.errors import NotFound, Unauthenticated
+from leadcall.core.request_body import read_limited
 from leadcall.voice.errors import ProviderError, UnhandledWebhookType
 from leadcall.voice.types import WebhookEventKind
 
@@ -35,9 +36,7 @@ def _service(request: Request) -> CallService:
 
 async def receive(request: Request, account_id: str) -> dict[str, object]:
     service = _service(request)
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise NotFound("payload too large")
+    body = await read_limited(request, MAX_BODY_BYTES)  # 413 before an oversized body is read whole
     container = request.app.state.container
     found = service.voices.cached_webhook_verifier(account_id)  # webhooks come in bursts: usually known
     if found is None:

@@ -68,6 +68,11 @@ class Invalid(LeadcallError):
     error = "invalid"
 
 
+class PayloadTooLarge(LeadcallError):
+    status_code = 413
+    error = "too_large"
+
+
 class RateLimited(LeadcallError):
     status_code = 429
     error = "rate_limited"

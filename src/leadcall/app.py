@@ -14,7 +14,7 @@ from leadcall.calls.router import router as calls_router
 from leadcall.core.container import Container
 from leadcall.core.db import transaction
 from leadcall.core.http_errors import install_error_handlers
-from leadcall.core.security_headers import SecurityHeaders
+from leadcall.core.security_headers import SecuredFastAPI
 from leadcall.kit.clock import Clock, SystemClock
 from leadcall.leads.router import router as leads_router
 from leadcall.public import PUBLIC_ROUTERS
@@ -79,13 +79,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 if simulator is not None:
                     await simulator.stop()
 
-    app = FastAPI(title="leadcall", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Call CRM leads with ElevenLabs AI voice agents.")
+    # Security headers on every answer, 500s included (core/security_headers.py).
+    app = SecuredFastAPI(hsts=settings.session_cookie_secure, policies={DOCS_PATH: DOCS_POLICY},
+                         title="leadcall", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                         description="Call CRM leads with ElevenLabs AI voice agents.")
     app.add_middleware(SessionMiddleware, secret_key=settings.session_secret.get_secret_value(),
                        session_cookie="leadcall_session", max_age=settings.session_max_age_seconds,
                        same_site="lax", https_only=settings.session_cookie_secure)
-    # Outermost, so error pages and answers of the other middleware carry the headers too.
-    app.add_middleware(SecurityHeaders, hsts=settings.session_cookie_secure, policies={DOCS_PATH: DOCS_POLICY})
     install_error_handlers(app, html=render_error_page)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(web_public_router)

@@ -9,7 +9,8 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from leadcall.core.security_headers import SecurityHeaders
+from leadcall.core.http_errors import install_error_handlers
+from leadcall.core.security_headers import SecuredFastAPI, SecurityHeaders
 from leadcall.web.rendering import STATIC_DIR, WEB_DIR
 from tests.factories import PASSWORD, TenantWorld
 
@@ -74,6 +75,23 @@ async def test_hsts_only_with_secure_cookies() -> None:
             r = await c.get("/")
         assert ("strict-transport-security" in r.headers) is hsts
         assert r.headers["cache-control"] == "private, max-age=60"  # a route's own choice stands
+
+
+async def test_a_server_error_carries_the_headers_too() -> None:
+    """Starlette answers a 500 from outside the ordinary middleware; the headers are outside even that."""
+    app = SecuredFastAPI(hsts=True)
+    install_error_handlers(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
+        r = await c.get("/boom")
+    assert r.status_code == 500 and r.json()["error"] == "internal"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["cache-control"] == "no-store" and "strict-transport-security" in r.headers
 
 
 INLINE = {

@@ -8,7 +8,9 @@ It wraps `send`, so streamed answers (SSE, recordings) keep streaming.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
+from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -71,3 +73,17 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class SecuredFastAPI(FastAPI):
+    """FastAPI with `SecurityHeaders` around its whole middleware stack. Middleware added the usual way sits
+    inside Starlette's ServerErrorMiddleware, whose 500 answers would then go out without the headers."""
+
+    def __init__(self, *, hsts: bool, policies: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        self.security_hsts = hsts
+        self.security_policies = dict(policies or {})
+        super().__init__(**kwargs)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), hsts=self.security_hsts,
+                               policies=self.security_policies)

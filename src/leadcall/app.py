@@ -18,6 +18,7 @@ from leadcall.core.security_headers import SecuredFastAPI
 from leadcall.kit.clock import Clock, SystemClock
 from leadcall.leads.router import router as leads_router
 from leadcall.public import PUBLIC_ROUTERS
+from leadcall.retention.router import router as retention_router
 from leadcall.runtime import runtime
 from leadcall.settings import Settings
 from leadcall.tenancy.deps import current_principal
@@ -29,7 +30,8 @@ from leadcall.web import public_router as web_public_router
 from leadcall.web.api_docs import DOCS_PATH, DOCS_POLICY
 from leadcall.web.api_docs import router as api_docs_router
 
-API_ROUTERS: list[APIRouter] = [tenancy_router, leads_router, voice_router, calls_router, billing_router]
+API_ROUTERS: list[APIRouter] = [tenancy_router, leads_router, voice_router, calls_router, billing_router,
+                                retention_router]
 
 
 def mount_simulator(app: FastAPI, settings: Settings, clock: Clock | None) -> None:
@@ -63,6 +65,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             app.state.voice_manager = rt.voices
             app.state.call_service = rt.calls
             app.state.billing = rt.billing
+            app.state.retention = rt.retention
             app.state.worker = rt.worker
             app.state.jobs = rt.jobs
             app.state.limiter = rt.limiter

@@ -4,6 +4,7 @@ from leadcall.billing import models as _billing  # noqa: F401
 from leadcall.calls import models as _calls  # noqa: F401
 from leadcall.core.db import Base
 from leadcall.leads import models as _leads  # noqa: F401
+from leadcall.retention import models as _retention  # noqa: F401
 from leadcall.tenancy import models as _tenancy  # noqa: F401
 from leadcall.voice import models as _voice  # noqa: F401
 

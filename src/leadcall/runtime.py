@@ -30,6 +30,8 @@ from leadcall.core.redis_impl import connect as connect_redis
 from leadcall.core.secrets import SecretBox
 from leadcall.kit.clock import Clock, SystemClock
 from leadcall.kit.outbound import GuardedTransport
+from leadcall.retention.archive import DELETE_CONVERSATIONS_JOB
+from leadcall.retention.service import SWEEP_EVERY_SECONDS, RetentionService
 from leadcall.settings import Settings
 from leadcall.voice.manager import VoiceManager
 from leadcall.voice.targets import ProviderTargets
@@ -46,6 +48,7 @@ class Runtime:
     calls: CallService
     worker: CallWorker
     heartbeats: Heartbeats
+    retention: RetentionService
 
 
 def build_container(settings: Settings, clock: Clock | None = None) -> Container:
@@ -100,6 +103,7 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
                         hooks=PlacementHooks(reserve=billing.reserve, settle=billing.settle, admit=billing.admit),
                         jobs=jobs)
     voices.live_call_counter = calls
+    retention = RetentionService(sessionmaker=container.sessionmaker, voices=voices, clock=container.clock)
 
     async def process_webhook(delivery_id: str) -> None:
         await process_delivery(calls, delivery_id)
@@ -110,13 +114,19 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     in_process.register("process_webhook", process_webhook)
     in_process.register(ALERTS_JOB, check_budget_alerts)
 
+    async def delete_conversations(tenant_id: str) -> None:
+        await retention.delete_conversations(tenant_id)
+
+    in_process.register(DELETE_CONVERSATIONS_JOB, delete_conversations)
+
     async def swept() -> None:
         await heartbeats.beat(SWEEP)
 
-    worker = CallWorker(calls, chores=[Chore("budget alerts", ALERTS_SWEEP_SECONDS, billing.check_all_alerts)],
+    worker = CallWorker(calls, chores=[Chore("budget alerts", ALERTS_SWEEP_SECONDS, billing.check_all_alerts),
+                                       Chore("retention", SWEEP_EVERY_SECONDS, retention.sweep_count)],
                         heartbeat=swept)
     try:
-        yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker, heartbeats)
+        yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker, heartbeats, retention)
     finally:
         await worker.stop()
         await jobs.close()

@@ -17,6 +17,7 @@ from arq.connections import RedisSettings
 
 from leadcall.billing.service import ALERTS_JOB
 from leadcall.calls.webhooks import process_delivery
+from leadcall.retention.archive import DELETE_CONVERSATIONS_JOB
 from leadcall.runtime import Runtime, runtime
 from leadcall.settings import Settings
 
@@ -39,6 +40,10 @@ async def check_budget_alerts(ctx: dict[str, Any], tenant_id: str, organization_
     await ctx["runtime"].billing.check_alerts(tenant_id, organization_id)
 
 
+async def delete_conversations(ctx: dict[str, Any], tenant_id: str) -> None:
+    await ctx["runtime"].retention.delete_conversations(tenant_id)
+
+
 async def sweep(ctx: dict[str, Any]) -> None:
     await ctx["runtime"].worker.run_once()
 
@@ -49,7 +54,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
                            "inside `leadcall serve`)")
     return {
         "functions": [func(process_webhook, name="process_webhook", max_tries=5),
-                      func(check_budget_alerts, name=ALERTS_JOB, max_tries=5, keep_result=0)],
+                      func(check_budget_alerts, name=ALERTS_JOB, max_tries=5, keep_result=0),
+                      func(delete_conversations, name=DELETE_CONVERSATIONS_JOB, max_tries=3, keep_result=0)],
         "cron_jobs": [cron(sweep, name="sweep", second=set(range(60)), unique=True, run_at_startup=True)],
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -93,24 +93,18 @@ async def test_usage_report_and_csv_agree(live: LiveServer, live_client: httpx.A
 
 async def test_retention_removes_transcripts_but_keeps_figures(live: LiveServer, live_client: httpx.AsyncClient,
                                                                cw: CallWorld) -> None:
-    from sqlalchemy import update
-
-    from leadcall.core.db import transaction
-    from leadcall.tenancy.models import Tenant
-
     lead = (await make_leads(live_client, cw, 1, phone="+12025550100"))[0]
     call_id = (await live_client.post(f"/api/leads/{lead}/call", json={"agentId": cw.agent_ids[0]},
                                       headers=cw.world.member.headers)).json()["callLog"]["id"]
     await play(live, 150)
-    async with transaction(live.app.state.container.sessionmaker) as session:
-        await session.execute(update(Tenant).where(Tenant.id == cw.world.tenant_id).values(retention_days=1))
+    r = await live_client.put("/api/retention", json={"days": 1}, headers=cw.world.admin.headers)
+    assert r.status_code == 200, r.text
     live.clock.advance(2 * 86400)
-    purged = await live.app.state.call_service.purge_expired_transcripts()
-    assert purged >= 1
+    purged = await live.app.state.retention.sweep()
+    assert purged.calls >= 1
     call = (await live_client.get(f"/api/calls/{call_id}", headers=cw.world.member.headers)).json()
     assert call["transcription"] is None and call["audioUrl"] is None
     assert call["cost"] > 0 and call["outcome"] == "interested" and call["durationSeconds"] > 0
-
 
 
 async def test_alerts_come_from_a_job_and_a_lost_job_is_made_good_by_the_sweep(

@@ -62,7 +62,8 @@ class CallLog(IdMixin, OrgOwned, Base):
         UniqueConstraint("tenant_id", "user_id", "idempotency_key"),
     )
 
-    lead_id: Mapped[str] = mapped_column(String(36), ForeignKey("leads.id", ondelete="CASCADE"))
+    # No cascade: a call (its cost, hold and audit trail) outlives its lead, which is archived, never deleted.
+    lead_id: Mapped[str] = mapped_column(String(36), ForeignKey("leads.id"))
     user_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"),
                                                 nullable=True, index=True)
     account_id: Mapped[str] = mapped_column(String(36), ForeignKey("elevenlabs_accounts.id"), index=True)
@@ -116,7 +117,7 @@ class CallEvent(IdMixin, TenantOwned, Base):
     __tablename__ = "call_events"
     __table_args__ = (Index("ix_call_events_call", "call_id", "at", "seq"),)
 
-    call_id: Mapped[str] = mapped_column(String(36), ForeignKey("call_logs.id", ondelete="CASCADE"))
+    call_id: Mapped[str] = mapped_column(String(36), ForeignKey("call_logs.id"))  # no cascade: the trail stays
     at: Mapped[datetime]
     # Orders events recorded within the same (simulated) instant: wall-clock nanoseconds.
     seq: Mapped[int] = mapped_column(BigInteger, default=time.time_ns)

@@ -48,6 +48,7 @@ from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
 from leadcall.leads.models import Lead, LeadStatus
 from leadcall.leads.repository import LeadRepository
+from leadcall.leads.service import refuse_archived
 from leadcall.tenancy.models import Tenant
 from leadcall.tenancy.principal import Principal
 from leadcall.tenancy.repository import unscoped_get_tenant
@@ -194,6 +195,7 @@ class CallService:
             tenant = (await session.execute(select(Tenant).where(Tenant.id == principal.tenant_id)
                                             .with_for_update())).scalar_one()
             lead = await LeadRepository(session, principal.scope).get(lead_id)
+            refuse_archived(lead)  # (archiving takes the tenant row first too: the two cannot cross)
             if not lead.phone:
                 raise NotFound("lead has no phone number; add one before calling", code="lead_has_no_phone")
             if lead.do_not_call:
@@ -585,26 +587,6 @@ class CallService:
                 self.publish_after_commit(session, call)
             wire = to_wire(call)
         return schemas.CancelResult(canceled=result.ended, detail=result.detail, call_log=wire)
-
-    async def purge_expired_transcripts(self) -> int:
-        """Retention: drop transcripts and recording references older than each tenant's setting,
-        keeping cost, duration and outcome figures. Returns how many calls were purged."""
-        now = self.now()
-        purged = 0
-        async with transaction(self.sessionmaker) as session:
-            tenants = (await session.execute(select(Tenant.id, Tenant.retention_days).where(
-                Tenant.retention_days.is_not(None)))).all()
-            for tenant_id, days in tenants:
-                if days is None:
-                    continue
-                result = await session.execute(
-                    update(CallLog).where(CallLog.tenant_id == tenant_id,
-                                          CallLog.created_at < now - timedelta(days=int(days)),
-                                          CallLog.transcript_purged_at.is_(None),
-                                          CallLog.status.in_([s.value for s in TERMINAL]))
-                    .values(transcript=None, summary=None, has_audio=False, transcript_purged_at=now))
-                purged += int(getattr(result, "rowcount", 0) or 0)
-        return purged
 
     async def live_calls(self, session: AsyncSession, tenant_id: str) -> tuple[dict[str, int], dict[str, int]]:
         per_agent, per_account, _ = await repository.CallRepository(session, Scope(tenant_id)).live_counts()

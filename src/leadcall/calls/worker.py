@@ -5,7 +5,7 @@ The database is the queue: calls carry `next_check_at` (polling with backoff) an
 that dies mid-call loses nothing: the next one picks up exactly where the rows say,
 and every step is idempotent.
 
-Other domains add their periodic chores (the budget alerts' safety net) as `Chore`s,
+Other domains add their periodic chores (the budget alerts' safety net, retention) as `Chore`s,
 run by the same sweep every so often.
 """
 
@@ -25,7 +25,6 @@ from leadcall.core.db import transaction
 log = logging.getLogger("leadcall.worker")
 
 WEBHOOK_RETRY_AFTER_SECONDS = 5
-RETENTION_EVERY_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,6 @@ class CallWorker:
         self.interval = interval_seconds
         self.chores = list(chores)
         self._task: asyncio.Task[None] | None = None
-        self._retention_due = 0.0
         self._chores_due: list[float | None] = [None] * len(self.chores)
 
     async def run_once(self) -> int:
@@ -64,11 +62,7 @@ class CallWorker:
         for call_id in overdue:
             if call_id not in due:
                 await self._guarded(call_id, "reconcile")
-        purged = 0
-        if self.service.clock.now() >= self._retention_due:
-            self._retention_due = self.service.clock.now() + RETENTION_EVERY_SECONDS
-            purged = await self.service.purge_expired_transcripts()
-        done = len(due) + len(overdue) + len(pending) + purged + await self._run_chores()
+        done = len(due) + len(overdue) + len(pending) + await self._run_chores()
         if self.heartbeat is not None:
             await self.heartbeat()
         return done

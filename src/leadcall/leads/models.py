@@ -37,3 +37,8 @@ class Lead(IdMixin, OrgOwned, Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     last_called_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # A lead is archived, never deleted: its calls hold money and history (see leadcall.retention,
+    # whose lead_events say who archived, restored or erased it).
+    archived_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When its personal data was erased on a privacy request (it stays archived).
+    erased_at: Mapped[datetime | None] = mapped_column(nullable=True)

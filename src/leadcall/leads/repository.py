@@ -13,8 +13,9 @@ class LeadRepository(ScopedRepository[Lead]):
     label = "lead"
 
     def _filtered(self, *, search: str | None, status: str | None, owner_id: str | None,
-                  organization_id: str | None) -> Select[Lead]:
+                  organization_id: str | None, archived: bool) -> Select[Lead]:
         stmt = self.scoped_select()
+        stmt = stmt.where(Lead.archived_at.is_not(None) if archived else Lead.archived_at.is_(None))
         if search:
             like = f"%{search.strip().lower()}%"
             stmt = stmt.where(or_(func.lower(Lead.name).like(like), func.lower(Lead.company).like(like),
@@ -29,9 +30,10 @@ class LeadRepository(ScopedRepository[Lead]):
 
     async def page(self, *, limit: int, after: tuple[datetime, str] | None, search: str | None = None,
                    status: str | None = None, owner_id: str | None = None,
-                   organization_id: str | None = None) -> tuple[list[Lead], int]:
-        """Newest first, keyset-paginated on (created_at, id)."""
-        stmt = self._filtered(search=search, status=status, owner_id=owner_id, organization_id=organization_id)
+                   organization_id: str | None = None, archived: bool = False) -> tuple[list[Lead], int]:
+        """Newest first, keyset-paginated on (created_at, id); archived leads or the others, never both."""
+        stmt = self._filtered(search=search, status=status, owner_id=owner_id, organization_id=organization_id,
+                              archived=archived)
         total = (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
         if after is not None:
             stmt = stmt.where(tuple_(Lead.created_at, Lead.id) < tuple_(after[0], after[1]))

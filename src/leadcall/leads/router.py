@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Response, UploadFile
+from fastapi import APIRouter, Query, UploadFile
 
 from leadcall.core.deps import ContainerDep, DbSession, Now
 from leadcall.core.errors import Invalid
@@ -17,10 +17,11 @@ async def list_leads(principal: CanViewLeads, session: DbSession,
                                           description="Search name, company, phone, email"),
                      status: LeadStatus | None = None, owner_id: str | None = Query(default=None, alias="ownerId"),
                      organization_id: str | None = Query(default=None, alias="organizationId"),
+                     archived: bool = Query(default=False, description="true lists the archived leads instead"),
                      cursor: str | None = None, limit: int = Query(default=50, ge=1, le=200)) -> schemas.LeadPage:
     return await service.list_leads(session, principal.scope, limit=limit, cursor=cursor, search=q,
                                     status=status.value if status else None, owner_id=owner_id,
-                                    organization_id=organization_id)
+                                    organization_id=organization_id, archived=archived)
 
 
 @router.post("/api/leads", response_model=schemas.Lead, status_code=201)
@@ -38,12 +39,6 @@ async def get_lead(lead_id: str, principal: CanViewLeads, session: DbSession) ->
 async def update_lead(lead_id: str, body: schemas.LeadUpdate, principal: CanEditLeads, session: DbSession,
                       now: Now) -> schemas.Lead:
     return schemas.Lead.model_validate(await service.update_lead(session, principal, lead_id, body, now))
-
-
-@router.delete("/api/leads/{lead_id}", status_code=204)
-async def delete_lead(lead_id: str, principal: CanEditLeads, session: DbSession) -> Response:
-    await service.delete_lead(session, principal, lead_id)
-    return Response(status_code=204)
 
 
 @router.post("/api/leads/import", response_model=schemas.ImportReport)

@@ -32,6 +32,9 @@ class Lead(Schema):
     created_at: datetime
     updated_at: datetime
     last_called_at: datetime | None
+    archived_at: datetime | None = Field(description="Set while the lead is archived (hidden from lists and "
+                                                     "search unless asked for; its calls and costs are kept).")
+    erased_at: datetime | None = Field(description="Set once its personal data was erased on a privacy request.")
 
 
 class LeadFields(Schema):

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadcall.core.errors import Invalid, plain_params
+from leadcall.core.errors import Conflict, Invalid, plain_params
 from leadcall.core.scoping import Scope
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
 from leadcall.leads import schemas
@@ -67,9 +67,16 @@ async def get_lead(session: AsyncSession, scope: Scope, lead_id: str) -> Lead:
     return await LeadRepository(session, scope).get(lead_id)
 
 
+def refuse_archived(lead: Lead) -> None:
+    """An archived lead is kept as a record: it is not edited or called until it is restored."""
+    if lead.archived_at is not None:
+        raise Conflict("this lead is archived; restore it first", code="lead_archived")
+
+
 async def update_lead(session: AsyncSession, principal: Principal, lead_id: str, data: schemas.LeadUpdate,
                       now: datetime) -> Lead:
     lead = await LeadRepository(session, principal.scope).get(lead_id)
+    refuse_archived(lead)
     changes = data.model_dump(exclude_unset=True)
     if "owner_id" in changes:
         await _check_owner(session, principal, data.owner_id)
@@ -90,15 +97,9 @@ async def update_lead(session: AsyncSession, principal: Principal, lead_id: str,
     return lead
 
 
-async def delete_lead(session: AsyncSession, principal: Principal, lead_id: str) -> None:
-    lead = await LeadRepository(session, principal.scope).get(lead_id)
-    await session.delete(lead)
-    await session.flush()
-
-
 async def list_leads(session: AsyncSession, scope: Scope, *, limit: int, cursor: str | None,
                      search: str | None, status: str | None, owner_id: str | None,
-                     organization_id: str | None) -> schemas.LeadPage:
+                     organization_id: str | None, archived: bool = False) -> schemas.LeadPage:
     try:
         after = decode_cursor(cursor) if cursor else None
     except BadCursor as exc:
@@ -106,7 +107,7 @@ async def list_leads(session: AsyncSession, scope: Scope, *, limit: int, cursor:
     limit = max(1, min(limit, MAX_PAGE))
     rows, total = await LeadRepository(session, scope).page(
         limit=limit + 1, after=after, search=search, status=status, owner_id=owner_id,
-        organization_id=organization_id)
+        organization_id=organization_id, archived=archived)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None

@@ -302,6 +302,12 @@ async def get_conversation(state: State, conversation_id: str, account: Account)
     return state.conversation_json(_find_conversation(state, account, conversation_id))
 
 
+@api.delete("/v1/convai/conversations/{conversation_id}")
+async def delete_conversation(state: State, conversation_id: str, account: Account) -> dict[str, Any]:
+    state.delete_conversation(_find_conversation(state, account, conversation_id))
+    return {}
+
+
 @api.get("/v1/convai/conversations/{conversation_id}/audio")
 async def get_conversation_audio(state: State, conversation_id: str, account: Account) -> Response:
     audio = state.audio_for(_find_conversation(state, account, conversation_id))

@@ -57,6 +57,7 @@ class SimulatorState:
         self.webhook_transport = webhook_transport
         self.accounts: dict[str, SimAccount] = {}
         self.conversations: dict[str, SimConversation] = {}
+        self.deleted_conversations: set[str] = set()  # ids deleted through the API (tests read it)
         self.faults = Faults()
         self.deliveries: list[Delivery] = []
         self._runner: asyncio.Task[None] | None = None
@@ -212,6 +213,11 @@ class SimulatorState:
             else secrets.token_hex(16))
         self.conversations[conversation.conversation_id] = conversation
         return conversation
+
+    def delete_conversation(self, conversation: SimConversation) -> None:
+        """Forgets the conversation: transcript, recording and all (it sends no webhook after this)."""
+        self.conversations.pop(conversation.conversation_id, None)
+        self.deleted_conversations.add(conversation.conversation_id)
 
     def hang_up(self, conversation: SimConversation, twilio_status: str) -> str:
         """Ends a call from the telephony side, as Twilio's "modify call" does; returns its Twilio status.

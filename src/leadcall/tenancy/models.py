@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadcall.core.db import Base, IdMixin
@@ -25,8 +25,10 @@ class Tenant(IdMixin, Base):
     # Region used to read phone numbers written without a country code.
     default_country: Mapped[str] = mapped_column(String(2), default="US")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
-    # Transcripts and recordings older than this are removed; None keeps them.
+    # Transcripts and recordings older than this are removed; None keeps them (see leadcall.retention).
     retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # ... and the conversations are deleted at ElevenLabs too.
+    retention_delete_at_provider: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
 
 

@@ -15,16 +15,19 @@ class Permission(StrEnum):
     view_leads = "view_leads"
     edit_leads = "edit_leads"
     import_leads = "import_leads"
+    archive_leads = "archive_leads"  # and restore them
+    erase_leads = "erase_leads"  # privacy requests
     place_calls = "place_calls"
     view_reports = "view_reports"
     manage_accounts = "manage_accounts"
     manage_agents = "manage_agents"
     manage_users = "manage_users"
     manage_budgets = "manage_budgets"
+    manage_retention = "manage_retention"
 
 
 _MEMBER = {Permission.view_leads, Permission.edit_leads, Permission.place_calls}
-_MANAGER = _MEMBER | {Permission.import_leads, Permission.view_reports}
+_MANAGER = _MEMBER | {Permission.import_leads, Permission.archive_leads, Permission.view_reports}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.member: frozenset(_MEMBER),
     Role.manager: frozenset(_MANAGER),

@@ -276,6 +276,14 @@ class VoiceProvider(Protocol):
         """The call recording (MP3) in chunks, as the vendor streams it."""
         ...
 
+    async def delete_conversation(self, conversation_id: str) -> bool:
+        """Delete the conversation at the vendor (transcript, recording, analysis, dynamic variables).
+
+        True when it was deleted, False when the vendor no longer knows it (deleted before): either way
+        it is gone. Sent once; whoever asked decides when to try again.
+        """
+        ...
+
     async def live_count(self, agent_id: str | None = None) -> int:
         """Conversations in progress now, for one agent or the whole account."""
         ...

@@ -427,6 +427,18 @@ class ElevenLabsProvider:
             accept="audio/mpeg",
         )
 
+    async def delete_conversation(self, conversation_id: str) -> bool:
+        """`DELETE /v1/convai/conversations/{conversation_id}` (200 with an empty JSON schema); 404: already gone."""
+        try:
+            await self._client.delete(
+                f"/v1/convai/conversations/{path_segment(conversation_id)}", f"deleting conversation {conversation_id}"
+            )
+        except ProviderRejected as exc:
+            if exc.status_code == 404:
+                return False
+            raise
+        return True
+
     async def live_count(self, agent_id: str | None = None) -> int:
         params = {"agent_id": agent_id} if agent_id else None
         data = await self._client.get_json("/v1/convai/analytics/live-count", "counting live calls", params)

@@ -94,6 +94,10 @@ class ElevenLabsClient:
         response = await self._send("PATCH", path, action, json_body=body)
         return self._decode(response, action)
 
+    async def delete(self, path: str, action: str) -> None:
+        """DELETE once (not retried, like every write); the answer's body is not needed."""
+        await self._send("DELETE", path, action)
+
     async def post_call(self, path: str, action: str, body: Mapping[str, Any]) -> Any:
         """POST that places a phone call: exactly one attempt, never retried.
 

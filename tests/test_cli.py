@@ -84,3 +84,45 @@ async def test_secrets_rotate_re_encrypts_under_the_new_key(settings: Settings, 
     only_new = SecretBox([new])
     assert only_new.decrypt(account.api_key_encrypted) == "sk_rotate_me_1234"
     assert account.webhook_secret_encrypted and only_new.decrypt(account.webhook_secret_encrypted) == "wsec_rotate"
+
+
+async def leadcall(settings: Settings, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LEADCALL_DATABASE_URL": settings.database_url, "LEADCALL_PUBLIC_BASE_URL": "http://testserver"}
+    if password is not None:
+        env["LEADCALL_NEW_USER_PASSWORD"] = password
+    return await asyncio.to_thread(subprocess.run, [LEADCALL, *args], env=env, capture_output=True, text=True,
+                                   timeout=60, check=False)
+
+
+async def test_cli_refuses_short_and_common_passwords(settings: Settings, world: TenantWorld) -> None:
+    email = f"weak-{uuid.uuid4().hex[:8]}@example.com"
+    for weak, says in (("x", "at least 10 characters"), ("1234567890", "most common")):
+        done = await leadcall(settings, "user", "create", "--tenant", world.tenant_id, "--org", world.org_id,
+                              "--email", email, "--name", "Weak", password=weak)
+        assert done.returncode == 1 and says in done.stderr, done.stderr
+        done = await leadcall(settings, "user", "set-password", "--email", world.member.email, password=weak)
+        assert done.returncode == 1 and says in done.stderr, done.stderr
+
+
+async def test_cli_sets_a_password_and_prints_a_reset_link(settings: Settings, client: httpx.AsyncClient,
+                                                           world: TenantWorld) -> None:
+    from tests.factories import PASSWORD
+
+    assert (await client.post("/api/auth/login", json={"email": world.member.email, "password": PASSWORD})
+            ).status_code == 200
+    done = await leadcall(settings, "user", "set-password", "--email", world.member.email, password="set by the cli")
+    assert done.returncode == 0, done.stderr
+    assert "sessions ended: 1" in done.stdout
+    assert (await client.get("/api/me")).status_code == 401, "the user's sessions ended"
+    assert (await client.post("/api/auth/login", json={"email": world.member.email, "password": "set by the cli"})
+            ).status_code == 200
+
+    done = await leadcall(settings, "user", "reset-link", "--email", world.member.email)
+    assert done.returncode == 0, done.stderr
+    url = done.stdout.strip()
+    assert url.startswith("http://testserver/password-reset/")
+    r = await client.post("/api/auth/password-reset", json={"token": url.rsplit("/", 1)[1],
+                                                            "newPassword": "set through the link"})
+    assert r.status_code == 204, r.text
+    assert (await client.post("/api/auth/login", json={"email": world.member.email, "password": "set through the link"})
+            ).status_code == 200

@@ -9,14 +9,18 @@ from leadcall.leads.models import Lead
 from leadcall.settings import Settings
 from leadcall.tenancy.deps import CurrentPrincipal
 from tests.cross_tenant import Case, list_leaks, walk
-from tests.factories import TenantWorld
+from tests.factories import PASSWORD, TenantWorld
 from tests.live import CallWorld, LiveServer, finish_jobs, make_call_world
 
 
 async def victim_ids(client: httpx.AsyncClient, victim: TenantWorld) -> dict[str, str]:
     tokens = (await client.get("/api/tokens", headers=victim.member.headers)).json()
+    signed_in = await client.post("/api/auth/login", json={"email": victim.member.email, "password": PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text
+    sessions = (await client.get("/api/me/sessions")).json()
+    client.cookies.clear()  # the attacker calls with its own token only
     return {"lead_id": victim.lead_ids[0], "user_id": victim.member.user_id, "token_id": tokens[0]["id"],
-            "tenant_id": victim.tenant_id, "organization_id": victim.org_id}
+            "tenant_id": victim.tenant_id, "organization_id": victim.org_id, "session_id": sessions[0]["id"]}
 
 
 async def victim_call_ids(live: LiveServer, client: httpx.AsyncClient, victim: CallWorld) -> dict[str, str]:

@@ -19,7 +19,7 @@ from leadcall.voice.schemas import AccountCreate
 from leadcall.voice.targets import ProviderTargets
 
 DEMO_SLUG = "demo"
-DEMO_PASSWORD = "demo-1234"
+DEMO_PASSWORD = "demo-leadcall"
 DEMO_USERS = [
     ("admin@demo.leadcall.test", "Ana Admin", Role.admin, 0),
     ("manager@demo.leadcall.test", "Marta Manager", Role.manager, 0),

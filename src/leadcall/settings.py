@@ -25,7 +25,10 @@ class Settings(BaseSettings):
     simulator_speed: float = 1.0
     run_worker: bool = True
     session_cookie_secure: bool = False
+    # A sign-in lasts this long at most (its cookie and its server-side record alike).
     session_max_age_seconds: int = 14 * 24 * 3600
+    # How long an admin-issued password reset link works (once).
+    password_reset_valid_seconds: int = 24 * 3600
     # Failed sign-ins allowed per email address (and per client address) per minute.
     login_attempts_per_minute: int = 10
     placements_per_user_per_minute: int = 10

@@ -142,7 +142,8 @@ def test_every_problem_the_catalog_words_is_a_code_the_services_raise() -> None:
     raised = {code for path in SRC.rglob("*.py") if "web" not in path.parts
               for found in re.findall(r'\bcode="([a-z0-9_]+)"(?: if [^"\n]+ else "([a-z0-9_]+)")?', path.read_text())
               for code in found if code}
-    raised |= set(re.findall(r'\bcode="([a-z0-9_]+)"', (WEB_DIR / "router.py").read_text()))
+    raised |= {code for name in ("router.py", "account.py")
+               for code in re.findall(r'\bcode="([a-z0-9_]+)"', (WEB_DIR / name).read_text())}
     # The placement rate limits name their code in a table, one row per limit.
     raised |= set(re.findall(r'"(placements_limited_[a-z]+)"', (SRC / "billing" / "service.py").read_text()))
     worded = {key.removeprefix("problem.") for key in MESSAGES if key.startswith("problem.")}
@@ -160,7 +161,9 @@ PAGE_CODES = ["lead_already_on_call", "lead_do_not_call", "lead_has_no_phone", "
               "placements_limited_user", "placements_limited_tenant", "not_found", "call_already_ended",
               "call_being_placed", "call_still_live", "no_recording", "role_not_allowed", "team_name_taken",
               "too_many_sign_ins", "wrong_credentials", "session_ended", "form_expired", "account_has_history",
-              "agent_unknown", "email_taken", "account_name_taken", "phone_invalid", "owner_not_in_team"]
+              "agent_unknown", "email_taken", "account_name_taken", "phone_invalid", "owner_not_in_team",
+              "current_password_wrong", "password_mismatch", "password_too_short", "password_too_common",
+              "password_unchanged", "reset_link_invalid", "too_many_password_attempts"]
 
 
 def test_refusals_a_person_meets_on_the_pages_are_worded_in_both_languages() -> None:

@@ -54,4 +54,6 @@ def demo(port: int = typer.Option(8000), host: str = typer.Option("127.0.0.1"),
     for email, _name, role, _org in DEMO_USERS:
         typer.echo(f"  {email:32} ({role.value})  password: {DEMO_PASSWORD}")
     typer.echo(f"API: {base_url}/docs  (create a token: POST /api/tokens, or `leadcall token create`)")
+    typer.echo("Forgotten password: an admin makes a reset link in Settings → Users (shown there, no mail is sent),"
+               f" or: LEADCALL_DATABASE_URL={database_url} leadcall user reset-link --email …")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -4,7 +4,9 @@ Every API route hangs under a router that depends on `current_principal`, so a r
 is authenticated unless it is declared in `leadcall.public`. Bearer tokens are for
 integrations; the browser uses the signed session cookie, and then every unsafe
 method must carry the session's CSRF token (header `X-CSRF-Token` or form field
-`csrf_token`).
+`csrf_token`). The cookie (signed, as before) carries the secret of a server-side
+session (`tenancy.sessions`), the CSRF token and the language chosen before sign-in;
+who is signed in is only ever read from the session's record.
 """
 
 from __future__ import annotations
@@ -19,10 +21,63 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadcall.core.db import transaction
 from leadcall.core.deps import Now, get_container
 from leadcall.core.errors import Forbidden, Unauthenticated
-from leadcall.tenancy import service
+from leadcall.tenancy import service, sessions
+from leadcall.tenancy.models import User
 from leadcall.tenancy.principal import Permission, Principal
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The cookie's key for the session's secret.
+SESSION_KEY = "sid"
+
+
+def device_of(request: Request) -> sessions.Device:
+    return sessions.Device(user_agent=request.headers.get("user-agent", ""),
+                           address=request.client.host if request.client else "")
+
+
+def has_cookie_session(request: Request) -> bool:
+    return "session" in request.scope and bool(request.session.get(SESSION_KEY))
+
+
+async def sign_in(request: Request, session: AsyncSession, user: User, now: datetime) -> str:
+    """Starts a server-side session for `user` in a fresh cookie and returns its CSRF token. Nothing of the
+    cookie from before survives but the language it chose (no session fixation)."""
+    settings = get_container(request).settings
+    secret = await sessions.start_session(session, user, device_of(request), now, settings.session_max_age_seconds)
+    lang = request.session.get("lang")
+    csrf = service.new_csrf_token()
+    request.session.clear()
+    request.session.update({SESSION_KEY: secret, "csrf": csrf})
+    if lang:
+        request.session["lang"] = lang
+    return csrf
+
+
+async def sign_out(request: Request, session: AsyncSession) -> None:
+    """Ends this cookie's server-side session, so a copy of the cookie stops working too."""
+    secret = request.session.get(SESSION_KEY) if "session" in request.scope else None
+    if secret:
+        await sessions.end_session_by_secret(session, str(secret))
+    lang = request.session.get("lang")
+    request.session.clear()
+    if lang:
+        request.session["lang"] = lang
+
+
+async def cookie_principal(request: Request, now: datetime) -> Principal | None:
+    """The principal of this browser's session, None when the cookie names none; raises Unauthenticated
+    (`session_ended`) when it names one that has ended. Its own short units of work: the route's transaction
+    (if any) must not be held open by authentication, nor authentication wait for the route's."""
+    secret = request.session.get(SESSION_KEY) if "session" in request.scope else None
+    if not secret:
+        return None
+    container = get_container(request)
+    async with transaction(container.read_sessionmaker) as session:
+        principal, stale = await sessions.principal_from_session(session, str(secret), now)
+    if stale is not None:
+        async with transaction(container.sessionmaker) as session:
+            await sessions.touch_session(session, stale, now, device_of(request).address)
+    return principal
 
 
 async def _csrf_token_from(request: Request) -> str | None:
@@ -51,34 +106,30 @@ async def current_principal(request: Request, now: Now) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    # Its own short unit of work: the route's transaction (if any) must not be held open
-    # by authentication, nor authentication wait for the route's.
-    container = get_container(request)
-    async with transaction(container.read_sessionmaker) as session:
-        principal, token_id = await _resolve(request, session, now)
-    if token_id is not None:
-        async with transaction(container.sessionmaker) as session:
-            await service.touch_token(session, token_id, now)
+    authorization = request.headers.get("authorization", "")
+    if authorization:
+        principal = await _token_principal(request, authorization, now)
+    else:
+        found = await cookie_principal(request, now)
+        if found is None:
+            raise Unauthenticated("sign in or send an API token")
+        await require_csrf(request)
+        principal = found
     request.state.principal = principal
     return principal
 
 
-async def _resolve(request: Request, session: AsyncSession, now: datetime) -> tuple[Principal, str | None]:
-    """The principal, and the id of a token whose last use should be recorded."""
-    authorization = request.headers.get("authorization", "")
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("use 'Authorization: Bearer <token>'")
-        principal, stale_token = await service.principal_from_token(session, token.strip(), now)
-        return principal, stale_token
-    else:
-        user_id = request.session.get("uid") if "session" in request.scope else None
-        if not user_id:
-            raise Unauthenticated("sign in or send an API token")
-        principal = await service.principal_from_user_id(session, user_id)
-        await require_csrf(request)
-    return principal, None
+async def _token_principal(request: Request, authorization: str, now: datetime) -> Principal:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("use 'Authorization: Bearer <token>'")
+    container = get_container(request)
+    async with transaction(container.read_sessionmaker) as session:
+        principal, token_id = await service.principal_from_token(session, token.strip(), now)
+    if token_id is not None:
+        async with transaction(container.sessionmaker) as session:
+            await service.touch_token(session, token_id, now)
+    return principal
 
 
 def requires(permission: Permission):  # type: ignore[no-untyped-def]

@@ -65,3 +65,34 @@ class ApiToken(IdMixin, TenantOwned, Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class UserSession(IdMixin, TenantOwned, Base):
+    """A signed-in browser (or API client that signed in with a password). The cookie carries a random
+    secret; only its hash is stored, so the table cannot be replayed. Ending a session deletes its row,
+    which is what makes a copied cookie stop working."""
+
+    __tablename__ = "user_sessions"
+
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    # The device, as its browser names itself, and the address it was last used from.
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PasswordReset(IdMixin, TenantOwned, Base):
+    """A link an admin issued for a user to set a new password: time-limited, single use, stored hashed."""
+
+    __tablename__ = "password_resets"
+
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"),
+                                                   nullable=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from leadcall.core.errors import Forbidden
 from leadcall.core.scoping import Scope
@@ -45,6 +45,8 @@ class Principal:
     name: str
     language: str
     via: Literal["session", "token"]
+    # The signed-in session this request came with (None for an API token).
+    session_id: str | None = None
 
     @property
     def scope(self) -> Scope:
@@ -62,3 +64,11 @@ class Principal:
         if not self.can(permission):
             raise Forbidden(f"your role ({self.role.value}) does not allow this ({permission.value})",
                             code="role_not_allowed", params={"role": self.role.value, "permission": permission.value})
+
+
+def principal_from_row(row: Any, via: str, *, session_id: str | None = None) -> Principal:
+    """From a row of the user's columns joined with its tenant's default language (repository reads)."""
+    return Principal(tenant_id=row.tenant_id, organization_id=row.organization_id, user_id=row.id,
+                     role=Role(row.role), email=row.email, name=row.name,
+                     language=row.language or row.default_language,
+                     via="token" if via == "token" else "session", session_id=session_id)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadcall.core.errors import Conflict, Invalid, NotFound, RateLimited, Unauthenticated
 from leadcall.core.ratelimit import Limit, RateLimiter
 from leadcall.core.scoping import Scope
-from leadcall.kit.passwords import hash_password, hash_token, new_api_token, verify_password
+from leadcall.kit.passwords import hash_password, hash_token, new_api_token, spend_a_verification, verify_and_update
 from leadcall.tenancy import repository as repo
 from leadcall.tenancy.models import ApiToken, Organization, Role, Tenant, User
-from leadcall.tenancy.principal import Principal
+from leadcall.tenancy.passwords import require_acceptable_password
+from leadcall.tenancy.principal import Principal, principal_from_row
 
 
 def _slugify(name: str) -> str:
@@ -61,9 +62,11 @@ async def create_user(session: AsyncSession, scope: Scope, *, email: str, name: 
     email = email.strip().lower()
     if await repo.unscoped_find_user_by_email(session, email) is not None:
         raise Conflict(f"a user with the email {email} already exists", code="email_taken", params={"email": email})
+    if password is not None:
+        require_acceptable_password(password)
     user = User(tenant_id=scope.tenant_id, organization_id=organization_id, email=email, name=name.strip(),
-                password_hash=hash_password(password) if password else None, role=role.value,
-                language=language, created_at=now)
+                password_hash=await asyncio.to_thread(hash_password, password) if password else None,
+                role=role.value, language=language, created_at=now)
     repo.UserRepository(session, scope).add(user)
     await session.flush()
     return user
@@ -71,8 +74,12 @@ async def create_user(session: AsyncSession, scope: Scope, *, email: str, name: 
 
 async def update_user(session: AsyncSession, principal: Principal, user_id: str, *, name: str | None = None,
                       role: Role | None = None, organization_id: str | None = None, language: str | None = None,
-                      is_active: bool | None = None) -> User:
+                      is_active: bool | None = None, password: str | None = None) -> User:
     user = await repo.UserRepository(session, principal.tenant_scope).get(user_id)
+    if password is not None:
+        raise Invalid("a password is not changed by editing the user: each user changes their own with "
+                      "POST /api/me/password, and an admin issues a reset link with "
+                      "POST /api/users/{id}/password-reset", code="password_not_changed_here")
     if user.id == principal.user_id and (role not in (None, Role.admin) or is_active is False):
         raise Conflict("you cannot remove your own admin role or deactivate yourself", code="own_admin_role")
     if organization_id is not None:
@@ -86,6 +93,8 @@ async def update_user(session: AsyncSession, principal: Principal, user_id: str,
         user.language = language
     if is_active is not None:
         user.is_active = is_active
+        if not is_active:  # a deactivated user is signed out everywhere
+            await repo.SessionRepository(session, principal.tenant_scope).delete_for_user(user.id)
     await session.flush()
     return user
 
@@ -110,10 +119,17 @@ async def guard_login(limiter: RateLimiter, email: str, client: str | None, per_
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    """The user these credentials name. Every refusal costs one password verification, so an unknown
+    email answers as slowly as a wrong password. A hash of an older scheme or cost is replaced."""
     user = await repo.unscoped_find_user_by_email(session, email)
-    if user is None or not user.is_active or not user.password_hash or not verify_password(
-            password, user.password_hash):
+    if user is None or not user.is_active or not user.password_hash:
+        await asyncio.to_thread(spend_a_verification, password)
         raise Unauthenticated("wrong email or password", code="wrong_credentials")
+    matches, upgraded = await asyncio.to_thread(verify_and_update, password, user.password_hash)
+    if not matches:
+        raise Unauthenticated("wrong email or password", code="wrong_credentials")
+    if upgraded is not None:
+        user.password_hash = upgraded
     return user
 
 
@@ -134,9 +150,11 @@ async def list_tokens(session: AsyncSession, principal: Principal) -> list[ApiTo
 
 
 async def revoke_token(session: AsyncSession, principal: Principal, token_id: str, now: datetime) -> ApiToken:
-    row = await repo.TokenRepository(session, principal.tenant_scope).get(token_id)
-    if row.user_id != principal.user_id and principal.role is not Role.admin:
-        raise NotFound("token not found")
+    tokens = repo.TokenRepository(session, principal.tenant_scope)
+    # An admin may revoke any token of the tenant; anyone else only their own, and a colleague's id
+    # answers exactly as an unknown one.
+    row = await (tokens.get(token_id) if principal.role is Role.admin
+                 else tokens.get_of_user(token_id, principal.user_id))
     if row.revoked_at is None:
         row.revoked_at = now
     await session.flush()
@@ -150,13 +168,6 @@ def principal_for(user: User, tenant: Tenant, via: str) -> Principal:
                      via="token" if via == "token" else "session")
 
 
-def _principal_from_row(row: Any, via: str) -> Principal:
-    return Principal(tenant_id=row.tenant_id, organization_id=row.organization_id, user_id=row.id,
-                     role=Role(row.role), email=row.email, name=row.name,
-                     language=row.language or row.default_language,
-                     via="token" if via == "token" else "session")
-
-
 async def principal_from_token(session: AsyncSession, token: str, now: datetime) -> tuple[Principal, str | None]:
     """The token's principal, and the token's id when its last use is worth recording (read-only here)."""
     row = await repo.unscoped_principal_row_by_token(session, hash_token(token))
@@ -166,20 +177,13 @@ async def principal_from_token(session: AsyncSession, token: str, now: datetime)
         raise Unauthenticated("the API token's user is not active")
     # Recorded at minute precision, so busy integrations do not write on every request.
     stale = row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60
-    return _principal_from_row(row, "token"), row.token_id if stale else None
+    return principal_from_row(row, "token"), row.token_id if stale else None
 
 
 async def touch_token(session: AsyncSession, token_id: str, now: datetime) -> None:
     row = await session.get(ApiToken, token_id)
     if row is not None:
         row.last_used_at = now
-
-
-async def principal_from_user_id(session: AsyncSession, user_id: str) -> Principal:
-    row = await repo.unscoped_principal_row_by_user(session, user_id)
-    if row is None or not row.is_active:
-        raise Unauthenticated("your session has ended; please sign in again", code="session_ended")
-    return _principal_from_row(row, "session")
 
 
 async def get_tenant(session: AsyncSession, scope: Scope) -> Tenant:

@@ -13,11 +13,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from leadcall.core.db import transaction
 from leadcall.core.deps import get_container
 from leadcall.core.errors import LeadcallError
-from leadcall.tenancy import service
-from leadcall.tenancy.deps import require_csrf
+from leadcall.kit.clock import utc_datetime
+from leadcall.tenancy.deps import SESSION_KEY, cookie_principal, require_csrf
 from leadcall.tenancy.principal import Permission, Principal
 
 
@@ -27,20 +26,18 @@ class LoginRequired(LeadcallError):
 
 
 async def session_principal(request: Request) -> Principal | None:
-    """The signed-in user of this browser, or None (a session of a removed or deactivated user is cleared)."""
+    """The signed-in user of this browser, or None (a cookie whose session has ended, or whose user was
+    deactivated, forgets it)."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    user_id = request.session.get("uid")
-    if not user_id:
+    try:
+        principal = await cookie_principal(request, utc_datetime(get_container(request).clock))
+    except LeadcallError:
+        request.session.pop(SESSION_KEY, None)
         return None
-    async with transaction(get_container(request).read_sessionmaker) as session:
-        try:
-            principal = await service.principal_from_user_id(session, str(user_id))
-        except LeadcallError:
-            request.session.clear()
-            return None
-    request.state.principal = principal
+    if principal is not None:
+        request.state.principal = principal
     return principal
 
 

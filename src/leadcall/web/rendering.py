@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from leadcall.calls.models import CallStatus, PhoneResult, SalesResult
 from leadcall.leads.models import LeadStatus
 from leadcall.tenancy import service as tenancy
+from leadcall.tenancy.deps import has_cookie_session
 from leadcall.tenancy.models import Role
 from leadcall.tenancy.principal import Permission, Principal
 from leadcall.voice.manager import Unavailability
@@ -103,4 +104,4 @@ def render_error_page(request: Request, status_code: int, detail: str) -> Respon
         return render(request, "_toast.html", principal, status_code=status_code, title=title, message=detail,
                       kind="error", headers={"HX-Retarget": "#toast", "HX-Reswap": "innerHTML"})
     return render(request, "error.html", principal, status_code=status_code, title=title, detail=detail,
-                  code=status_code, signed_in=principal is not None or bool(request.session.get("uid")))
+                  code=status_code, signed_in=principal is not None or has_cookie_session(request))

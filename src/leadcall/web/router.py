@@ -21,9 +21,10 @@ from leadcall.calls.schemas import CallLog, CallOutcomeUpdate
 from leadcall.calls.service import CallService, to_wire
 from leadcall.core.deps import DbSession, Now
 from leadcall.core.errors import Forbidden, Invalid, LeadcallError, RateLimited, Unauthenticated
+from leadcall.kit.password_rules import password_problem
 from leadcall.leads import service as leads
 from leadcall.tenancy import service as tenancy
-from leadcall.tenancy.deps import require_csrf
+from leadcall.tenancy.deps import require_csrf, sign_in, sign_out
 from leadcall.tenancy.models import Role
 from leadcall.tenancy.principal import Permission, Principal
 from leadcall.voice import service as voice
@@ -76,7 +77,8 @@ async def login_page(request: Request) -> Response:
 
 
 @public_router.post("/login")
-async def login(request: Request, session: DbSession, email: str = Form(""), password: str = Form("")) -> Response:
+async def login(request: Request, session: DbSession, now: Now, email: str = Form(""),
+                password: str = Form("")) -> Response:
     try:  # the sign-in form carries the token of the session that showed it
         await require_csrf(request)
     except Forbidden:
@@ -93,20 +95,15 @@ async def login(request: Request, session: DbSession, email: str = Form(""), pas
         user = await tenancy.authenticate(session, email, password)
     except Unauthenticated:
         return render(request, "login.html", None, status_code=401, error=("login.failed", {}), email=email)
-    lang = request.session.get("lang")
-    # A fresh session on sign-in: nothing from before (session fixation) survives but the language.
-    request.session.clear()
-    request.session.update({"uid": user.id, "csrf": tenancy.new_csrf_token()})
-    if lang in LANGUAGES:
-        request.session["lang"] = lang
+    await sign_in(request, session, user, now)  # a fresh cookie: only the language survives from before
     return RedirectResponse("/", status_code=303)
 
 
 @public_router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, session: DbSession) -> Response:
     await require_csrf(request)
     lang = language_of(request, await session_principal(request))
-    request.session.clear()
+    await sign_out(request, session)
     request.session["lang"] = lang  # the sign-in page keeps speaking the user's language
     return RedirectResponse("/login", status_code=303)
 
@@ -487,9 +484,9 @@ async def add_user(request: Request, principal: AdminPage, session: DbSession, n
         problems.append(field_problem("email", "missing", "a new user needs an email address"))
     elif "@" not in email:
         problems.append(field_problem("email", "email", "this is not an email address"))
-    if len(password) < 8:
-        problems.append(field_problem("password", "string_too_short", "the password needs at least 8 characters",
-                                      min_length=8))
+    weak = password_problem(password)
+    if weak is not None:
+        problems.append(field_problem("password", weak.code, weak.message, **weak.params))
     if problems:
         raise RequestValidationError(problems)
     user = await tenancy.create_user(session, principal.tenant_scope, email=email, name=name, password=password,

@@ -1,7 +1,7 @@
 """sessions and password resets
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01 09:47:45.281245
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import leadcall.core.db
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

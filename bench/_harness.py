@@ -21,6 +21,7 @@ from leadcall.tenancy import service as tenancy
 from leadcall.tenancy.models import Role
 from leadcall.voice import service as voice
 from leadcall.voice.schemas import AccountCreate
+from leadcall.voice.targets import ProviderTargets
 
 
 def free_port() -> int:
@@ -50,7 +51,8 @@ class Tenant:
 
 
 async def make_tenant(sessionmaker: Any, box: Any = None, *, sim_base_url: str | None = None,
-                      api_key: str | None = None, webhook_secret: str | None = None) -> Tenant:
+                      api_key: str | None = None, webhook_secret: str | None = None,
+                      targets: ProviderTargets | None = None) -> Tenant:
     now = datetime.now(UTC)
     suffix = uuid.uuid4().hex[:8]
     async with transaction(sessionmaker) as session:
@@ -64,10 +66,10 @@ async def make_tenant(sessionmaker: Any, box: Any = None, *, sim_base_url: str |
         _, token = await tenancy.create_token(session, scope, user_id=member.id, name="bench", now=now)
         _, admin_token = await tenancy.create_token(session, scope, user_id=admin.id, name="bench", now=now)
         account_id = None
-        if sim_base_url and api_key and box is not None:
+        if sim_base_url and api_key and box is not None and targets is not None:
             account = await voice.create_account(session, scope, box, AccountCreate(
                 name="Bench", api_key=api_key, webhook_secret=webhook_secret, base_url=sim_base_url,
-                concurrency_limit=1000), now)
+                concurrency_limit=1000), now, targets=targets)
             account_id = account.id
     return Tenant(t.id, token, admin_token, account_id)
 

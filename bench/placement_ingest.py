@@ -68,7 +68,7 @@ async def main() -> None:
     base = f"http://127.0.0.1:{port}"
     redis_url = "redis://127.0.0.1:6379/0" if "--redis" in sys.argv else None
     settings = Settings(database_url=url, secret_keys=SecretBox.generate_key(), session_secret="bench", redis_url=redis_url,
-                        public_base_url=base, simulator_enabled=True, run_worker=False,
+                        public_base_url=base, simulator_enabled=True, run_worker=False, provider_hosts=f"127.0.0.1:{port}",
                         placements_per_user_per_minute=1_000_000, placements_per_tenant_per_minute=1_000_000)
     app = create_app(settings)
 
@@ -106,7 +106,7 @@ async def main() -> None:
     async with container.engine.begin() as conn:
         await conn.execute(text("CREATE TABLE bench_hooks (id VARCHAR(36) PRIMARY KEY, body TEXT)"))
     tenant = await make_tenant(container.sessionmaker, container.secret_box, sim_base_url=f"{base}/sim",
-                               api_key=KEY, webhook_secret=SECRET)
+                               api_key=KEY, webhook_secret=SECRET, targets=app.state.voice_manager.targets)
     async with transaction(container.sessionmaker) as session:
         account = await unscoped_get_account(session, tenant.account_id or "")
     app.state.bench_account = account

@@ -120,7 +120,7 @@ class OutboundPolicy:
     def check_url(self, url: str | httpx.URL) -> Target:
         """The checks that need no network; raises `TargetRefused`."""
         try:
-            parsed = httpx.URL(str(url))
+            parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
         except httpx.InvalidURL:
             raise TargetRefused(Refusal.BAD_URL, str(url)[:100]) from None
         scheme, host = parsed.scheme, parsed.host.lower().rstrip(".")
@@ -206,13 +206,15 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     def __init__(self, policy: OutboundPolicy, *, limits: httpx.Limits = httpx.Limits(),
                  verify: bool = True) -> None:
         self._policy = policy
-        self._inner = httpx.AsyncHTTPTransport(limits=limits, verify=verify, trust_env=False)
+        # SSL_CERT_FILE / SSL_CERT_DIR still count (a private CA); proxy variables do not.
+        ssl_context = httpx.create_ssl_context(verify=verify, trust_env=True)
+        self._inner = httpx.AsyncHTTPTransport(limits=limits, verify=ssl_context, trust_env=False)
         # httpx builds its connection pool without a network backend argument; this one is the same pool
         # but for the backend.
         self._inner._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
-            max_connections=limits.max_connections, max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry, network_backend=_GuardedBackend(policy))
+            ssl_context=ssl_context, max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(policy))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:

@@ -11,9 +11,11 @@ from starlette.staticfiles import StaticFiles
 
 from leadcall.billing.router import router as billing_router
 from leadcall.calls.router import router as calls_router
+from leadcall.calls.webhooks import router as webhooks_router
+from leadcall.core.boundary import check_request
 from leadcall.core.container import Container
 from leadcall.core.db import transaction
-from leadcall.core.http_errors import install_error_handlers
+from leadcall.core.http_errors import API_ERRORS, install_error_handlers
 from leadcall.core.security_headers import SecuredFastAPI
 from leadcall.kit.clock import Clock, SystemClock
 from leadcall.leads.router import router as leads_router
@@ -97,9 +99,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     if settings.simulator_enabled:
         mount_simulator(app, settings, clock)
     for router in PUBLIC_ROUTERS:
-        app.include_router(router)
-    # Secure by default: every API route below requires a signed-in principal.
-    authenticated = APIRouter(dependencies=[Depends(current_principal)])
+        # Provider webhooks prove who sent them by their signature, which comes before any look at the body.
+        checks = [] if router is webhooks_router else [Depends(check_request)]
+        app.include_router(router, dependencies=checks, responses=API_ERRORS)
+    # Secure by default: every API route below requires a signed-in principal; then its input is checked.
+    authenticated = APIRouter(dependencies=[Depends(current_principal), Depends(check_request)],
+                              responses=API_ERRORS)
     for router in API_ROUTERS:
         authenticated.include_router(router)
     app.include_router(authenticated)

@@ -43,14 +43,23 @@ async def test_update(client: httpx.AsyncClient, world: TenantWorld) -> None:
     assert r.json()["status"] == "qualified" and r.json()["doNotCall"] is True
 
 
-async def test_owner_must_be_a_user_of_the_tenant(client: httpx.AsyncClient, world: TenantWorld,
-                                                  other_world: TenantWorld) -> None:
-    r = await client.patch(f"/api/leads/{world.lead_ids[0]}", json={"ownerId": other_world.member.user_id},
-                           headers=world.member.headers)
-    assert r.status_code == 422
-    ok = await client.patch(f"/api/leads/{world.lead_ids[0]}", json={"ownerId": world.manager.user_id},
-                            headers=world.member.headers)
+async def test_owner_must_be_a_user_of_the_leads_organization(client: httpx.AsyncClient, world: TenantWorld,
+                                                              other_world: TenantWorld) -> None:
+    lead = f"/api/leads/{world.lead_ids[0]}"
+    answers = [await client.patch(lead, json={"ownerId": owner}, headers=world.member.headers)
+               for owner in (other_world.member.user_id, world.other_org_member.user_id, "no-such-user")]
+    assert [a.status_code for a in answers] == [422, 422, 422]
+    assert answers[0].json() == answers[1].json() == answers[2].json()  # nothing tells which ids exist
+    assert answers[0].json()["code"] == "owner_not_in_team"
+    ok = await client.patch(lead, json={"ownerId": world.manager.user_id}, headers=world.member.headers)
     assert ok.status_code == 200 and ok.json()["ownerId"] == world.manager.user_id
+    # An admin placing a lead in the other team gives it an owner of that team, not of their own.
+    body = {"name": "Support lead", "organizationId": world.other_org_id}
+    mine = await client.post("/api/leads", json={**body, "ownerId": world.manager.user_id}, headers=world.admin.headers)
+    assert mine.status_code == 422 and mine.json() == answers[0].json()
+    theirs = await client.post("/api/leads", json={**body, "ownerId": world.other_org_member.user_id},
+                               headers=world.admin.headers)
+    assert theirs.status_code == 201, theirs.text
 
 
 async def test_list_is_newest_first_with_cursor_paging(client: httpx.AsyncClient, world: TenantWorld) -> None:
@@ -128,17 +137,21 @@ async def test_members_cannot_import(client: httpx.AsyncClient, world: TenantWor
     assert r.status_code == 403
 
 
-async def test_csv_owner_is_a_user_of_this_tenant_by_email(client: httpx.AsyncClient, world: TenantWorld,
+async def test_csv_owner_is_a_user_of_the_importers_team_by_email(client: httpx.AsyncClient, world: TenantWorld,
                                                            other_world: TenantWorld) -> None:
     csv_text = ("name,phone,owner\n"
                 f"Mine,+12025550160,{world.manager.email.upper()}\n"
-                f"Theirs,+12025550161,{other_world.manager.email}\n")
+                f"Theirs,+12025550161,{other_world.manager.email}\n"
+                f"Other team,+12025550162,{world.other_org_member.email}\n")
     files = {"file": ("leads.csv", csv_text.encode(), "text/csv")}
     r = await client.post("/api/leads/import", files=files, headers=world.manager.headers)
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["created"] == 1
-    assert report["errors"] == [{"row": 3, "errors": [f"owner_email: no user with the email {other_world.manager.email}"],
+    assert [(e["row"], e["problems"][0]["code"]) for e in report["errors"]] == [(3, "owner_unknown"),
+                                                                                 (4, "owner_unknown")]
+    assert report["errors"][:1] == [{"row": 3, "errors": [
+                                     f"owner_email: no user with the email {other_world.manager.email}"],
                                  "problems": [{"field": "owner_email", "code": "owner_unknown",
                                                "params": {"email": other_world.manager.email},
                                                "detail": f"no user with the email {other_world.manager.email}"}]}]

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Query, Request, Response
 from leadcall.billing import schemas, usage
 from leadcall.billing.service import AlertRepository, BillingService, BudgetRepository, BudgetStatus
 from leadcall.core.deps import DbSession, Now
-from leadcall.tenancy.deps import CanManageBudgets, CanViewReports
+from leadcall.tenancy.deps import ApiRoute, CanManageBudgets, CanViewReports
 from leadcall.tenancy.service import get_tenant
 
-router = APIRouter(tags=["billing"])
+router = APIRouter(tags=["billing"], route_class=ApiRoute)
 
 
 def _billing(request: Request) -> BillingService:

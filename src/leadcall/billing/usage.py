@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,6 +12,7 @@ from leadcall.billing import schemas
 from leadcall.calls.models import CallLog
 from leadcall.core.errors import Invalid
 from leadcall.core.scoping import Scope
+from leadcall.kit.spreadsheet import csv_text
 from leadcall.tenancy.models import Organization, User
 
 PERIODS = ("day", "week", "month")
@@ -85,16 +84,12 @@ async def usage_report(session: AsyncSession, scope: Scope, *, period: str, star
 
 
 def usage_csv(report: schemas.Usage) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["group", "key", "label", "calls", "answered", "minutes", f"cost_{report.currency}"])
+    """The report as CSV; names come from users (organization, agent, user), so cells are spreadsheet-safe."""
+    rows: list[list[object]] = [["group", "key", "label", "calls", "answered", "minutes", f"cost_{report.currency}"]]
     for group, lines in (("period", report.by_period), ("organization", report.by_organization),
                          ("agent", report.by_agent), ("user", report.by_user), ("outcome", report.by_outcome)):
-        for line in lines:
-            writer.writerow([group, line.key, line.label, line.calls, line.answered, f"{line.minutes:.2f}",
-                             f"{line.cost:.4f}"])
+        rows.extend([group, line.key, line.label, line.calls, line.answered, f"{line.minutes:.2f}", f"{line.cost:.4f}"]
+                    for line in lines)
     t = report.total
-    writer.writerow(["total", "total", "total", t.calls, t.answered, f"{t.minutes:.2f}", f"{t.cost:.4f}"])
-    return out.getvalue()
-
-
+    rows.append(["total", "total", "total", t.calls, t.answered, f"{t.minutes:.2f}", f"{t.cost:.4f}"])
+    return csv_text(rows)

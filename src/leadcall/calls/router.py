@@ -10,12 +10,14 @@ from leadcall.calls.service import CallService, to_wire
 from leadcall.core.deps import DbSession
 from leadcall.core.errors import NotFound
 from leadcall.core.events import EventHub
-from leadcall.tenancy.deps import CanPlaceCalls, CanViewLeads, CurrentPrincipal
+from leadcall.core.http_errors import error_responses
+from leadcall.tenancy.deps import ApiRoute, CanPlaceCalls, CanViewLeads, CurrentPrincipal
 from leadcall.voice.errors import ProviderError
 from leadcall.voice.manager import provider_error_to_leadcall
 from leadcall.voice.repository import AccountRepository
 
-router = APIRouter(tags=["calls"])
+router = APIRouter(tags=["calls"], route_class=ApiRoute, responses=error_responses(424))
+PLACEMENT_ERRORS = error_responses(402)
 HEARTBEAT_SECONDS = 15.0
 
 
@@ -24,14 +26,14 @@ def _calls(request: Request) -> CallService:
     return service
 
 
-@router.post("/api/leads/{lead_id}/call", response_model=schemas.CallPlaced)
+@router.post("/api/leads/{lead_id}/call", response_model=schemas.CallPlaced, responses=PLACEMENT_ERRORS)
 async def call_lead(lead_id: str, body: schemas.CallCreate, principal: CanPlaceCalls, request: Request,
                     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> schemas.CallPlaced:
     return await _calls(request).place_call(principal, lead_id=lead_id, agent_id=body.agent_id,
                                             call_type=body.call_type.value, idempotency_key=idempotency_key)
 
 
-@router.post("/api/calls/initiate", response_model=schemas.CallPlaced)
+@router.post("/api/calls/initiate", response_model=schemas.CallPlaced, responses=PLACEMENT_ERRORS)
 async def initiate(body: schemas.CallInitiate, principal: CanPlaceCalls, request: Request,
                    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> schemas.CallPlaced:
     return await _calls(request).place_call(principal, lead_id=body.lead_id, agent_id=body.agent_id,

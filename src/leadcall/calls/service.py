@@ -74,10 +74,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def sanitize(value: str | None, limit: int = MAX_VARIABLE_LENGTH) -> str:
-    """Lead data reaches an agent's prompt: no control characters, no template braces, bounded length."""
+    """Lead data reaches an agent's prompt: no control or invisible format characters, no template braces,
+    bounded length."""
     if not value:
         return ""
     text = unicodedata.normalize("NFKC", value)
+    # Invisible format characters (bidi overrides and isolates, zero-width spaces and joiners, the "tag"
+    # characters that smuggle hidden ASCII) would let a lead's data read differently to the agent than on screen.
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     text = _CONTROL.sub(" ", text).replace("{{", "{ {").replace("}}", "} }")
     text = re.sub(r"\s+", " ", text).strip()
     return text[:limit]

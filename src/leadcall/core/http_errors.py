@@ -1,4 +1,4 @@
-"""Renders the error family as JSON `{error, detail}` for the API."""
+"""Renders the error family as JSON `{error, detail}` for the API, and documents that envelope in the OpenAPI."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadcall.core.errors import LeadcallError, plain_params
@@ -34,6 +34,45 @@ def validation_detail(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
               for e in errors]
     return "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields
 
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="The field, as the request names it (dotted for nested values).")
+    message: str = Field(description="The problem in English.")
+    code: str = Field(description="pydantic's error type (string_too_long, missing, ...) or one of ours "
+                                  "(forbidden_character {character}).")
+    params: dict[str, Any] = Field(description="The values the code's sentence names.")
+
+
+class Error(BaseModel):
+    """Every error the API answers, whatever its status."""
+
+    model_config = ConfigDict(extra="allow")  # errors may carry more: retryAfterSeconds, reasonCode, ...
+
+    error: str = Field(description="The kind of error: invalid, not_found, unauthenticated, rate_limited, ...")
+    detail: str = Field(description="A sentence a person can act on, in English.")
+    code: str | None = Field(default=None, description="Errors a user can cause: the stable name of the case.")
+    params: dict[str, Any] | None = Field(default=None, description="The values the code's sentence names.")
+    fields: list[FieldProblem] | None = Field(default=None, description="422: each field's problem.")
+
+
+_DESCRIPTIONS = {400: "Bad request", 401: "Not signed in, or the token is unknown, revoked or expired",
+                 402: "The budget is spent", 403: "The caller's role may not do this", 404: "Not found (also "
+                 "another tenant's ids)", 405: "Method not allowed", 409: "Conflicts with the current state",
+                 413: "The request is too large", 422: "The input is invalid; `fields` names each problem",
+                 424: "The ElevenLabs account needs attention (key, permissions)", 429: "Too many requests; "
+                 "see Retry-After", 500: "Our fault; it has been logged", 503: "A service we depend on is "
+                 "not answering; try again later"}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the given statuses, each answered with the error envelope."""
+    return {status: {"model": Error, "description": _DESCRIPTIONS[status],
+                     **({"headers": _RETRY_AFTER} if status == 429 else {})} for status in statuses}
+
+
+# What any route of the API can answer besides its own success (and any error a route adds, e.g. 402).
+API_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 429, 500, 503)
 
 HtmlRenderer = Callable[[Request, int, str], Response]
 

@@ -9,7 +9,9 @@ from pydantic.alias_generators import to_camel
 
 
 class Schema(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+    # No number of leadcall is infinite or not a number: `nan` would pass every bound (it compares false).
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True,
+                              allow_inf_nan=False)
 
 
 # Text a person types, without the spaces around it: a name of only spaces is then an empty (missing) name.

@@ -4,11 +4,11 @@ from fastapi import APIRouter, Query, UploadFile
 
 from leadcall.core.deps import ContainerDep, DbSession, Now
 from leadcall.core.errors import Invalid
-from leadcall.leads import schemas, service
+from leadcall.leads import csv_import, schemas, service
 from leadcall.leads.models import LeadStatus
-from leadcall.tenancy.deps import CanEditLeads, CanImportLeads, CanViewLeads
+from leadcall.tenancy.deps import ApiRoute, CanEditLeads, CanImportLeads, CanViewLeads
 
-router = APIRouter(tags=["leads"])
+router = APIRouter(tags=["leads"], route_class=ApiRoute)
 
 
 @router.get("/api/leads", response_model=schemas.LeadPage)
@@ -49,4 +49,4 @@ async def import_leads(file: UploadFile, principal: CanImportLeads, session: DbS
     if len(content) > limit:
         raise Invalid(f"the file is larger than {limit // (1024 * 1024)} MB; split it and import the parts",
                       code="csv_too_large", params={"megabytes": limit // (1024 * 1024)})
-    return await service.import_csv(session, principal, content, now)
+    return await csv_import.import_csv(session, principal, content, now)

@@ -5,9 +5,9 @@ from fastapi import APIRouter, Request, Response
 from leadcall.core.deps import DbSession, Now
 from leadcall.leads import schemas as lead_schemas
 from leadcall.retention import archive, schemas, service
-from leadcall.tenancy.deps import CanArchiveLeads, CanEraseLeads, CanManageRetention, CanViewLeads
+from leadcall.tenancy.deps import ApiRoute, CanArchiveLeads, CanEraseLeads, CanManageRetention, CanViewLeads
 
-router = APIRouter(tags=["retention"])
+router = APIRouter(tags=["retention"], route_class=ApiRoute)
 
 
 @router.delete("/api/leads/{lead_id}", status_code=204,

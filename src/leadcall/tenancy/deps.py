@@ -18,9 +18,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadcall.core.boundary import authenticating_route
 from leadcall.core.db import transaction
 from leadcall.core.deps import Now, get_container
 from leadcall.core.errors import Forbidden, Unauthenticated
+from leadcall.kit.clock import utc_datetime
 from leadcall.tenancy import service, sessions
 from leadcall.tenancy.models import User
 from leadcall.tenancy.principal import Permission, Principal
@@ -154,3 +156,11 @@ CanManageAccounts = Annotated[Principal, Depends(requires(Permission.manage_acco
 CanManageAgents = Annotated[Principal, Depends(requires(Permission.manage_agents))]
 CanManageBudgets = Annotated[Principal, Depends(requires(Permission.manage_budgets))]
 CanManageRetention = Annotated[Principal, Depends(requires(Permission.manage_retention))]
+
+
+async def _authenticate(request: Request) -> None:
+    await current_principal(request, utc_datetime(get_container(request).clock))
+
+
+# The route class of every authenticated API router: the caller is known before the body is read.
+ApiRoute = authenticating_route(_authenticate)

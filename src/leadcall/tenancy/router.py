@@ -4,10 +4,10 @@ from fastapi import APIRouter, Request, Response
 
 from leadcall.core.deps import ContainerDep, DbSession, Now
 from leadcall.tenancy import passwords, schemas, service, sessions
-from leadcall.tenancy.deps import CurrentAdmin, CurrentPrincipal, sign_in, sign_out
+from leadcall.tenancy.deps import ApiRoute, CurrentAdmin, CurrentPrincipal, sign_in, sign_out
 from leadcall.tenancy.principal import ROLE_PERMISSIONS
 
-router = APIRouter(tags=["tenancy"])
+router = APIRouter(tags=["tenancy"], route_class=ApiRoute)
 public_router = APIRouter(tags=["auth"])
 
 

@@ -4,12 +4,13 @@ from fastapi import APIRouter, Query, Response
 
 from leadcall.core.deps import ContainerDep, DbSession, Now
 from leadcall.core.errors import Invalid
-from leadcall.tenancy.deps import CanManageAccounts, CanManageAgents, CanPlaceCalls
+from leadcall.core.http_errors import error_responses
+from leadcall.tenancy.deps import ApiRoute, CanManageAccounts, CanManageAgents, CanPlaceCalls
 from leadcall.voice import schemas, service
 from leadcall.voice.deps import Voices
 from leadcall.voice.schemas import CALL_TYPES
 
-router = APIRouter(tags=["voice"])
+router = APIRouter(tags=["voice"], route_class=ApiRoute, responses=error_responses(424))
 BASE = "/api/voice/providers/elevenlabs"
 
 
@@ -52,8 +53,7 @@ async def test_connection(body: schemas.ConnectionTest, principal: CanManageAcco
 async def agent_info(principal: CanPlaceCalls, session: DbSession, voices: Voices,
                      config_id: str = Query(alias="configId"),
                      agent_id: str = Query(alias="agentId")) -> schemas.AgentDetails:
-    account = await service.get_account(session, principal.tenant_scope, config_id)
-    return service.agent_details(account, await voices.agent_info(account, agent_id))
+    return await service.visible_agent_details(session, principal, voices, config_id, agent_id)
 
 
 @router.post(f"{BASE}/agent-update", response_model=schemas.AgentDetails)

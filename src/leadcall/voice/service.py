@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadcall.core.errors import Conflict, Invalid
+from leadcall.core.errors import Conflict, Invalid, NotFound
 from leadcall.core.scoping import Scope
 from leadcall.core.secrets import SecretBox
+from leadcall.tenancy.principal import Permission, Principal
 from leadcall.tenancy.repository import OrganizationRepository
 from leadcall.voice import schemas
 from leadcall.voice.manager import VoiceManager
@@ -158,6 +159,19 @@ def agent_details(account: ElevenLabsAccount, info: AgentInfo) -> schemas.AgentD
         phone_numbers=[schemas.PhoneNumber(phone_number_id=p.phone_number_id, number=p.number, label=p.label,
                                            kind=str(p.kind), assigned_agent_id=p.assigned_agent_id)
                        for p in info.phone_numbers])
+
+
+async def visible_agent_details(session: AsyncSession, principal: Principal, manager: VoiceManager, config_id: str,
+                                agent_id: str) -> schemas.AgentDetails:
+    """One agent's configuration, prompt included. Those who manage agents see every agent of the tenant;
+    anyone else only the agents their team may use: any other answers 404, as an agent that does not exist."""
+    account = await get_account(session, principal.tenant_scope, config_id)
+    if not principal.can(Permission.manage_agents):
+        refs = await AgentRepository(session, principal.tenant_scope).for_accounts([account.id])
+        ref = next((r for r in refs if r.agent_id == agent_id), None)
+        if ref is None or (ref.allowed_organization_ids and principal.organization_id not in ref.allowed_organization_ids):
+            raise NotFound("agent not found", code="not_found", params={"what": "agent"})
+    return agent_details(account, await manager.agent_info(account, agent_id))
 
 
 async def update_agent(session: AsyncSession, scope: Scope, manager: VoiceManager,

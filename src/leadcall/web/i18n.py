@@ -349,6 +349,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                                   "en": "takes at most {max_length} characters"},
     "invalid.password_too_common": {"es": "es una de las contraseñas más comunes; elige otra más difícil de adivinar",
                                     "en": "is one of the most common passwords; choose one that is harder to guess"},
+    "invalid.finite_number": {"es": "debe ser un número finito", "en": "must be a finite number"},
+    "invalid.forbidden_character": {"es": "contiene un carácter de control ({character}) que no se admite; quítalo",
+                                    "en": "contains a control character ({character}) that is not accepted; "
+                                          "remove it"},
     "invalid.owner_unknown": {"es": "no hay ningún usuario con el email {email}",
                               "en": "there is no user with the email {email}"},
     "invalid.phone_invalid": {"es": "«{phone}» no es un número válido; escríbelo con el prefijo del país, "

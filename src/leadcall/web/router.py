@@ -14,14 +14,18 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
 from leadcall.billing import usage as usage_reports
+from leadcall.billing.schemas import BudgetPut
 from leadcall.billing.service import BillingService
 from leadcall.calls.schemas import CallLog, CallOutcomeUpdate
 from leadcall.calls.service import CallService, to_wire
+from leadcall.core.boundary import check_request
 from leadcall.core.deps import DbSession, Now
 from leadcall.core.errors import Forbidden, Invalid, LeadcallError, RateLimited, Unauthenticated
 from leadcall.kit.password_rules import password_problem
+from leadcall.leads import csv_import
 from leadcall.leads import service as leads
 from leadcall.tenancy import service as tenancy
 from leadcall.tenancy.deps import require_csrf, sign_in, sign_out
@@ -35,10 +39,12 @@ from leadcall.web.forms import PageRoute, field_problem
 from leadcall.web.i18n import LANGUAGES, explain_field, translate, translate_reason
 from leadcall.web.rendering import LIVE_STATUSES, as_utc, language_of, money, render
 
-public_router = APIRouter(include_in_schema=False, route_class=PageRoute)
+public_router = APIRouter(include_in_schema=False, dependencies=[Depends(check_request)], route_class=PageRoute)
 # Secure by default: every page and fragment needs a signed-in browser (and CSRF on unsafe methods),
-# whether or not its route also asks for the principal. Form mistakes are told in the page's language.
-pages_router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal)], route_class=PageRoute)
+# whether or not its route also asks for the principal; then its input is checked (leadcall.core.boundary).
+# Form mistakes are told in the page's language.
+pages_router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal), Depends(check_request)],
+                         route_class=PageRoute)
 
 LEADS_PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 5
@@ -169,7 +175,7 @@ async def import_leads(request: Request, principal: PagePrincipal, session: DbSe
         megabytes = f"{limit / 1_000_000:g}"
         raise Invalid(f"the file is larger than {megabytes} MB; split it and import the parts", code="csv_too_large",
                       params={"megabytes": megabytes})
-    report = await leads.import_csv(session, principal, content, now)
+    report = await csv_import.import_csv(session, principal, content, now)
     lang = language_of(request, principal)
     rows = [(e.row, [explain_field(lang, p.field, p.code, p.params) for p in e.problems]) for e in report.errors]
     response = render(request, "_import_report.html", principal, report=report, rows=rows)
@@ -427,22 +433,25 @@ async def toggle_account(account_id: str, request: Request, principal: AdminPage
 
 @pages_router.post("/settings/budget")
 async def save_budget(request: Request, principal: AdminPage, session: DbSession, now: Now,
-                      organization_id: str = Form(""), monthly_limit: float = Form(...),
+                      organization_id: str = Form(""), monthly_limit: str = Form(""),
                       thresholds: str = Form("50, 80, 100")) -> Response:
-    problems = []
-    try:
-        levels = [int(x) for x in thresholds.replace(";", ",").split(",") if x.strip()]
-    except ValueError:
-        levels = []
+    """The API's own model bounds the form (a finite amount, at most the API's maximum)."""
+    problems: list[Any] = []
+    levels: list[str] | None = [x.strip() for x in thresholds.replace(";", ",").split(",") if x.strip()]
+    if levels and not all(x.isdigit() for x in levels):
+        levels = None
         problems.append(field_problem("thresholds", "percentages", "alert thresholds are whole percentages, "
                                                                    "e.g. 50, 80, 100"))
-    if monthly_limit <= 0:
-        problems.append(field_problem("monthly_limit", "greater_than", "the budget must be more than zero", gt=0))
+    try:
+        data = BudgetPut.model_validate({"organization_id": organization_id or None, "thresholds": levels,
+                                         "monthly_limit": monthly_limit.strip()})
+    except ValidationError as exc:
+        problems.extend(exc.errors())
     if problems:
         raise RequestValidationError(problems)
-    await billing_of(request).put_budget(session, principal.tenant_scope, organization_id=organization_id or None,
-                                         monthly_limit=monthly_limit, thresholds=levels, estimated_call_cost=None,
-                                         now=now)
+    await billing_of(request).put_budget(session, principal.tenant_scope, organization_id=data.organization_id,
+                                         monthly_limit=data.monthly_limit, thresholds=data.thresholds,
+                                         estimated_call_cost=None, now=now)
     return await _settings_body(request, principal, session, _saved(request, principal))
 
 

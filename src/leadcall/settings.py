@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from leadcall.kit.outbound import parse_origins
 
 DEV_SESSION_SECRET = "dev-only-change-me-session-secret"
 
@@ -40,6 +42,12 @@ class Settings(BaseSettings):
     provider_hosts: str = ""
     # Whether outbound requests may reach loopback, private and link-local addresses at all.
     allow_private_targets: bool = False
+
+    @field_validator("provider_hosts")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        parse_origins(value)  # a mistyped entry stops the start with its name, not the first connection
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from leadcall.kit.outbound import (
     GuardedTransport,
@@ -17,6 +18,7 @@ from leadcall.kit.outbound import (
     is_public,
     parse_origins,
 )
+from leadcall.settings import Settings
 from tests.live import free_port
 
 OFFICIAL = OutboundPolicy(hosts=frozenset({"api.example.com"}))
@@ -139,3 +141,10 @@ async def test_no_proxy_from_the_environment_is_used(local_http: int, monkeypatc
     policy = OutboundPolicy(hosts=None, https_only=False)
     with pytest.raises(httpx.ConnectError):
         await get(policy, "http://unresolvable.invalid/")  # a proxy would have answered "inside"
+
+
+def test_a_mistyped_provider_host_stops_the_start() -> None:
+    for wrong in ("http://", "sim.local:port"):
+        with pytest.raises(ValidationError, match="provider_hosts"):
+            Settings(provider_hosts=wrong)
+    assert Settings(provider_hosts="127.0.0.1:8000, api.example.com").provider_hosts

@@ -109,6 +109,9 @@ class CallLog(IdMixin, OrgOwned, Base):
     next_check_at: Mapped[datetime | None] = mapped_column(nullable=True)
     checks_made: Mapped[int] = mapped_column(Integer, default=0)
     deadline_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Since when ElevenLabs has left the placing unconfirmed (no clear answer to the dial, or the server
+    # stopped mid-dial): the call is being looked up by its id there (calls/confirm.py). Kept afterwards.
+    confirming_since: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class CallEvent(IdMixin, TenantOwned, Base):
@@ -144,3 +147,5 @@ class WebhookDelivery(IdMixin, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     body: Mapped[str] = mapped_column(Text)
+    # A delivery kept for a call whose conversation id is not known yet is looked at again from then on.
+    retry_at: Mapped[datetime | None] = mapped_column(nullable=True)

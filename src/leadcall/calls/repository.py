@@ -81,12 +81,25 @@ async def unscoped_call_by_conversation(session: AsyncSession, account_id: str, 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def unscoped_pending_webhooks(session: AsyncSession, received_before: datetime, limit: int = 100) -> list[str]:
-    stmt = (select(WebhookDelivery.id).where(WebhookDelivery.processed_at.is_(None),
-                                             WebhookDelivery.received_at <= received_before,
-                                             WebhookDelivery.attempts < 10)
-            .order_by(WebhookDelivery.received_at).limit(limit))
-    return list((await session.execute(stmt)).scalars())
+async def unscoped_pending_webhooks(session: AsyncSession, received_before: datetime, now: datetime | None = None,
+                                    limit: int = 100) -> list[str]:
+    """Stored webhooks not processed yet (a kept one only once its `retry_at` has come)."""
+    stmt = select(WebhookDelivery.id).where(WebhookDelivery.processed_at.is_(None),
+                                            WebhookDelivery.received_at <= received_before,
+                                            WebhookDelivery.attempts < 10)
+    if now is not None:
+        stmt = stmt.where(WebhookDelivery.retry_at.is_(None) | (WebhookDelivery.retry_at <= now))
+    return list((await session.execute(stmt.order_by(WebhookDelivery.received_at).limit(limit))).scalars())
+
+
+async def unscoped_unbound_call_exists(session: AsyncSession, account_id: str, agent_id: str | None, *,
+                                       placed_before: datetime) -> bool:
+    """Is a live call of this account (and agent) still without its conversation id?"""
+    stmt = select(CallLog.id).where(CallLog.account_id == account_id, CallLog.conversation_id.is_(None),
+                                    CallLog.status.in_(_LIVE_VALUES), CallLog.created_at <= placed_before)
+    if agent_id is not None:
+        stmt = stmt.where(CallLog.agent_id == agent_id)
+    return (await session.execute(stmt.limit(1))).first() is not None
 
 
 async def claim_check(session: AsyncSession, call_id: str, expected_checks: int, next_check_at: datetime) -> bool:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import ConfigDict, Field
 
@@ -55,6 +56,10 @@ class CallLog(Schema):
     to_number: str
     user_id: str | None
     updated_at: datetime
+    placement_state: Literal["dialing", "confirming", "placed", "not_placed"] = Field(
+        description="Whether ElevenLabs has the call: `confirming` while leadcall looks up a dial that got no clear "
+                    "answer (the lead may be ringing; it cannot be called again meanwhile).")
+    confirming: bool = Field(description="True while the placing is being confirmed with ElevenLabs.")
 
 
 class CallCreate(Schema):

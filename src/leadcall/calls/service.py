@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from leadcall.calls import insights, repository, schemas
+from leadcall.calls import confirm, insights, repository, schemas
 from leadcall.calls.models import (
     TERMINAL,
     CallEvent,
@@ -71,6 +71,7 @@ MAX_VARIABLE_LENGTH = 200
 MAX_NOTES_LENGTH = 500
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NOT_CONNECTED = frozenset({PhoneResult.busy.value, PhoneResult.no_answer.value})
 
 
 def sanitize(value: str | None, limit: int = MAX_VARIABLE_LENGTH) -> str:
@@ -116,7 +117,8 @@ def to_wire(call: CallLog) -> schemas.CallLog:
         callback_text=call.callback_text, cost=call.cost, cost_currency=call.cost_currency,
         cost_credits=call.cost_credits, cost_usd=call.cost_usd, failure_reason=call.failure_reason,
         termination_reason=call.termination_reason, to_number=call.to_number, user_id=call.user_id,
-        updated_at=call.updated_at)
+        updated_at=call.updated_at, placement_state=confirm.placement_state(call),
+        confirming=confirm.is_confirming(call))
 
 
 @dataclass
@@ -187,8 +189,9 @@ class CallService:
                 principal.user_id, key)
             if existing is None:
                 return None
-            return schemas.CallPlaced(success=existing.status != CallStatus.failed, call_log=to_wire(existing),
-                                      job_id=existing.conversation_id, error=existing.failure_reason)
+            return schemas.CallPlaced(success=existing.status != CallStatus.failed and not confirm.is_confirming(existing),
+                                      call_log=to_wire(existing), job_id=existing.conversation_id,
+                                      error=existing.failure_reason)
 
     async def _reserve(self, principal: Principal, *, lead_id: str, agent_id: str, call_type: str,
                        key: str | None) -> tuple[CallLog, AgentChoice, Lead]:
@@ -225,8 +228,10 @@ class CallService:
                            phone_kind=str(choice.phone_number.kind), to_number=lead.phone,
                            status=CallStatus.initiating.value, call_type=call_type,
                            transcription_status=TranscriptionStatus.pending.value,
-                           cost_currency=tenant.currency, idempotency_key=key,
-                           created_at=now, updated_at=now, deadline_at=now + timedelta(seconds=CALL_DEADLINE_SECONDS))
+                           cost_currency=tenant.currency, idempotency_key=key, created_at=now, updated_at=now,
+                           deadline_at=now + timedelta(seconds=CALL_DEADLINE_SECONDS),
+                           # if no answer of the dial is recorded by then, the reconciler looks the call up
+                           next_check_at=now + timedelta(seconds=confirm.DIAL_GRACE_SECONDS))
             if self.hooks.reserve is not None:
                 await self.hooks.reserve(session, call, account)  # before the insert: the hold is written with it
             session.add(call)
@@ -247,24 +252,30 @@ class CallService:
     async def _dial(self, reserved: CallLog, choice: AgentChoice, lead: Lead, caller: str) -> schemas.CallPlaced:
         request = CallRequest(agent_id=choice.info.agent_id, phone_number=choice.phone_number,
                               to_number=reserved.to_number,
-                              dynamic_variables=self._variables(lead, choice, reserved.call_type, caller))
+                              dynamic_variables=self._variables(lead, choice, reserved.call_type, caller),
+                              reference=reserved.id)
         error: str | None = None
+        unconfirmed: str | None = None
         placement = None
         try:
             placement = await self.voices.start_call(choice.account, request)
         except ProviderError as exc:
             error = exc.detail
-            if isinstance(exc, ProviderRetriable) and getattr(exc, "maybe_placed", False):
-                error = (f"ElevenLabs did not confirm the call ({exc.detail}); it may still have been placed. "
-                         "Check the lead's phone before calling again.")
+            if isinstance(exc, ProviderRetriable) and exc.maybe_placed:
+                unconfirmed = confirm.unconfirmed_reason(exc)
         async with transaction(self.sessionmaker) as session:
             now = self.now()
             if placement is not None and await self._record_ringing(session, reserved, placement, now):
                 call = reserved
+            elif unconfirmed is not None:  # it may be ringing: confirmed by our id, never dialled again
+                call = await confirm.record_unconfirmed(self, session, reserved.id, unconfirmed)
             else:
                 call = await self._record_outcome(session, reserved.id, placement, error, now)
             self.publish_after_commit(session, call)
             wire = to_wire(call)
+        if unconfirmed is not None:
+            return schemas.CallPlaced(success=False, call_log=wire, job_id=wire.eleven_labs_job_id,
+                                      error=confirm.UNCONFIRMED_ANSWER.format(reason=unconfirmed))
         return schemas.CallPlaced(success=placement is not None, call_log=wire,
                                   job_id=placement.conversation_id if placement else None,
                                   error=None if placement else wire.failure_reason)
@@ -393,7 +404,11 @@ class CallService:
             changed = True
             if target in TERMINAL and call.start_time is not None and conv.duration_secs:
                 call.end_time = call.start_time + timedelta(seconds=conv.duration_secs)
-        if conv.status.is_terminal and not call.outcome_corrected and (changed or call.phone_result is None):
+        # A call that never connected (an initiation failure said busy or no answer) keeps that outcome:
+        # a late or contradicting conversation may add data, not rewrite what the phone network said.
+        never_connected = call.status == CallStatus.failed.value and call.phone_result in _NOT_CONNECTED
+        if (conv.status.is_terminal and not call.outcome_corrected and not never_connected
+                and (changed or call.phone_result is None)):
             await self._classify(session, call, conv)
             changed = True
         if changed:
@@ -458,21 +473,21 @@ class CallService:
         """Ask the provider about one call and apply the answer (worker: polling and reconciliation)."""
         async with transaction(self.sessionmaker) as session:
             call = await repository.unscoped_get_call(session, call_id)
-            if call is None:
+            if call is None or (call.conversation_id is None and CallStatus(call.status) in TERMINAL):
                 return
-            if call.conversation_id is None:
-                if CallStatus(call.status) not in TERMINAL:
-                    await self._fail_unplaced(session, call)
-                return
-            if CallStatus(call.status) in TERMINAL and call.next_check_at is None:
-                return
-            checks = call.checks_made
-            next_at = self.now() + timedelta(seconds=next_check_delay(checks + 1))
-            if not await repository.claim_check(session, call.id, checks, next_at):
-                return  # another worker is on it
-            account = await unscoped_get_account(session, call.account_id)
-            assert account is not None
-            conversation_id = call.conversation_id
+            conversation_id, account = call.conversation_id, None
+            if conversation_id is not None:
+                if CallStatus(call.status) in TERMINAL and call.next_check_at is None:
+                    return
+                checks = call.checks_made
+                next_at = self.now() + timedelta(seconds=next_check_delay(checks + 1))
+                if not await repository.claim_check(session, call.id, checks, next_at):
+                    return  # another worker is on it
+                account = await unscoped_get_account(session, call.account_id)
+        if conversation_id is None:  # no answer of the dial recorded: look the call up by our id
+            await confirm.confirm_call(self, call_id, source=source)
+            return
+        assert account is not None
         try:
             conv = await self.voices.get_conversation(account, conversation_id)
         except ProviderError as exc:
@@ -504,16 +519,6 @@ class CallService:
                 call.next_check_at = None
             if changed:
                 self.publish_after_commit(session, call)
-
-    async def _fail_unplaced(self, session: AsyncSession, call: CallLog) -> None:
-        """A call reserved but never dialled (the process died between steps 1 and 2)."""
-        if call.created_at + timedelta(minutes=2) > self.now():
-            return
-        call.failure_reason = "the call was not placed (the server stopped before dialling); you can call again"
-        call.phone_result = PhoneResult.failed.value
-        self._move(session, call, CallStatus.failed, source="reconcile", detail=call.failure_reason)
-        await self._settle(session, call)
-        self.publish_after_commit(session, call)
 
     # -- reading and correcting --------------------------------------------------------
 

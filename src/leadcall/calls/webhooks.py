@@ -4,7 +4,8 @@ The handler verifies the signature against the secret of the account named in th
 URL (fail closed: no secret, no entry), stores the raw body once under (account,
 dedup key), and answers at once; processing happens after commit and is
 idempotent, so byte-identical redeliveries, duplicates and out-of-order events all
-end in the same state as one in-order delivery.
+end in the same state as one in-order delivery. A webhook that arrives before its call's
+conversation id is stored is kept and applied when the id lands (see `confirm`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from leadcall.calls import repository
+from leadcall.calls import confirm, repository
 from leadcall.calls.models import WebhookDelivery
 from leadcall.calls.service import CallService
 from leadcall.core.db import new_id, on_commit, transaction
@@ -79,16 +80,29 @@ async def process_delivery(service: CallService, delivery_id: str) -> None:
             delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
             if delivery is None or delivery.processed_at is not None:
                 return
-            delivery.attempts += 1
-            call = await repository.unscoped_call_by_conversation(session, delivery.account_id,
-                                                                  delivery.conversation_id, for_update=True)
-            found = await service.voices.webhook_verifier(session, delivery.account_id) if call else None
-            if call is None or found is None:
+            found = await service.voices.webhook_verifier(session, delivery.account_id)
+            if found is None:
+                delivery.attempts += 1
                 delivery.processed_at = service.now()
-                delivery.last_error = "no call of ours has this conversation"
+                delivery.last_error = "the account of this webhook is gone"
                 return
             # It was verified on arrival; parsing it again needs no second signature or time check.
             event = found[1].parse_webhook(delivery.body.encode())
+            call = await repository.unscoped_call_by_conversation(session, delivery.account_id,
+                                                                  delivery.conversation_id, for_update=True)
+            if call is None:
+                # Early (the dial's answer is not recorded yet) or for a call being confirmed: never lost.
+                call, keep = await confirm.call_for_unknown_conversation(service, session, delivery, event)
+                if call is None:
+                    if keep:
+                        confirm.keep_for_later(delivery, service.now())
+                        return
+                    delivery.attempts += 1
+                    delivery.processed_at = service.now()
+                    delivery.last_error = "no call of ours has this conversation"
+                    return
+            delivery.attempts += 1
+            delivery.last_error = None
             changed = False
             if event.kind is WebhookEventKind.TRANSCRIPTION and event.conversation is not None:
                 changed = await service.apply_conversation(session, call, event.conversation, source="webhook")

@@ -54,7 +54,7 @@ class CallWorker:
             due = await repository.unscoped_due_calls(session, now)
             overdue = await repository.unscoped_overdue_calls(session, now)
             pending = await repository.unscoped_pending_webhooks(
-                session, now - timedelta(seconds=WEBHOOK_RETRY_AFTER_SECONDS))
+                session, now - timedelta(seconds=WEBHOOK_RETRY_AFTER_SECONDS), now)
         for delivery_id in pending:
             await process_delivery(self.service, delivery_id)
         for call_id in due:

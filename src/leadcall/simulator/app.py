@@ -14,7 +14,10 @@ Choices where ElevenLabs' behaviour is not documented (elevenlabs-api.md, UNCONF
 - audio of a conversation without audio answers 404 `not_found` / `conversation_audio_not_found`;
 - PATCH agent deep-merges `conversation_config` and `platform_settings`;
 - injected faults apply to the ElevenLabs routes only, not to the Twilio stand-in or
-  the preview files.
+  the preview files;
+- the conversation list's `user_id` filter matches the `user_id` the call was placed with
+  (`conversation_initiation_client_data.user_id`), the one GET conversation answers;
+  `call_start_after_unix` / `call_start_before_unix` are inclusive.
 """
 
 from __future__ import annotations
@@ -54,6 +57,19 @@ class SimError(Exception):
 
 def not_found(code: str, message: str) -> SimError:
     return SimError(404, "not_found", code, message)
+
+
+class ConnectionCut(Exception):
+    """Raised by an answer after its first bytes: the server then drops the connection (injected)."""
+
+
+class CutAnswer(Response):
+    """Sends the head and half of the body, then fails: the client sees the connection end mid-answer."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body[:len(self.body) // 2], "more_body": True})
+        raise ConnectionCut("connection cut after placing the call (injected)")
 
 
 async def _state(request: Request) -> SimulatorState:
@@ -270,28 +286,56 @@ def _place(state: SimulatorState, account: SimAccount, provider: str, agent_id: 
     return state.start_call(account, agent, phone, to_number, client_data)
 
 
-@api.post("/v1/convai/twilio/outbound-call")
-async def twilio_outbound_call(state: State, account: Account, body: TwilioOutboundCallBody) -> dict[str, Any]:
+async def _answer_placed(state: SimulatorState, answer: dict[str, Any]) -> Response:
+    """The answer to a placed call, unless an after-placing fault spoils it (the call rings regardless)."""
+    faults = state.faults
+    if faults.fail_after_placing_next > 0:
+        faults.fail_after_placing_next -= 1
+        kind = "service_unavailable" if faults.fail_status == 503 else "internal_error"
+        error = SimError(faults.fail_status, kind, "internal_error", "An internal error occurred (injected)")
+        return JSONResponse(error.body, status_code=error.status)
+    if faults.drop_after_placing_next > 0:
+        faults.drop_after_placing_next -= 1
+        return CutAnswer(JSONResponse(answer).body, media_type="application/json")
+    if faults.hold_after_placing_next > 0:
+        faults.hold_after_placing_next -= 1
+        await asyncio.sleep(faults.hold_seconds)
+    return JSONResponse(answer)
+
+
+@api.post("/v1/convai/twilio/outbound-call", response_model=None)
+async def twilio_outbound_call(state: State, account: Account, body: TwilioOutboundCallBody) -> Response:
     """TwilioOutboundCallResponse; note `callSid` is camelCase in the real API."""
     c = _place(state, account, "twilio", body.agent_id, body.agent_phone_number_id, body.to_number,
                body.conversation_initiation_client_data)
-    return {"success": True, "message": "Success", "conversation_id": c.conversation_id, "callSid": c.call_sid}
+    return await _answer_placed(state, {"success": True, "message": "Success", "conversation_id": c.conversation_id,
+                                        "callSid": c.call_sid})
 
 
-@api.post("/v1/convai/sip-trunk/outbound-call")
-async def sip_trunk_outbound_call(state: State, account: Account, body: SipTrunkOutboundCallBody) -> dict[str, Any]:
+@api.post("/v1/convai/sip-trunk/outbound-call", response_model=None)
+async def sip_trunk_outbound_call(state: State, account: Account, body: SipTrunkOutboundCallBody) -> Response:
     """SIPTrunkOutboundCallResponse."""
     c = _place(state, account, "sip_trunk", body.agent_id, body.agent_phone_number_id, body.to_number,
                body.conversation_initiation_client_data)
-    return {"success": True, "message": "Success", "conversation_id": c.conversation_id, "sip_call_id": c.call_sid}
+    return await _answer_placed(state, {"success": True, "message": "Success", "conversation_id": c.conversation_id,
+                                        "sip_call_id": c.call_sid})
 
 
 @api.get("/v1/convai/conversations")
 async def list_conversations(state: State, account: Account, agent_id: str | None = None, cursor: str | None = None,
-                             page_size: Annotated[int, Query(ge=1, le=100)] = 30) -> dict[str, Any]:
+                             page_size: Annotated[int, Query(ge=1, le=100)] = 30, user_id: str | None = None,
+                             call_start_after_unix: int | None = None, call_start_before_unix: int | None = None,
+                             sort_direction: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc"
+                             ) -> dict[str, Any]:
+    """GetConversationsPageResponseModel, newest first unless `sort_direction=asc` (the filters leadcall uses)."""
     now = state.now()
-    items = sorted((c for c in state.conversations_for(account) if agent_id is None or c.agent.agent_id == agent_id),
-                   key=lambda c: (-c.started_at, c.conversation_id))
+    chosen = [c for c in state.conversations_for(account)
+              if (agent_id is None or c.agent.agent_id == agent_id)
+              and (user_id is None or (c.client_data or {}).get("user_id") == user_id)
+              and (call_start_after_unix is None or int(c.started_at) >= call_start_after_unix)
+              and (call_start_before_unix is None or int(c.started_at) <= call_start_before_unix)]
+    sign = 1 if sort_direction == "asc" else -1
+    items = sorted(chosen, key=lambda c: (sign * c.started_at, c.conversation_id))
     start, next_cursor, more = _page(cursor, len(items), page_size)
     return {"conversations": [wire.conversation_summary_json(c, now) for c in items[start:start + page_size]],
             "next_cursor": next_cursor, "has_more": more}

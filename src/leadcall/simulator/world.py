@@ -28,6 +28,12 @@ class Faults:
     `slow_seconds` delays every API answer. The webhook switches apply to every
     delivery while set: `drop_webhooks` sends none, `reverse_webhooks` sends a call's
     events in reverse order, `duplicate_webhooks` sends each one twice.
+
+    The `*_after_placing_next` counters apply to that many outbound-call requests that
+    did place their call (the phone rings), and spoil only the answer:
+    `fail_after_placing_next` answers `fail_status`, `drop_after_placing_next` cuts the
+    connection in the middle of the answer, `hold_after_placing_next` holds the answer
+    `hold_seconds` (real seconds; longer than the caller waits, it is a timeout).
     """
 
     fail_next: int = 0
@@ -35,6 +41,10 @@ class Faults:
     timeout_next: int = 0
     timeout_seconds: float = 0.5
     rate_limit_next: int = 0
+    fail_after_placing_next: int = 0
+    drop_after_placing_next: int = 0
+    hold_after_placing_next: int = 0
+    hold_seconds: float = 11.0
     slow_seconds: float = 0.0
     duplicate_webhooks: bool = False
     reverse_webhooks: bool = False

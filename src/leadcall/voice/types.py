@@ -120,6 +120,9 @@ class CallRequest:
 
     `dynamic_variables` fill the agent's `{{placeholders}}`; names starting with
     `system__` are reserved by the vendor and refused.
+    `reference` is the caller's own id for this call. It travels with the call and comes
+    back in the vendor's conversation (`Conversation.reference`), so a call whose placing
+    request got no clear answer can still be found (`VoiceProvider.find_conversation`).
     """
 
     agent_id: str
@@ -127,6 +130,7 @@ class CallRequest:
     to_number: str
     dynamic_variables: Mapping[str, DynamicValue] = field(default_factory=dict)
     ringing_timeout_secs: int | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,7 @@ class Conversation:
     has_audio: bool = False
     call_sid: str | None = None
     phone_kind: PhoneKind | None = None
+    reference: str | None = None  # the `CallRequest.reference` the call was placed with
 
 
 @dataclass(frozen=True)
@@ -271,6 +276,11 @@ class VoiceProvider(Protocol):
         ...
 
     async def get_conversation(self, conversation_id: str) -> Conversation: ...
+
+    async def find_conversation(self, agent_id: str, reference: str, started_after_unix: int) -> Conversation | None:
+        """The conversation of `agent_id` placed with `reference` and started after `started_after_unix`,
+        or None when the vendor has none (yet). Only reads: it never places anything."""
+        ...
 
     def stream_audio(self, conversation_id: str) -> AsyncIterator[bytes]:
         """The call recording (MP3) in chunks, as the vendor streams it."""

@@ -201,6 +201,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "call.when": {"es": "Fecha", "en": "When"},
     "call.recording": {"es": "Grabación", "en": "Recording"},
     "call.reason": {"es": "Motivo", "en": "Reason"},
+    "call.confirming": {"es": "Confirmando con ElevenLabs", "en": "Confirming with ElevenLabs"},
+    "call.confirming_detail": {
+        "es": "ElevenLabs no confirmó la llamada y puede que el teléfono esté sonando. No se vuelve a marcar: "
+              "leadcall la busca en ElevenLabs por su identificador y mostrará aquí el resultado.",
+        "en": "ElevenLabs did not confirm the call, and the phone may be ringing. It is not dialled again: "
+              "leadcall looks it up at ElevenLabs by its id and will show the result here."},
     "speaker.agent": {"es": "Agente", "en": "Agent"},
     "speaker.user": {"es": "Lead", "en": "Lead"},
     # -- settings ------------------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from leadcall.voice.providers.elevenlabs.payloads import (
     ClientData,
     ConversationConfigPatch,
     ConversationPayload,
+    ConversationsPage,
     InitiationFailureData,
     LiveCount,
     OutboundCallBody,
@@ -105,6 +106,12 @@ _FAILURES: Mapping[str, FailureReason] = {"busy": "busy", "no-answer": "no-answe
 _ROLES: Mapping[str, TranscriptRole] = {"agent": "agent", "user": "user"}
 _AGENT_PAGE_SIZE = 100
 _MAX_AGENT_PAGES = 100
+# Our id of a call travels twice: as the conversation's `user_id` (which the conversation list can filter
+# by) and as this dynamic variable (which the conversation and its webhook carry back in
+# `conversation_initiation_client_data`). Either one, read back, names the call.
+REFERENCE_VARIABLE = "leadcall_call_id"
+# Conversations one search reads in full: a reference is dialled once, so more than one hit is already odd.
+_MAX_FOUND = 5
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -175,6 +182,11 @@ def _conversation(payload: ConversationPayload) -> Conversation:
     if meta.error is not None:
         error_reason = meta.error.reason or (f"error code {meta.error.code}" if meta.error.code is not None else None)
     phone = meta.phone_call
+    client_data = payload.conversation_initiation_client_data
+    variables = (client_data.dynamic_variables or {}) if client_data else {}
+    reference = variables.get(REFERENCE_VARIABLE)
+    if not isinstance(reference, str) or not reference:
+        reference = payload.user_id or (client_data.user_id if client_data else None)
     turns = tuple(
         TranscriptTurn(role=_ROLES[t.role], message=t.message or "", time_in_call_secs=t.time_in_call_secs)
         for t in payload.transcript or ()
@@ -196,6 +208,7 @@ def _conversation(payload: ConversationPayload) -> Conversation:
         has_audio=payload.has_audio,
         call_sid=phone.call_sid if phone else None,
         phone_kind=_PHONE_CALL_KINDS.get(phone.type or "") if phone else None,
+        reference=reference,
     )
 
 
@@ -375,13 +388,17 @@ class ElevenLabsProvider:
         if timeout is not None and not 1 <= timeout <= 999:
             raise ProviderRejected("The ringing timeout must be between 1 and 999 seconds.",
                                    code="invalid_ringing_timeout")
+        variables = dict(request.dynamic_variables)
+        if request.reference:
+            variables[REFERENCE_VARIABLE] = request.reference
+        client_data = None
+        if variables or request.reference:
+            client_data = ClientData(user_id=request.reference, dynamic_variables=variables or None)
         body = OutboundCallBody(
             agent_id=request.agent_id,
             agent_phone_number_id=request.phone_number.phone_number_id,
             to_number=request.to_number,
-            conversation_initiation_client_data=(
-                ClientData(dynamic_variables=dict(request.dynamic_variables)) if request.dynamic_variables else None
-            ),
+            conversation_initiation_client_data=client_data,
             telephony_call_config=TelephonyCallConfig(ringing_timeout_secs=timeout) if timeout is not None else None,
         )
         path = _OUTBOUND_PATHS[request.phone_number.kind]
@@ -418,6 +435,23 @@ class ElevenLabsProvider:
             f"/v1/convai/conversations/{path_segment(conversation_id)}", f"reading conversation {conversation_id}"
         )
         return _conversation(_parse(ConversationPayload, data, "the conversation"))
+
+    async def find_conversation(self, agent_id: str, reference: str, started_after_unix: int) -> Conversation | None:
+        """`GET /v1/convai/conversations?agent_id=…&user_id=<reference>&call_start_after_unix=…`, then each
+        hit read in full (the list's items carry no user id nor client data) and kept only if it carries the
+        reference back. The oldest match wins: a reference is dialled once."""
+        params: dict[str, str | int] = {"agent_id": agent_id, "user_id": reference,
+                                        "call_start_after_unix": started_after_unix, "page_size": _MAX_FOUND,
+                                        "sort_direction": "asc"}
+        page = _parse(ConversationsPage,
+                      await self._client.get_json("/v1/convai/conversations", f"looking for the call {reference}",
+                                                  params),
+                      "the conversation list")
+        for item in page.conversations:
+            conversation = await self.get_conversation(item.conversation_id)
+            if conversation.reference == reference and conversation.agent_id in (agent_id, ""):
+                return conversation
+        return None
 
     def stream_audio(self, conversation_id: str) -> AsyncIterator[bytes]:
         """The recording as the API serves it (`audio/mpeg`; only its errors are JSON)."""

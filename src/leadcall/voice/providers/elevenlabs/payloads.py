@@ -182,9 +182,10 @@ class TelephonyCallConfig(_Write):
 
 
 class ClientData(_Write):
-    """`ConversationInitiationClientDataRequest-Input` (the part we send)."""
+    """`ConversationInitiationClientDataRequest-Input` (the parts we send)."""
 
-    dynamic_variables: dict[str, str | int | float | bool]
+    user_id: str | None = None
+    dynamic_variables: dict[str, str | int | float | bool] | None = None
 
 
 class OutboundCallBody(_Write):
@@ -262,16 +263,42 @@ class AnalysisPayload(_Read):
     data_collection_results: dict[str, Any] | None = None
 
 
+class ClientDataPayload(_Read):
+    """`ConversationInitiationClientDataRequest-Output`: what the call was placed with (the parts we read)."""
+
+    user_id: str | None = None
+    dynamic_variables: dict[str, Any] | None = None
+
+
 class ConversationPayload(_Read):
     """`GetConversationResponseModel`, also the `data` of `post_call_transcription`."""
 
     conversation_id: str
     agent_id: str = ""
     status: str
+    user_id: str | None = None
     metadata: ConversationMetadata = Field(default_factory=ConversationMetadata)
     transcript: list[TranscriptItem] | None = None
     analysis: AnalysisPayload | None = None
     has_audio: bool = False
+    conversation_initiation_client_data: ClientDataPayload | None = None
+
+
+class ConversationSummaryPayload(_Read):
+    """`ConversationSummaryResponseModel` (an item of the conversation list; it carries no user id)."""
+
+    conversation_id: str
+    agent_id: str = ""
+    start_time_unix_secs: int = 0
+    status: str = ""
+
+
+class ConversationsPage(_Read):
+    """`GetConversationsPageResponseModel`."""
+
+    conversations: list[ConversationSummaryPayload] = Field(default_factory=list)
+    next_cursor: str | None = None
+    has_more: bool = False
 
 
 # --- webhooks ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from leadcall.calls.models import WebhookDelivery
 from leadcall.simulator import sign
 from tests.calls.test_placing import events_of, new_lead, place
+from tests.e2e.conftest import browser_session
 from tests.live import CallWorld, LiveServer, finish_jobs, play
 
 AFTER_PLACING = {
@@ -55,6 +56,17 @@ async def test_an_accepted_call_whose_answer_was_lost_is_confirmed_not_redialled
     again = await place(live_client, cw, lead_id)  # the phone may be ringing: no second dial
     assert again.status_code == 409 and again.json()["code"] == "lead_already_on_call"
     assert len(dialled(live, cw, "+12025550100")) == 1
+    if fault == "5xx":  # the live card says so, in either language
+        seller = await browser_session(live, cw.world.member)
+        try:
+            card = await seller.get(f"/calls/{log['id']}/card")
+            assert "Confirmando con ElevenLabs" in card.text and "No se vuelve a marcar" in card.text
+            assert "Colgar" not in card.text
+            assert (await seller.post("/lang", data={"lang": "en", "next": "/"})).status_code in (200, 303)
+            card = await seller.get(f"/calls/{log['id']}/card")
+            assert "Confirming with ElevenLabs" in card.text and "It is not dialled again" in card.text
+        finally:
+            await seller.aclose()
 
     await play(live, 120)
     call = await get_call(live_client, cw, log["id"])

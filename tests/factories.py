@@ -14,6 +14,7 @@ from leadcall.core.scoping import Scope
 from leadcall.kit.passwords import hash_password
 from leadcall.leads import schemas as lead_schemas
 from leadcall.leads import service as leads
+from leadcall.rules.service import put_rules
 from leadcall.tenancy import service as tenancy
 from leadcall.tenancy.models import Role
 
@@ -51,13 +52,23 @@ class TenantWorld:
     lead_ids: list[str] = field(default_factory=list)
 
 
+OPEN_HOURS = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}]
+
+
 async def make_world(app: FastAPI, name: str = "Acme", *, leads_count: int = 2,
-                     country: str = "US") -> TenantWorld:
+                     country: str = "US", open_rules: bool = True) -> TenantWorld:
+    """A tenant with an admin, a manager and two members. `open_rules` (the default) lets its leads be
+    called at any hour and as often as a test needs; tests of the calling rules pass False to get the
+    rules a new tenant gets."""
     now = datetime.now(UTC)
     suffix = uuid.uuid4().hex[:8]
     async with transaction(app.state.container.sessionmaker) as session:
         tenant = await tenancy.create_tenant(session, name=f"{name} {suffix}", country=country, now=now)
         scope = Scope(tenant.id)
+        if open_rules:
+            await put_rules(session, tenant.id, None, windows=OPEN_HOURS, max_attempts_per_24h=None,
+                            max_attempts_total=None, require_consent=False, region_rules=False, now=now,
+                            actor_id=None)
         org = await tenancy.create_organization(session, scope, name="Sales", now=now)
         other = await tenancy.create_organization(session, scope, name="Support", now=now)
         actors: dict[str, Actor] = {}

@@ -19,8 +19,12 @@ async def victim_ids(client: httpx.AsyncClient, victim: TenantWorld) -> dict[str
     assert signed_in.status_code == 200, signed_in.text
     sessions = (await client.get("/api/me/sessions")).json()
     client.cookies.clear()  # the attacker calls with its own token only
+    listed = await client.post("/api/dnc", json={"phone": "+12025550199", "reason": "walker"},
+                               headers=victim.admin.headers)
+    assert listed.status_code in (200, 201), listed.text
     return {"lead_id": victim.lead_ids[0], "user_id": victim.member.user_id, "token_id": tokens[0]["id"],
-            "tenant_id": victim.tenant_id, "organization_id": victim.org_id, "session_id": sessions[0]["id"]}
+            "tenant_id": victim.tenant_id, "organization_id": victim.org_id, "session_id": sessions[0]["id"],
+            "phone": "%2B12025550199"}
 
 
 async def victim_call_ids(live: LiveServer, client: httpx.AsyncClient, victim: CallWorld) -> dict[str, str]:
@@ -46,6 +50,9 @@ def body_cases(victim: TenantWorld, ids: dict[str, str] | None = None) -> list[C
         Case("POST", "/api/users", json={"email": "x-walker@example.com", "name": "X", "password": "long-enough",
                                          "organizationId": victim.org_id}),
         Case("POST", "/api/leads", json={"name": "X", "organizationId": victim.org_id}),
+        Case("GET", "/api/calling-rules", params={"organizationId": victim.org_id}),
+        Case("PUT", "/api/calling-rules", json={"organizationId": victim.org_id, "windows": [
+            {"days": ["mon"], "start": "09:00", "end": "10:00"}]}),
     ]
     if ids is None:
         return cases

@@ -21,6 +21,7 @@ from leadcall.kit.clock import Clock, SystemClock
 from leadcall.leads.router import router as leads_router
 from leadcall.public import PUBLIC_ROUTERS
 from leadcall.retention.router import router as retention_router
+from leadcall.rules.router import router as rules_router
 from leadcall.runtime import runtime
 from leadcall.settings import Settings
 from leadcall.tenancy.deps import current_principal
@@ -31,9 +32,10 @@ from leadcall.web import STATIC_DIR, pages_router, render_error_page
 from leadcall.web import public_router as web_public_router
 from leadcall.web.api_docs import DOCS_PATH, DOCS_POLICY
 from leadcall.web.api_docs import router as api_docs_router
+from leadcall.web.rules import router as rules_pages_router
 
 API_ROUTERS: list[APIRouter] = [tenancy_router, leads_router, voice_router, calls_router, billing_router,
-                                retention_router]
+                                retention_router, rules_router]
 
 
 def mount_simulator(app: FastAPI, settings: Settings, clock: Clock | None) -> None:
@@ -72,6 +74,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             app.state.jobs = rt.jobs
             app.state.limiter = rt.limiter
             app.state.heartbeats = rt.heartbeats
+            app.state.rules = rt.rules
             simulator = getattr(app.state, "simulator", None)
             if simulator is not None:
                 await link_simulator_webhooks(app)
@@ -96,6 +99,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(web_public_router)
     app.include_router(api_docs_router)
     app.include_router(pages_router)
+    app.include_router(rules_pages_router)
     if settings.simulator_enabled:
         mount_simulator(app, settings, clock)
     for router in PUBLIC_ROUTERS:

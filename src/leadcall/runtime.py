@@ -32,6 +32,7 @@ from leadcall.kit.clock import Clock, SystemClock
 from leadcall.kit.outbound import GuardedTransport
 from leadcall.retention.archive import DELETE_CONVERSATIONS_JOB
 from leadcall.retention.service import SWEEP_EVERY_SECONDS, RetentionService
+from leadcall.rules.service import RulesService
 from leadcall.settings import Settings
 from leadcall.voice.manager import VoiceManager
 from leadcall.voice.targets import ProviderTargets
@@ -49,6 +50,7 @@ class Runtime:
     worker: CallWorker
     heartbeats: Heartbeats
     retention: RetentionService
+    rules: RulesService
 
 
 def build_container(settings: Settings, clock: Clock | None = None) -> Container:
@@ -99,8 +101,10 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
                              per_tenant_per_minute=settings.placements_per_tenant_per_minute,
                              sessionmaker=container.sessionmaker, read_sessionmaker=container.read_sessionmaker,
                              jobs=jobs)
+    rules = RulesService(container.sessionmaker, container.clock)
     calls = CallService(sessionmaker=container.sessionmaker, voices=voices, events=events, clock=container.clock,
-                        hooks=PlacementHooks(reserve=billing.reserve, settle=billing.settle, admit=billing.admit),
+                        hooks=PlacementHooks(reserve=billing.reserve, settle=billing.settle, admit=billing.admit,
+                                             eligible=rules.check, refused=rules.note_refusal),
                         jobs=jobs)
     voices.live_call_counter = calls
     retention = RetentionService(sessionmaker=container.sessionmaker, voices=voices, clock=container.clock)
@@ -126,7 +130,7 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
                                        Chore("retention", SWEEP_EVERY_SECONDS, retention.sweep_count)],
                         heartbeat=swept)
     try:
-        yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker, heartbeats, retention)
+        yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker, heartbeats, retention, rules)
     finally:
         await worker.stop()
         await jobs.close()

@@ -97,8 +97,12 @@ async def test_checks_in_order(live_client: httpx.AsyncClient, cw: CallWorld) ->
     dnc = await new_lead(live_client, cw, "+12025550100", doNotCall=True, doNotCallReason="asked us")
     r = await place(live_client, cw, dnc)
     assert r.status_code == 409 and "asked us" in r.json()["detail"]
-    assert r.json()["code"] == "lead_do_not_call" and r.json()["params"] == {"reason": "asked us"}
-    lead = await new_lead(live_client, cw, "+12025550100")
+    assert r.json()["code"] == "number_on_dnc" and r.json()["params"]["reason"] == "asked us"
+    # The list is by number: another lead with the listed number is refused as well.
+    same_number = await new_lead(live_client, cw, "+12025550100")
+    r = await place(live_client, cw, same_number)
+    assert r.status_code == 409 and r.json()["code"] == "number_on_dnc"
+    lead = await new_lead(live_client, cw, "+12025550101")
     r = await live_client.post(f"/api/leads/{lead}/call", json={"agentId": "agent_nope"},
                                headers=cw.world.member.headers)
     assert r.status_code == 400 and "not available" in r.json()["detail"] and r.json()["code"] == "agent_unknown"

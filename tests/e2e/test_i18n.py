@@ -8,7 +8,9 @@ import re
 from pathlib import Path
 
 from leadcall.calls.models import CallStatus, PhoneResult, SalesResult
-from leadcall.leads.models import LeadStatus
+from leadcall.leads.models import DncSource, LeadStatus
+from leadcall.rules.hours import DAYS
+from leadcall.rules.regions import REGION_RULES
 from leadcall.tenancy.models import Role
 from leadcall.voice.manager import Unavailability, VoiceManager
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
@@ -38,6 +40,9 @@ FAMILIES = {
     "leadstatus": [s.value for s in LeadStatus],
     "role": [r.value for r in Role],
     "speaker": ["agent", "user"],
+    "day": list(DAYS),
+    "dncsource": [s.value for s in DncSource],
+    "region": [r.id for r in REGION_RULES],
 }
 
 
@@ -157,13 +162,14 @@ def test_every_problem_the_catalog_words_is_a_code_the_services_raise() -> None:
 
 
 # Codes a person meets on the pages: refusals of a call, a lead, a budget, a sign-in, a form.
-PAGE_CODES = ["lead_already_on_call", "lead_do_not_call", "lead_has_no_phone", "budget_spent", "team_budget_spent",
+PAGE_CODES = ["lead_already_on_call", "number_on_dnc", "lead_has_no_phone", "budget_spent", "team_budget_spent",
               "placements_limited_user", "placements_limited_tenant", "not_found", "call_already_ended",
               "call_being_placed", "call_still_live", "no_recording", "role_not_allowed", "team_name_taken",
               "too_many_sign_ins", "wrong_credentials", "session_ended", "form_expired", "account_has_history",
               "agent_unknown", "email_taken", "account_name_taken", "phone_invalid", "owner_not_in_team",
               "current_password_wrong", "password_mismatch", "password_too_short", "password_too_common",
-              "password_unchanged", "reset_link_invalid", "too_many_password_attempts"]
+              "password_unchanged", "reset_link_invalid", "too_many_password_attempts",
+              "outside_calling_hours", "attempts_exhausted", "no_consent", "timezone_unknown", "csv_no_phone_column"]
 
 
 def test_refusals_a_person_meets_on_the_pages_are_worded_in_both_languages() -> None:

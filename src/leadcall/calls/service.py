@@ -40,7 +40,7 @@ from leadcall.calls.models import (
 )
 from leadcall.calls.states import can_move
 from leadcall.core.db import on_commit, transaction
-from leadcall.core.errors import Conflict, Invalid, NotFound
+from leadcall.core.errors import Conflict, Invalid, LeadcallError, NotFound
 from leadcall.core.events import Event, EventHub
 from leadcall.core.jobs import JobQueue
 from leadcall.core.scoping import Scope
@@ -129,6 +129,10 @@ class PlacementHooks:
     settle: Callable[[AsyncSession, CallLog], Awaitable[None]] | None = None
     # Before anything is written: may refuse (rate limits) by raising.
     admit: Callable[[Principal], Awaitable[None]] | None = None
+    # Inside the reservation, under the tenant's placement lock: the calling rules; refuse by raising.
+    eligible: Callable[[AsyncSession, Lead, datetime], Awaitable[None]] | None = None
+    # After a refused reservation rolled back: the refusal goes in the lead's audit trail.
+    refused: Callable[[Principal, str, LeadcallError], Awaitable[None]] | None = None
 
 
 class CallService:
@@ -181,6 +185,10 @@ class CallService:
                 if replay is not None:
                     return replay
             raise
+        except LeadcallError as exc:
+            if self.hooks.refused is not None:
+                await self.hooks.refused(principal, lead_id, exc)
+            raise
         return await self._dial(call, choice, lead, principal.name)
 
     async def _replay(self, principal: Principal, key: str) -> schemas.CallPlaced | None:
@@ -205,10 +213,8 @@ class CallService:
             refuse_archived(lead)  # (archiving takes the tenant row first too: the two cannot cross)
             if not lead.phone:
                 raise NotFound("lead has no phone number; add one before calling", code="lead_has_no_phone")
-            if lead.do_not_call:
-                reason = lead.do_not_call_reason or "no reason given"
-                raise Conflict(f"this lead is on the do-not-call list ({reason})", extra={"reason": reason},
-                               code="lead_do_not_call", params={"reason": reason})
+            if self.hooks.eligible is not None:
+                await self.hooks.eligible(session, lead, self.now())
             per_agent, per_account, on_lead = await repository.CallRepository(
                 session, principal.tenant_scope).live_counts(lead.id)
             if on_lead:

@@ -10,6 +10,7 @@ from leadcall.core.errors import Conflict, Invalid
 from leadcall.core.scoping import Scope
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
 from leadcall.leads import schemas
+from leadcall.leads.dnc import sync_lead_flag
 from leadcall.leads.models import Lead
 from leadcall.leads.phones import PhoneError, to_e164
 from leadcall.leads.repository import LeadRepository
@@ -64,6 +65,7 @@ async def create_lead(session: AsyncSession, principal: Principal, data: schemas
                 created_at=now, updated_at=now)
     LeadRepository(session, principal.scope).add(lead)
     await session.flush()
+    await sync_lead_flag(session, lead, now=now, actor_id=principal.user_id, actor_name=principal.email)
     return lead
 
 
@@ -98,6 +100,8 @@ async def update_lead(session: AsyncSession, principal: Principal, lead_id: str,
         setattr(lead, key, value)
     lead.updated_at = now
     await session.flush()
+    if "do_not_call" in changes or "phone" in changes:
+        await sync_lead_flag(session, lead, now=now, actor_id=principal.user_id, actor_name=principal.email)
     return lead
 
 

@@ -33,7 +33,7 @@ from leadcall.core.scoping import Scope
 from leadcall.leads.models import Lead
 from leadcall.leads.repository import LeadRepository
 from leadcall.retention import redaction
-from leadcall.retention.models import LeadEvent
+from leadcall.leads.models import LeadEvent
 from leadcall.tenancy.models import Tenant
 from leadcall.tenancy.principal import Principal
 

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadcall.core.db import Base, IdMixin
@@ -26,19 +25,3 @@ class ConversationDeletion(IdMixin, TenantOwned, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
-
-class LeadEvent(IdMixin, TenantOwned, Base):
-    """The lead's own audit trail: archived, restored, erased (by whom, when). Outlives the lead's data."""
-
-    __tablename__ = "lead_events"
-    __table_args__ = (Index("ix_lead_events_lead", "lead_id", "at", "seq"),)
-
-    lead_id: Mapped[str] = mapped_column(String(36), ForeignKey("leads.id"))
-    at: Mapped[datetime]
-    # Orders events of the same (simulated) instant: wall-clock nanoseconds.
-    seq: Mapped[int] = mapped_column(BigInteger, default=time.time_ns)
-    kind: Mapped[str] = mapped_column(String(20))  # archived | restored | erased
-    user_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    # Who, in words: the user's email at the time (kept if the user is removed later).
-    actor: Mapped[str] = mapped_column(String(254))
-    detail: Mapped[str | None] = mapped_column(String(500), nullable=True)

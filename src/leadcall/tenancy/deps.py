@@ -156,6 +156,8 @@ CanManageAccounts = Annotated[Principal, Depends(requires(Permission.manage_acco
 CanManageAgents = Annotated[Principal, Depends(requires(Permission.manage_agents))]
 CanManageBudgets = Annotated[Principal, Depends(requires(Permission.manage_budgets))]
 CanManageRetention = Annotated[Principal, Depends(requires(Permission.manage_retention))]
+CanManageDnc = Annotated[Principal, Depends(requires(Permission.manage_dnc))]
+CanManageCallingRules = Annotated[Principal, Depends(requires(Permission.manage_calling_rules))]
 
 
 async def _authenticate(request: Request) -> None:

@@ -25,6 +25,8 @@ class Tenant(IdMixin, Base):
     # Region used to read phone numbers written without a country code.
     default_country: Mapped[str] = mapped_column(String(2), default="US")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # IANA zone for leads whose own field and phone number name none (calling hours); None: the country's.
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Transcripts and recordings older than this are removed; None keeps them (see leadcall.retention).
     retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # ... and the conversations are deleted at ElevenLabs too.

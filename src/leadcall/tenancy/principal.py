@@ -24,10 +24,13 @@ class Permission(StrEnum):
     manage_users = "manage_users"
     manage_budgets = "manage_budgets"
     manage_retention = "manage_retention"
+    manage_dnc = "manage_dnc"
+    manage_calling_rules = "manage_calling_rules"
 
 
 _MEMBER = {Permission.view_leads, Permission.edit_leads, Permission.place_calls}
-_MANAGER = _MEMBER | {Permission.import_leads, Permission.archive_leads, Permission.view_reports}
+_MANAGER = _MEMBER | {Permission.import_leads, Permission.archive_leads, Permission.view_reports,
+                      Permission.manage_dnc}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.member: frozenset(_MEMBER),
     Role.manager: frozenset(_MANAGER),

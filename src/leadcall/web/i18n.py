@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from leadcall.web.catalog.rules import RULES_MESSAGES
+
 LANGUAGES = ("es", "en")
 DEFAULT_LANGUAGE = "es"
 
@@ -120,7 +122,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "lead.last_called": {"es": "Última llamada", "en": "Last called"},
     "lead.no_phone": {"es": "Este lead no tiene teléfono. Añade uno para poder llamar.",
                       "en": "This lead has no phone number. Add one to call."},
-    "lead.dnc": {"es": "No llamar: {reason}", "en": "Do not call: {reason}"},
     "lead.work": {"es": "Panel de trabajo", "en": "Work panel"},
     "lead.history": {"es": "Historial de llamadas", "en": "Call history"},
     "lead.no_calls": {"es": "Todavía no hay llamadas.", "en": "No calls yet."},
@@ -384,8 +385,6 @@ MESSAGES: dict[str, dict[str, str]] = {
                              "en": "The form has expired: reload the page and try again."},
     "problem.lead_already_on_call": {"es": "Este lead ya está en una llamada: espera a que termine o cancélala.",
                                      "en": "This lead is already on a call: wait for it to end or cancel it."},
-    "problem.lead_do_not_call": {"es": "Este lead está en la lista de no llamar ({reason}).",
-                                 "en": "This lead is on the do-not-call list ({reason})."},
     "problem.lead_has_no_phone": {"es": "Este lead no tiene teléfono: añade uno antes de llamar.",
                                   "en": "This lead has no phone number: add one before calling."},
     "problem.no_recording": {"es": "Esta llamada no tiene grabación.", "en": "This call has no recording."},
@@ -499,6 +498,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.429": {"es": "Demasiadas peticiones; espera un momento", "en": "Too many requests; wait a moment"},
     "error.503": {"es": "ElevenLabs no responde ahora mismo", "en": "ElevenLabs is not answering right now"},
 }
+MESSAGES.update(RULES_MESSAGES)
 
 def translate(language: str, key: str, **values: object) -> str:
     """The message in `language` (English if that language lacks it); an unknown key shows as itself."""

@@ -38,6 +38,7 @@ from leadcall.web.auth import AdminPage, PagePrincipal, ReportsPage, page_princi
 from leadcall.web.forms import PageRoute, field_problem
 from leadcall.web.i18n import LANGUAGES, explain_field, translate, translate_reason
 from leadcall.web.rendering import LIVE_STATUSES, as_utc, language_of, money, render
+from leadcall.web.rules import eligibility_of
 
 public_router = APIRouter(include_in_schema=False, dependencies=[Depends(check_request)], route_class=PageRoute)
 # Secure by default: every page and fragment needs a signed-in browser (and CSRF on unsafe methods),
@@ -192,7 +193,8 @@ async def _panel_context(request: Request, session: DbSession, principal: Princi
     users = {u.id: u.name for u in await tenancy.list_users(session, principal.tenant_scope)}
     orgs = {o.id: o.name for o in await tenancy.list_organizations(session, principal.scope)}
     return {"lead": lead, "history": history, "owner_name": users.get(lead.owner_id or ""),
-            "team_name": orgs.get(lead.organization_id), **_card(live, now), "call": live}
+            "team_name": orgs.get(lead.organization_id), **_card(live, now), "call": live,
+            "eligibility": await eligibility_of(request, principal, session, lead, now)}
 
 
 @pages_router.get("/leads/{lead_id}")
@@ -271,7 +273,7 @@ def _call_type(value: str | None) -> str:
 
 
 @pages_router.get("/leads/{lead_id}/picker")
-async def picker(lead_id: str, request: Request, principal: PagePrincipal, session: DbSession,
+async def picker(lead_id: str, request: Request, principal: PagePrincipal, session: DbSession, now: Now,
                  call_type: str | None = None) -> Response:
     principal.require(Permission.place_calls)
     lead = await leads.get_lead(session, principal.scope, lead_id)
@@ -279,7 +281,8 @@ async def picker(lead_id: str, request: Request, principal: PagePrincipal, sessi
     agents = await _agents(request, session, principal, chosen)
     first = next((a.id for a in agents if a.available), None)
     return render(request, "_picker.html", principal, lead=lead, agents=agents, checked=first, call_type=chosen,
-                  idempotency_key=f"web-{secrets.token_urlsafe(18)}")
+                  idempotency_key=f"web-{secrets.token_urlsafe(18)}",
+                  eligibility=await eligibility_of(request, principal, session, lead, now))
 
 
 @pages_router.get("/leads/{lead_id}/agents")

@@ -30,10 +30,9 @@ from leadcall.core.db import on_commit
 from leadcall.core.errors import Conflict
 from leadcall.core.jobs import JobQueue
 from leadcall.core.scoping import Scope
-from leadcall.leads.models import Lead
+from leadcall.leads.models import Lead, LeadEvent
 from leadcall.leads.repository import LeadRepository
 from leadcall.retention import redaction
-from leadcall.leads.models import LeadEvent
 from leadcall.tenancy.models import Tenant
 from leadcall.tenancy.principal import Principal
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -34,6 +35,10 @@ class RetentionRun(Schema):
 
 class LeadEvent(Schema):
     at: datetime
-    kind: str = Field(description="archived | restored | erased")
+    kind: str = Field(description="archived | restored | erased | placement_refused | dnc_added | dnc_removed | "
+                                  "consent_given | opted_out")
     actor: str = Field(description="Who did it (their email at the time).")
     detail: str | None
+    code: str | None = Field(default=None, description="A refusal's code (number_on_dnc, outside_calling_hours, "
+                                                       "...) or a do-not-call entry's source.")
+    params: dict[str, Any] | None = None

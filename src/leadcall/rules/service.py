@@ -34,7 +34,7 @@ from leadcall.tenancy.models import Tenant
 from leadcall.tenancy.principal import Principal
 
 DEFAULT_WINDOWS: tuple[Window, ...] = (window(WEEKDAYS, "09:00", "20:00"),)
-DEFAULT_MAX_PER_24H = 3
+DEFAULT_MAX_PER_24H: int | None = None  # a tenant sets its own cap; regional rules (Florida) cap by default
 ORDER = ("lead_has_no_phone", "number_on_dnc", "no_consent", "attempts_exhausted", "outside_calling_hours")
 
 

@@ -9,12 +9,12 @@ from leadcall.leads.repository import LeadRepository
 from leadcall.rules import records, schemas
 from leadcall.rules.regions import REGION_RULES
 from leadcall.rules.service import RulesService, load_rules, parse_zone, put_rules, tenant_zone
-from leadcall.tenancy.deps import CanEditLeads, CanManageCallingRules, CanManageDnc, CanViewLeads
+from leadcall.tenancy.deps import ApiRoute, CanEditLeads, CanManageCallingRules, CanManageDnc, CanViewLeads
 from leadcall.tenancy.models import Tenant
 from leadcall.tenancy.repository import OrganizationRepository
 from leadcall.tenancy.service import get_tenant
 
-router = APIRouter(tags=["calling rules"])
+router = APIRouter(tags=["calling rules"], route_class=ApiRoute)
 
 
 def _rules(request: Request) -> RulesService:

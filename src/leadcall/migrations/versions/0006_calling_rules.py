@@ -1,7 +1,7 @@
 """calling rules: do-not-call list by number, consent, tenant timezone, refusal codes in the lead audit trail
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01 09:53:04.248046
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import op
 
 import leadcall.core.db
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -46,8 +46,12 @@ async def test_a_listed_number_is_refused_on_every_lead_that_has_it(live: LiveSe
     assert entry["phone"] == "+12025550100" and entry["source"] == "api" and entry["createdBy"]
     again = await client.post("/api/dnc", json={"phone": "+12025550100"}, headers=world.manager.headers)
     assert again.status_code == 200 and again.json()["reason"] == "asked by email"
-    # A lead created after the number was listed is refused too.
+    # A lead created after the number was listed is refused too, and shows it wherever it shows.
     second = await new_lead(client, cw, "+1 (202) 555-0100")
+    shown = (await client.get(f"/api/leads/{second}", headers=world.member.headers)).json()
+    assert shown["dnc"]["reason"] == "asked by email" and shown["dnc"]["source"] == "api"
+    listed_rows = (await client.get("/api/leads?q=5550100", headers=world.member.headers)).json()["items"]
+    assert listed_rows and all(row["dnc"] is not None for row in listed_rows)
     for lead_id in (first, second):
         r = await place(client, cw, lead_id)
         assert r.status_code == 409, r.text
@@ -69,6 +73,7 @@ async def test_a_listed_number_is_refused_on_every_lead_that_has_it(live: LiveSe
     assert r.status_code == 204
     assert (await client.delete("/api/dnc/%2B12025550100", headers=world.admin.headers)).status_code == 404
     assert (await client.get(f"/api/leads/{second}/eligibility", headers=world.member.headers)).json()["allowed"]
+    assert (await client.get(f"/api/leads/{second}", headers=world.member.headers)).json()["dnc"] is None
     kinds = [e["kind"] for e in await lead_events(client, cw, first)]
     assert kinds.count("dnc_added") == 1 and kinds.count("dnc_removed") == 1
 

@@ -27,18 +27,19 @@ async def list_leads(principal: CanViewLeads, session: DbSession,
 @router.post("/api/leads", response_model=schemas.Lead, status_code=201)
 async def create_lead(body: schemas.LeadCreate, principal: CanEditLeads, session: DbSession,
                       now: Now) -> schemas.Lead:
-    return schemas.Lead.model_validate(await service.create_lead(session, principal, body, now))
+    return await service.lead_view(session, principal.scope, await service.create_lead(session, principal, body, now))
 
 
 @router.get("/api/leads/{lead_id}", response_model=schemas.Lead)
 async def get_lead(lead_id: str, principal: CanViewLeads, session: DbSession) -> schemas.Lead:
-    return schemas.Lead.model_validate(await service.get_lead(session, principal.scope, lead_id))
+    return await service.lead_view(session, principal.scope, await service.get_lead(session, principal.scope, lead_id))
 
 
 @router.patch("/api/leads/{lead_id}", response_model=schemas.Lead)
 async def update_lead(lead_id: str, body: schemas.LeadUpdate, principal: CanEditLeads, session: DbSession,
                       now: Now) -> schemas.Lead:
-    return schemas.Lead.model_validate(await service.update_lead(session, principal, lead_id, body, now))
+    lead = await service.update_lead(session, principal, lead_id, body, now)
+    return await service.lead_view(session, principal.scope, lead)
 
 
 @router.post("/api/leads/import", response_model=schemas.ImportReport)

@@ -15,6 +15,14 @@ def _strip(value: str | None) -> str | None:
     return value or None
 
 
+class LeadDnc(Schema):
+    """The do-not-call entry of the lead's number (the list is by number: set by this lead or another)."""
+
+    reason: str | None
+    source: str
+    since: datetime
+
+
 class Lead(Schema):
     id: str
     tenant_id: str
@@ -35,6 +43,8 @@ class Lead(Schema):
     archived_at: datetime | None = Field(description="Set while the lead is archived (hidden from lists and "
                                                      "search unless asked for; its calls and costs are kept).")
     erased_at: datetime | None = Field(description="Set once its personal data was erased on a privacy request.")
+    dnc: LeadDnc | None = Field(default=None, description="Set while the lead's number is on the tenant's "
+                                                          "do-not-call list: no call reaches it.")
 
 
 class LeadFields(Schema):

@@ -10,7 +10,7 @@ from leadcall.core.errors import Conflict, Invalid
 from leadcall.core.scoping import Scope
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
 from leadcall.leads import schemas
-from leadcall.leads.dnc import sync_lead_flag
+from leadcall.leads.dnc import DncRepository, sync_lead_flag
 from leadcall.leads.models import Lead
 from leadcall.leads.phones import PhoneError, to_e164
 from leadcall.leads.repository import LeadRepository
@@ -119,5 +119,21 @@ async def list_leads(session: AsyncSession, scope: Scope, *, limit: int, cursor:
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
-    return schemas.LeadPage(items=[schemas.Lead.model_validate(r) for r in rows], next_cursor=next_cursor,
-                            total=total)
+    return schemas.LeadPage(items=await lead_views(session, scope, rows), next_cursor=next_cursor, total=total)
+
+
+async def lead_views(session: AsyncSession, scope: Scope, rows: list[Lead]) -> list[schemas.Lead]:
+    """Leads as the API shows them, each with its number's do-not-call entry (one query for all)."""
+    listed = await DncRepository(session, Scope(scope.tenant_id)).by_phones([r.phone for r in rows if r.phone])
+    views = []
+    for row in rows:
+        view = schemas.Lead.model_validate(row)
+        entry = listed.get(row.phone or "")
+        if entry is not None:
+            view.dnc = schemas.LeadDnc(reason=entry.reason, source=entry.source, since=entry.created_at)
+        views.append(view)
+    return views
+
+
+async def lead_view(session: AsyncSession, scope: Scope, row: Lead) -> schemas.Lead:
+    return (await lead_views(session, scope, [row]))[0]

@@ -3,6 +3,7 @@ their device and address, and each one (or all) can be ended."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -15,12 +16,14 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadcall.calls import router as calls_router
 from leadcall.core.db import transaction
 from leadcall.core.errors import Unauthenticated
 from leadcall.kit.clock import utc_datetime
 from leadcall.tenancy import sessions
 from leadcall.tenancy.models import User, UserSession
 from tests.factories import PASSWORD, Actor, TenantWorld
+from tests.live import CallWorld, LiveServer
 
 COOKIE = "leadcall_session"
 
@@ -59,10 +62,11 @@ async def test_a_copied_cookie_stops_working_after_sign_out(app: FastAPI, client
 
 
 async def test_sessions_are_listed_with_device_address_and_which_is_this_one(
-        client: httpx.AsyncClient, second: httpx.AsyncClient, world: TenantWorld) -> None:
+        app: FastAPI, client: httpx.AsyncClient, second: httpx.AsyncClient, world: TenantWorld) -> None:
     await sign_in(client, world.member)
     await sign_in(second, world.member)
-    await sign_in(client, world.manager)  # a colleague's session is not the member's
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as third:
+        await sign_in(third, world.manager)  # a colleague's session is not the member's
     listed = (await second.get("/api/me/sessions")).json()
     assert len(listed) == 2
     mine = next(s for s in listed if s["current"])
@@ -166,3 +170,41 @@ async def _user(session: AsyncSession, user_id: str) -> User:
     user = await session.get(User, user_id)
     assert user is not None
     return user
+
+
+async def test_signing_in_again_replaces_the_browsers_session(app: FastAPI, client: httpx.AsyncClient,
+                                                             world: TenantWorld) -> None:
+    await sign_in(client, world.member)
+    async with copy_of(client, app) as before:
+        await sign_in(client, world.member)
+        assert (await before.get("/api/me")).status_code == 401, "the replaced session ended"
+    assert len((await client.get("/api/me/sessions")).json()) == 1
+
+
+async def test_an_open_event_stream_ends_when_its_session_does(live: LiveServer, cw: CallWorld,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream opened before sign-out does not keep a copied cookie listening: it checks between events."""
+    monkeypatch.setattr(calls_router, "HEARTBEAT_SECONDS", 0.2)
+    async with httpx.AsyncClient(base_url=live.url, timeout=10) as browser:
+        r = await browser.post("/api/auth/login", json={"email": cw.world.member.email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        async with httpx.AsyncClient(base_url=live.url, timeout=10, cookies={COOKIE: browser.cookies[COOKIE]}) as thief, \
+                thief.stream("GET", "/api/events") as stream:
+            assert stream.status_code == 200
+            lines = stream.aiter_lines()
+            assert (await asyncio.wait_for(anext(lines), 5)).startswith(": connected")
+            assert await asyncio.wait_for(_next_comment(lines), 5) == ": keep-alive", "still signed in: it goes on"
+            assert (await browser.post("/api/auth/logout")).status_code == 204
+            rest = await asyncio.wait_for(_drain(lines), 5)  # the server ends the stream
+            assert rest.count(": keep-alive") <= 1
+
+
+async def _next_comment(lines: AsyncIterator[str]) -> str:
+    async for line in lines:
+        if line.startswith(": "):
+            return line
+    return ""
+
+
+async def _drain(lines: AsyncIterator[str]) -> list[str]:
+    return [line async for line in lines if line]

@@ -11,7 +11,8 @@ from leadcall.core.deps import DbSession
 from leadcall.core.errors import NotFound
 from leadcall.core.events import EventHub
 from leadcall.core.http_errors import error_responses
-from leadcall.tenancy.deps import ApiRoute, CanPlaceCalls, CanViewLeads, CurrentPrincipal
+from leadcall.kit.clock import utc_datetime
+from leadcall.tenancy.deps import ApiRoute, CanPlaceCalls, CanViewLeads, CurrentPrincipal, still_authenticated
 from leadcall.voice.errors import ProviderError
 from leadcall.voice.manager import provider_error_to_leadcall
 from leadcall.voice.repository import AccountRepository
@@ -98,6 +99,7 @@ async def call_audio(call_id: str, principal: CanViewLeads, session: DbSession, 
 async def events(principal: CurrentPrincipal, request: Request) -> StreamingResponse:
     """Server-Sent Events: `call.updated` for the caller's tenant (and organization, unless admin)."""
     hub: EventHub = request.app.state.events
+    clock = request.app.state.container.clock
     scope = principal.scope
     stream = hub.subscribe(scope.tenant_id, scope.organization_id, idle_seconds=HEARTBEAT_SECONDS)
 
@@ -106,7 +108,12 @@ async def events(principal: CurrentPrincipal, request: Request) -> StreamingResp
         yield b": connected\n\nretry: 3000\n\n"
         try:
             async for event in stream:
-                yield b": keep-alive\n\n" if event is None else event.sse_frame
+                if event is None:  # idle: a signed-out session or a revoked token ends the stream here
+                    if not await still_authenticated(request, utc_datetime(clock)):
+                        break
+                    yield b": keep-alive\n\n"
+                else:
+                    yield event.sse_frame
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
 

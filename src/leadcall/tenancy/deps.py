@@ -45,6 +45,9 @@ async def sign_in(request: Request, session: AsyncSession, user: User, now: date
     """Starts a server-side session for `user` in a fresh cookie and returns its CSRF token. Nothing of the
     cookie from before survives but the language it chose (no session fixation)."""
     settings = get_container(request).settings
+    previous = request.session.get(SESSION_KEY)
+    if previous:  # signing in again in the same browser replaces its session rather than leaving it live
+        await sessions.end_session_by_secret(session, str(previous))
     secret = await sessions.start_session(session, user, device_of(request), now, settings.session_max_age_seconds)
     lang = request.session.get("lang")
     csrf = service.new_csrf_token()
@@ -132,6 +135,19 @@ async def _token_principal(request: Request, authorization: str, now: datetime) 
         async with transaction(container.sessionmaker) as session:
             await service.touch_token(session, token_id, now)
     return principal
+
+
+async def still_authenticated(request: Request, now: datetime) -> bool:
+    """Whether the credentials this request came with still hold: a long-lived answer (the event stream)
+    asks between events, so signing out, ending the session or revoking the token also ends it."""
+    try:
+        authorization = request.headers.get("authorization", "")
+        if authorization:
+            await _token_principal(request, authorization, now)
+            return True
+        return await cookie_principal(request, now) is not None
+    except Unauthenticated:
+        return False
 
 
 def requires(permission: Permission):  # type: ignore[no-untyped-def]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from leadcall.calls.insights import Turn, classify, extract_callback
-from leadcall.calls.models import PhoneResult, SalesResult
+from leadcall.calls.models import OutcomeSource, PhoneResult, SalesResult
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # a Wednesday
 
@@ -41,3 +41,17 @@ def test_callback_time_is_read_from_what_the_lead_said() -> None:
     when, _ = extract_callback("call me back tomorrow at 4 pm", now=NOW, timezone="UTC")
     assert when is not None and when.day == 26 and when.hour == 16
     assert extract_callback("no thanks", now=NOW, timezone="UTC") == (None, None)
+
+
+def test_opt_out_is_flagged_and_the_source_labelled() -> None:
+    for words in ("Please stop calling me.", "No me vuelvas a llamar, por favor", "Don't call me again"):
+        insight = classify(ended_ok=True, failure_reason=None, termination_reason="",
+                           transcript=[Turn("user", words)], analysis_data={}, call_successful=None,
+                           language="en", now=NOW, timezone="Europe/Madrid")
+        assert insight.opted_out and insight.sales_result is SalesResult.not_interested, words
+        assert insight.outcome_source is OutcomeSource.rules and insight.outcome_evidence
+        assert "few months" not in insight.next_action
+    stated = classify(ended_ok=True, failure_reason=None, termination_reason="", transcript=[Turn("user", "hmm")],
+                      analysis_data={"sales_outcome": "interested"}, call_successful=None, language="en", now=NOW,
+                      timezone=None)
+    assert stated.outcome_source is OutcomeSource.data_collection and not stated.opted_out

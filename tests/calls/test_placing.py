@@ -54,6 +54,11 @@ async def test_test_numbers_end_as_their_scenario_says(live: LiveServer, live_cl
     assert call["status"] == final_status, call
     if outcome is not None:
         assert call["outcome"] == outcome
+    if call["salesResult"] is not None:
+        assert call["outcomeSource"] in ("data_collection", "evaluation", "rules") and call["outcomeEvidence"]
+    else:
+        assert call["outcomeSource"] is None
+    assert call["optedOut"] is False
     if final_status == "completed":
         assert call["transcription"], "a completed call has a transcript"
         assert call["transcriptionStatus"] == "completed"
@@ -182,5 +187,10 @@ async def test_user_corrects_outcome(live: LiveServer, live_client: httpx.AsyncC
                                 headers=cw.world.member.headers)
     assert r.status_code == 200, r.text
     assert r.json()["outcome"] == "interested" and r.json()["notes"] == "actually keen"
+    # The correction says who made it and what it replaced.
+    assert r.json()["outcomeSource"] == "seller"
+    evidence = r.json()["outcomeEvidence"]
+    assert evidence["by"] == cw.world.member.email and evidence["before"] == "not_interested"
+    assert evidence["beforeSource"] in ("data_collection", "evaluation", "rules")
     trail = await events_of(live_client, cw, call_id)
     assert any(e["kind"] == "outcome_corrected" for e in trail)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from leadcall.calls.models import PhoneResult, SalesResult
+from leadcall.calls.models import OutcomeSource, PhoneResult, SalesResult
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,10 @@ class Insight:
     callback_at: datetime | None
     callback_text: str | None
     next_action: str
+    # Where the sales result came from and what it rests on (None when there is no sales result).
+    outcome_source: OutcomeSource | None = None
+    outcome_evidence: dict[str, object] | None = None
+    opted_out: bool = False
 
 
 def _plain(text: str) -> str:
@@ -42,6 +46,13 @@ def _plain(text: str) -> str:
 _VOICEMAIL = ("voicemail", "voice mail", "leave a message", "leave your message", "after the tone", "after the beep",
               "buzon de voz", "deje su mensaje", "deja tu mensaje", "despues de la senal", "despues del tono",
               "contestador")
+# "Do not call me again", in either language: checked before anything else the lead said.
+_OPT_OUT = ("stop calling", "don't call me", "dont call me", "do not call me", "don't call again", "do not call again",
+            "never call", "remove me from", "take me off", "put me on your do not call", "no me vuelvas a llamar",
+            "no me vuelva a llamar", "no me vuelvan a llamar", "no vuelvan a llamar", "no vuelvas a llamar",
+            "no vuelva a llamar", "no me llame mas", "no me llames mas", "no me llamen mas", "dejen de llamar",
+            "deje de llamar", "deja de llamar", "dejad de llamar", "borrame de", "borreme de", "quitame de",
+            "quiteme de", "no quiero que me llamen")
 _CALLBACK = ("call me back", "call back", "callback", "call me later", "call me on", "call me next",
              "another time", "llamame", "llameme", "vuelva a llamar", "vuelve a llamar", "me llamas",
              "me llama el", "me puede llamar", "me puedes llamar", "llamar mas tarde", "otro momento", "otro dia")
@@ -63,6 +74,10 @@ _TIME = re.compile(r"(?:at|a las|a la)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|
 
 def _has(text: str, needles: tuple[str, ...]) -> bool:
     return any(n in text for n in needles)
+
+
+def _first(text: str, needles: tuple[str, ...]) -> str | None:
+    return next((n for n in needles if n in text), None)
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -125,10 +140,11 @@ def _parse_iso(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
-NEXT_ACTIONS = {
+NEXT_ACTIONS: dict[str, dict[PhoneResult | SalesResult | str, str]] = {
     "es": {
         SalesResult.interested: "Enviar propuesta y agendar una reunión",
         SalesResult.not_interested: "Marcar como no interesado; volver a intentar en unos meses",
+        "opted_out": "No volver a llamar: pidió que no le llamen más",
         SalesResult.callback_requested: "Volver a llamar {when}",
         PhoneResult.answered: "Revisar la transcripción y decidir el siguiente paso",
         PhoneResult.no_answer: "Reintentar la llamada en unas horas",
@@ -139,6 +155,7 @@ NEXT_ACTIONS = {
     "en": {
         SalesResult.interested: "Send a proposal and book a meeting",
         SalesResult.not_interested: "Mark as not interested; try again in a few months",
+        "opted_out": "Do not call again: the lead asked not to be called",
         SalesResult.callback_requested: "Call back {when}",
         PhoneResult.answered: "Read the transcript and decide the next step",
         PhoneResult.no_answer: "Retry the call in a few hours",
@@ -150,9 +167,9 @@ NEXT_ACTIONS = {
 
 
 def next_action(language: str, phone: PhoneResult, sales: SalesResult | None, callback_at: datetime | None,
-                callback_text: str | None) -> str:
+                callback_text: str | None, *, opted_out: bool = False) -> str:
     table = NEXT_ACTIONS["es" if language.startswith("es") else "en"]
-    key: PhoneResult | SalesResult = sales or phone
+    key: PhoneResult | SalesResult | str = "opted_out" if opted_out else (sales or phone)
     text = table[key]
     if "{when}" in text:
         when = callback_at.strftime("%Y-%m-%d %H:%M") if callback_at else (callback_text or "")
@@ -187,16 +204,30 @@ def classify(*, ended_ok: bool, failure_reason: str | None, termination_reason: 
     sales: SalesResult | None = None
     callback_at: datetime | None = None
     callback_text: str | None = None
+    source: OutcomeSource | None = None
+    evidence: dict[str, object] | None = None
+    opted_out = False
     if phone is PhoneResult.answered:
         stated = analysis_data.get("sales_outcome")
+        matched: str | None = None
         if isinstance(stated, str) and stated in SalesResult.__members__:
             sales = SalesResult(stated)
-        elif _has(plain_user, _CALLBACK):
+            source = OutcomeSource.data_collection
+            evidence = {"detail": f"ElevenLabs data collection: sales_outcome = {stated}",
+                        "items": [{"id": "sales_outcome", "value": stated, "rationale": None}]}
+        elif matched := _first(plain_user, _OPT_OUT):
+            sales, opted_out = SalesResult.not_interested, True
+        elif matched := _first(plain_user, _CALLBACK):
             sales = SalesResult.callback_requested
-        elif _has(plain_user, _NOT_INTERESTED):
+        elif matched := _first(plain_user, _NOT_INTERESTED):
             sales = SalesResult.not_interested
-        elif _has(plain_user, _INTERESTED) or call_successful == "success":
+        elif matched := _first(plain_user, _INTERESTED):
             sales = SalesResult.interested
+        elif call_successful == "success":
+            sales, matched = SalesResult.interested, "call_successful = success"
+        if sales is not None and source is None:
+            source = OutcomeSource.rules
+            evidence = {"detail": f"keyword rules (fallback): matched “{matched}”", "matched": [matched]}
         if sales is SalesResult.callback_requested:
             callback_at = _parse_iso(analysis_data.get("callback_time"))
             found_at, callback_text = extract_callback(user_text, now=now, timezone=timezone)
@@ -204,4 +235,5 @@ def classify(*, ended_ok: bool, failure_reason: str | None, termination_reason: 
             if callback_text is None and isinstance(analysis_data.get("callback_time"), str):
                 callback_text = str(analysis_data["callback_time"])[:200]
     return Insight(phone, sales, callback_at, callback_text,
-                   next_action(language, phone, sales, callback_at, callback_text))
+                   next_action(language, phone, sales, callback_at, callback_text, opted_out=opted_out),
+                   source, evidence, opted_out)

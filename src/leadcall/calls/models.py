@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadcall.core.db import Base, IdMixin
@@ -46,6 +46,15 @@ class SalesResult(StrEnum):
     callback_requested = "callback_requested"
 
 
+class OutcomeSource(StrEnum):
+    """Where a call's sales result came from, strongest first (a seller's correction wins over everything)."""
+
+    seller = "seller"
+    data_collection = "data_collection"  # ElevenLabs' data-collection results of leadcall's items
+    evaluation = "evaluation"  # ElevenLabs' evaluation criteria
+    rules = "rules"  # leadcall's keyword rules on the transcript (fallback)
+
+
 class TranscriptionStatus(StrEnum):
     pending = "pending"
     processing = "processing"
@@ -82,6 +91,12 @@ class CallLog(IdMixin, OrgOwned, Base):
     phone_result: Mapped[str | None] = mapped_column(String(20), nullable=True)
     sales_result: Mapped[str | None] = mapped_column(String(30), nullable=True)
     outcome_corrected: Mapped[bool] = mapped_column(default=False)
+    # Where the outcome came from (OutcomeSource) and what it rests on: the data-collection values with
+    # their rationale, the criterion's rationale, the words the rules matched, or who corrected it.
+    outcome_source: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    outcome_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The lead asked not to be called again during this call (follow-through puts the number on the do-not-call list).
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     start_time: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from leadcall.calls.models import CallStatus, CallType, PhoneResult, SalesResult, TranscriptionStatus
+from leadcall.calls.models import CallStatus, CallType, OutcomeSource, PhoneResult, SalesResult, TranscriptionStatus
 from leadcall.kit.schema import Schema
 
 
@@ -47,6 +47,15 @@ class CallLog(Schema):
     next_action: str | None = Field(alias="next_action")
     callback_at: datetime | None
     callback_text: str | None
+    outcome_source: OutcomeSource | None = Field(
+        default=None, description="Where the outcome came from: `seller` (a person's correction, wins), "
+                                  "`data_collection` (ElevenLabs' data collection), `evaluation` (ElevenLabs' "
+                                  "evaluation criteria), `rules` (leadcall's keyword rules, the fallback).")
+    outcome_evidence: dict[str, Any] | None = Field(
+        default=None, description="What the outcome rests on: `detail` (a sentence), and `items` "
+                                  "(`{id, value, rationale}` from ElevenLabs), `matched` (the words the rules "
+                                  "matched) or `by`/`before` (who corrected it, and what it was).")
+    opted_out: bool = Field(default=False, description="The lead asked not to be called again during this call.")
     cost: float | None
     cost_currency: str | None
     cost_credits: int | None

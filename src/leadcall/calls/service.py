@@ -34,6 +34,7 @@ from leadcall.calls.models import (
     CallEvent,
     CallLog,
     CallStatus,
+    OutcomeSource,
     PhoneResult,
     SalesResult,
     TranscriptionStatus,
@@ -117,7 +118,8 @@ def to_wire(call: CallLog) -> schemas.CallLog:
         callback_text=call.callback_text, cost=call.cost, cost_currency=call.cost_currency,
         cost_credits=call.cost_credits, cost_usd=call.cost_usd, failure_reason=call.failure_reason,
         termination_reason=call.termination_reason, to_number=call.to_number, user_id=call.user_id,
-        updated_at=call.updated_at, placement_state=confirm.placement_state(call),
+        updated_at=call.updated_at, outcome_source=call.outcome_source, outcome_evidence=call.outcome_evidence,
+        opted_out=call.opted_out, placement_state=confirm.placement_state(call),
         confirming=confirm.is_confirming(call))
 
 
@@ -454,6 +456,9 @@ class CallService:
         call.callback_at = result.callback_at
         call.callback_text = result.callback_text
         call.next_action = result.next_action
+        call.outcome_source = result.outcome_source.value if result.outcome_source else None
+        call.outcome_evidence = result.outcome_evidence
+        call.opted_out = result.opted_out
         if lead is not None and lead.status == LeadStatus.new.value and result.phone_result is PhoneResult.answered:
             # The lead was reached: a new lead is now a contacted one (later stages stay a person's call).
             lead.status = LeadStatus.contacted.value
@@ -560,6 +565,9 @@ class CallService:
                 call.phone_result = data.outcome.value
                 call.sales_result = None
             call.outcome_corrected = True
+            call.outcome_evidence = {"detail": f"corrected by {principal.name}", "by": principal.email,
+                                     "before": before, "beforeSource": call.outcome_source}
+            call.outcome_source = OutcomeSource.seller.value
             self.audit(session, call, source="user", kind="outcome_corrected",
                        detail=f"{before} → {data.outcome.value} by {principal.email}")
         if "notes" in given:

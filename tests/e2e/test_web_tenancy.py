@@ -27,6 +27,11 @@ async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: htt
     call_id = placed.json()["callLog"]["id"]
     agents = await live_client.get("/api/voice/agents/available", headers=victim.world.member.headers)
     agent_ref = agents.json()[0]["id"]
+    async with httpx.AsyncClient(base_url=live.url) as victims_browser:
+        signed_in = await victims_browser.post("/api/auth/login", json={"email": victim.world.member.email,
+                                                                        "password": PASSWORD})
+        assert signed_in.status_code == 200, signed_in.text
+        session_id = (await victims_browser.get("/api/me/sessions")).json()[0]["id"]
 
     attacker = await browser_session(live, cw.world.admin)
     try:
@@ -43,6 +48,8 @@ async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: htt
             ("POST", f"/settings/agents/{agent_ref}", {"is_enabled": "on"}),
             ("POST", f"/settings/users/{victim.world.member.user_id}", {"role": "admin", "is_active": "on"}),
             ("GET", f"/alerts/toast?alert_id={alert_id}", {}),
+            ("POST", f"/settings/users/{victim.world.member.user_id}/reset-link", {}),
+            ("POST", f"/account/sessions/{session_id}/end", {}),
         ]
         answered = []
         for method, path, form in requests:
@@ -82,5 +89,7 @@ async def test_strangers_sign_in_first_and_forms_need_the_csrf_token(live: LiveS
         assert "history-item" not in calls.text, "no call was placed"
         page = await member.get("/settings", headers={"HX-Request": ""})
         assert page.status_code == 403 and "No tienes permiso" in page.text
+        link = await member.post(f"/settings/users/{cw.world.member.user_id}/reset-link")
+        assert link.status_code == 403 and "password-reset" not in link.text, "a member issues no reset links"
     finally:
         await member.aclose()

@@ -4,7 +4,7 @@ Every API route hangs under a router that depends on `current_principal`, so a r
 is authenticated unless it is declared in `leadcall.public`. Bearer tokens are for
 integrations; the browser uses the signed session cookie, and then every unsafe
 method must carry the session's CSRF token (header `X-CSRF-Token` or form field
-`csrf_token`). The cookie (signed, as before) carries the secret of a server-side
+`csrf_token`). The cookie (signed by Starlette's session middleware) carries the secret of a server-side
 session (`tenancy.sessions`), the CSRF token and the language chosen before sign-in;
 who is signed in is only ever read from the session's record.
 """

@@ -65,9 +65,12 @@ class SessionRepository(ScopedRepository[UserSession]):
                 .order_by(UserSession.last_used_at.desc(), UserSession.created_at.desc()))
         return list((await self.session.execute(stmt)).scalars())
 
-    async def get_of_user(self, session_id: str, user_id: str) -> UserSession:
-        stmt = self.scoped_select().where(UserSession.id == session_id, UserSession.user_id == user_id)
-        return _found((await self.session.execute(stmt)).scalar_one_or_none(), self.label)
+    async def delete_one_of_user(self, session_id: str, user_id: str) -> None:
+        """Ends one of the user's sessions; anyone else's (or an unknown, or an already ended) id is not found."""
+        stmt = delete(UserSession).where(UserSession.tenant_id == self.scope.tenant_id, UserSession.id == session_id,
+                                         UserSession.user_id == user_id)
+        if _count(await self.session.execute(stmt)) == 0:
+            raise _not_found(self.label)
 
     async def delete_for_user(self, user_id: str, *, keep: str | None = None) -> int:
         """Ends every session of the user but `keep`; returns how many rows went."""
@@ -100,9 +103,14 @@ class PasswordResetRepository(ScopedRepository[PasswordReset]):
         return _count(await self.session.execute(stmt)) == 1
 
 
+def _not_found(label: str) -> NotFound:
+    """The repositories' own "not found" (ScopedRepository.get), so every way of missing answers alike."""
+    return NotFound(f"{label} not found", code="not_found", params={"what": label})
+
+
 def _found(row: T | None, label: str) -> T:
     if row is None:
-        raise NotFound(f"{label} not found", code="not_found", params={"what": label})
+        raise _not_found(label)
     return row
 
 
@@ -145,10 +153,15 @@ async def unscoped_principal_row_by_session(session: AsyncSession, secret_hash: 
     return (await session.execute(stmt)).first()
 
 
-async def unscoped_find_session(session: AsyncSession, secret_hash: str) -> UserSession | None:
+async def unscoped_delete_session(session: AsyncSession, secret_hash: str) -> None:
     """Sign-out names its session by the cookie's secret alone."""
-    stmt = select(UserSession).where(UserSession.secret_hash == secret_hash)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    await session.execute(delete(UserSession).where(UserSession.secret_hash == secret_hash))
+
+
+async def unscoped_touch_session(session: AsyncSession, session_id: str, now: datetime, address: str) -> None:
+    """One UPDATE, which finds nothing (and fails nothing) when the session ended meanwhile."""
+    await session.execute(update(UserSession).where(UserSession.id == session_id)
+                          .values(last_used_at=now, address=address))
 
 
 async def unscoped_find_reset(session: AsyncSession, secret_hash: str) -> PasswordReset | None:

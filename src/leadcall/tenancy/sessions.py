@@ -57,18 +57,12 @@ async def principal_from_session(session: AsyncSession, secret: str, now: dateti
 
 
 async def touch_session(session: AsyncSession, session_id: str, now: datetime, address: str) -> None:
-    row = await session.get(UserSession, session_id)
-    if row is not None:
-        row.last_used_at = now
-        row.address = address[:64]
+    await repo.unscoped_touch_session(session, session_id, now, address[:64])
 
 
 async def end_session_by_secret(session: AsyncSession, secret: str) -> None:
     """Sign-out: the cookie's own session ends (nothing happens for one already ended)."""
-    row = await repo.unscoped_find_session(session, hash_token(secret))
-    if row is not None:
-        await session.delete(row)
-        await session.flush()
+    await repo.unscoped_delete_session(session, hash_token(secret))
 
 
 async def list_sessions(session: AsyncSession, principal: Principal, now: datetime) -> list[UserSession]:
@@ -78,9 +72,7 @@ async def list_sessions(session: AsyncSession, principal: Principal, now: dateti
 
 async def end_session(session: AsyncSession, principal: Principal, session_id: str) -> None:
     """Ends one of the caller's own sessions; anyone else's id answers as an unknown one (404)."""
-    row = await repo.SessionRepository(session, principal.tenant_scope).get_of_user(session_id, principal.user_id)
-    await session.delete(row)
-    await session.flush()
+    await repo.SessionRepository(session, principal.tenant_scope).delete_one_of_user(session_id, principal.user_id)
 
 
 async def end_sessions_of(session: AsyncSession, scope: Scope, user_id: str, now: datetime, *,

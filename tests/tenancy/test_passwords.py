@@ -213,3 +213,18 @@ async def test_revoking_a_colleagues_token_answers_like_an_unknown_id(client: ht
     assert theirs.status_code == unknown.status_code == 404
     assert theirs.json() == unknown.json()
     assert (await client.get("/api/me", headers=world.manager.headers)).status_code == 200
+
+
+async def test_a_huge_password_is_refused_before_any_hashing(client: httpx.AsyncClient, world: TenantWorld,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[str] = []
+    real = Argon2Hasher.verify
+
+    def counting(self: Argon2Hasher, password: str | bytes, hash: str | bytes) -> bool:  # noqa: A002
+        checked.append("verify")
+        return real(self, password, hash)
+
+    monkeypatch.setattr(Argon2Hasher, "verify", counting)
+    r = await sign_in(client, world.member.email, "x" * 1_000_000)
+    assert r.status_code == 422 and field_codes(r) == ["string_too_long"]
+    assert checked == []

@@ -72,8 +72,9 @@ class Me(Schema):
 
 
 class LoginRequest(Schema):
-    email: str
-    password: str
+    email: str = Field(max_length=254)
+    # Longer than any password we accept now, so a password set before the current rules still signs in.
+    password: str = Field(max_length=1024)
 
 
 class LoginResult(Schema):

@@ -4,6 +4,7 @@ are kept and applied; a busy call stays busy."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -55,6 +56,8 @@ async def test_an_accepted_call_whose_answer_was_lost_is_confirmed_not_redialled
     assert log["failureReason"] is None
     again = await place(live_client, cw, lead_id)  # the phone may be ringing: no second dial
     assert again.status_code == 409 and again.json()["code"] == "lead_already_on_call"
+    hang_up = await live_client.post(f"/api/calls/{log['id']}/cancel", headers=cw.world.member.headers)
+    assert hang_up.status_code == 409 and hang_up.json()["code"] == "call_being_confirmed"
     assert len(dialled(live, cw, "+12025550100")) == 1
     if fault == "5xx":  # the live card says so, in either language
         seller = await browser_session(live, cw.world.member)
@@ -126,6 +129,29 @@ async def test_an_early_busy_webhook_is_kept_until_the_call_is_found(
     assert applied[0].processed_at is not None and applied[0].last_error is None
     assert any(e["source"] == "webhook" and e["kind"] == "call_initiation_failure"
                for e in await events_of(live_client, cw, call_id))
+
+
+async def test_a_webhook_that_beats_the_dial_answer_is_applied_when_the_id_lands(
+        live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    lead_id = await new_lead(live_client, cw, "+12025550104")  # busy
+    live.simulator.faults.hold_after_placing_next, live.simulator.faults.hold_seconds = 1, 1.0  # a slow answer
+    dialling = asyncio.create_task(place(live_client, cw, lead_id))
+    for _ in range(500):
+        if dialled(live, cw, "+12025550104"):
+            break
+        await asyncio.sleep(0.01)
+    await live.simulator.advance(6)  # the line was busy while the answer was on its way: the webhook comes first
+    await finish_jobs(live)
+    early = [d for d in await kept_deliveries(live, cw) if d.kind == "call_initiation_failure"]
+    assert len(early) == 1 and early[0].processed_at is None
+    placed = (await dialling).json()
+    assert placed["success"] is True and placed["callLog"]["status"] == "ringing"
+    await play(live, 20)
+    await finish_jobs(live)
+    call = await get_call(live_client, cw, placed["callLog"]["id"])
+    assert (call["status"], call["outcome"], call["phoneResult"]) == ("failed", "busy", "busy")
+    applied = [d for d in await kept_deliveries(live, cw) if d.kind == "call_initiation_failure"]
+    assert applied[0].processed_at is not None and applied[0].last_error is None
 
 
 async def test_a_transcription_webhook_carrying_our_id_binds_the_call(

@@ -164,7 +164,8 @@ def test_every_problem_the_catalog_words_is_a_code_the_services_raise() -> None:
 # Codes a person meets on the pages: refusals of a call, a lead, a budget, a sign-in, a form.
 PAGE_CODES = ["lead_already_on_call", "number_on_dnc", "lead_has_no_phone", "budget_spent", "team_budget_spent",
               "placements_limited_user", "placements_limited_tenant", "not_found", "call_already_ended",
-              "call_being_placed", "call_still_live", "no_recording", "role_not_allowed", "team_name_taken",
+              "call_being_placed", "call_being_confirmed", "call_still_live", "no_recording", "role_not_allowed",
+              "team_name_taken",
               "too_many_sign_ins", "wrong_credentials", "session_ended", "form_expired", "account_has_history",
               "agent_unknown", "email_taken", "account_name_taken", "phone_invalid", "owner_not_in_team",
               "current_password_wrong", "password_mismatch", "password_too_short", "password_too_common",

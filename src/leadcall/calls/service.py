@@ -593,6 +593,9 @@ class CallService:
             if CallStatus(call.status) in TERMINAL:
                 raise Conflict(f"the call has already ended ({call.status})", code="call_already_ended",
                                params={"status": call.status})
+            if confirm.is_confirming(call):
+                raise Conflict("ElevenLabs did not confirm the call and leadcall is still looking it up by its id; "
+                               "it can be hung up once it is found", code="call_being_confirmed")
             if call.conversation_id is None:
                 raise Conflict("the call is still being placed; try again in a moment", code="call_being_placed")
             account = await unscoped_get_account(session, call.account_id)

@@ -379,6 +379,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "problem.call_already_ended": {"es": "La llamada ya ha terminado.", "en": "The call has already ended."},
     "problem.call_being_placed": {"es": "La llamada aún se está realizando; inténtalo de nuevo en un momento.",
                                   "en": "The call is still being placed; try again in a moment."},
+    "problem.call_being_confirmed": {
+        "es": "ElevenLabs no confirmó la llamada y leadcall aún la está buscando por su identificador; podrás colgarla "
+              "cuando aparezca.",
+        "en": "ElevenLabs did not confirm the call and leadcall is still looking it up by its id; it can be hung up "
+              "once it is found."},
     "problem.call_still_live": {"es": "La llamada sigue en curso; corrige su resultado cuando termine.",
                                 "en": "The call is still live; correct its outcome once it has ended."},
     "problem.form_expired": {"es": "El formulario ha caducado: recarga la página y vuelve a intentarlo.",

@@ -117,6 +117,9 @@ async def test_a_call_is_found_by_our_id_and_only_by_it(sim: Sim, wired: tuple[E
 
     assert await provider.find_conversation(sim.agent_id, "never-dialled", started - 120) is None
     assert await provider.find_conversation(sim.agent_id, REFERENCE, started + 3600) is None  # started before
+    assert await provider.find_conversation(sim.agent_id, REFERENCE, started - 120, started - 60) is None
+    within = await provider.find_conversation(sim.agent_id, REFERENCE, started - 120, started + 150)
+    assert within is not None and within.conversation_id == ours.conversation_id
     assert other.conversation_id != ours.conversation_id
 
 

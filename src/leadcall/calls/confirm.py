@@ -132,9 +132,11 @@ async def confirm_call(service: CallService, call_id: str, *, source: str) -> No
         account = await unscoped_get_account(session, call.account_id)
         assert account is not None
         agent_id = call.agent_id
-        since = int(call.created_at.timestamp()) - CLOCK_SLACK_SECONDS
+        dialled_at = int(call.created_at.timestamp())
     try:
-        found = await service.voices.provider(account).find_conversation(agent_id, call_id, since)
+        # A conversation starts when ElevenLabs accepts the call, right at the dial.
+        found = await service.voices.provider(account).find_conversation(
+            agent_id, call_id, dialled_at - CLOCK_SLACK_SECONDS, dialled_at + DIAL_GRACE_SECONDS + CLOCK_SLACK_SECONDS)
     except ProviderError as exc:
         await _search_failed(service, call_id, exc.detail, source=source)
         return

@@ -277,9 +277,10 @@ class VoiceProvider(Protocol):
 
     async def get_conversation(self, conversation_id: str) -> Conversation: ...
 
-    async def find_conversation(self, agent_id: str, reference: str, started_after_unix: int) -> Conversation | None:
-        """The conversation of `agent_id` placed with `reference` and started after `started_after_unix`,
-        or None when the vendor has none (yet). Only reads: it never places anything."""
+    async def find_conversation(self, agent_id: str, reference: str, started_after_unix: int,
+                                started_before_unix: int | None = None) -> Conversation | None:
+        """The conversation of `agent_id` placed with `reference` and started in the given window, or None
+        when the vendor has none (yet). Only reads: it never places anything."""
         ...
 
     def stream_audio(self, conversation_id: str) -> AsyncIterator[bytes]:

@@ -110,8 +110,9 @@ _MAX_AGENT_PAGES = 100
 # by) and as this dynamic variable (which the conversation and its webhook carry back in
 # `conversation_initiation_client_data`). Either one, read back, names the call.
 REFERENCE_VARIABLE = "leadcall_call_id"
-# Conversations one search reads in full: a reference is dialled once, so more than one hit is already odd.
-_MAX_FOUND = 5
+# Conversations one search reads in full at most: a reference is dialled once, so one hit is the rule; the
+# margin covers a service that would not filter by user id (the start-time window still narrows the list).
+_MAX_FOUND = 20
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -436,13 +437,17 @@ class ElevenLabsProvider:
         )
         return _conversation(_parse(ConversationPayload, data, "the conversation"))
 
-    async def find_conversation(self, agent_id: str, reference: str, started_after_unix: int) -> Conversation | None:
+    async def find_conversation(self, agent_id: str, reference: str, started_after_unix: int,
+                                started_before_unix: int | None = None) -> Conversation | None:
         """`GET /v1/convai/conversations?agent_id=…&user_id=<reference>&call_start_after_unix=…`, then each
         hit read in full (the list's items carry no user id nor client data) and kept only if it carries the
-        reference back. The oldest match wins: a reference is dialled once."""
+        reference back, so a filter the service applied loosely can only cost reads, never a wrong match.
+        The oldest match wins: a reference is dialled once."""
         params: dict[str, str | int] = {"agent_id": agent_id, "user_id": reference,
                                         "call_start_after_unix": started_after_unix, "page_size": _MAX_FOUND,
                                         "sort_direction": "asc"}
+        if started_before_unix is not None:
+            params["call_start_before_unix"] = started_before_unix
         page = _parse(ConversationsPage,
                       await self._client.get_json("/v1/convai/conversations", f"looking for the call {reference}",
                                                   params),

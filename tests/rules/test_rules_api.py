@@ -4,7 +4,9 @@ eligibility, and placement refusing (409) with the rule's code, racing placement
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -189,3 +191,29 @@ async def test_racing_placements_to_one_number_never_pass_its_cap(live_client: h
     assert "attempts_exhausted" in codes and codes <= {"attempts_exhausted", "placements_limited_user",
                                                        "placements_limited_tenant"}, codes
     assert all(a.status_code < 500 for a in answers)
+
+
+async def test_an_admin_may_override_the_calling_hours_for_one_call_with_a_reason(
+        live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    client, world = live_client, cw.world
+    today = datetime.fromtimestamp(live.clock.now(), UTC).astimezone(ZoneInfo("America/New_York"))
+    other = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(today.weekday() + 3) % 7]
+    r = await client.put("/api/calling-rules", json={"windows": [{"days": [other], "start": "09:00", "end": "10:00"}],
+                                                     "regionRules": False}, headers=world.admin.headers)
+    assert r.status_code == 200
+    lead = await new_lead(client, cw, "+12025550100")
+    body = {"agentId": cw.agent_ids[0], "overrideCallingHours": "the lead asked us to call back tonight"}
+    r = await client.post(f"/api/leads/{lead}/call", json=body, headers=world.member.headers)
+    assert r.status_code == 403 and r.json()["code"] == "override_admin_only"
+    assert (await place(client, cw, lead)).json()["code"] == "outside_calling_hours"
+    r = await client.post(f"/api/leads/{lead}/call", json=body, headers=world.admin.headers)
+    assert r.status_code == 200 and r.json()["success"] is True, r.text
+    events = await lead_events(client, cw, lead)
+    overridden = [e for e in events if e["kind"] == "hours_overridden"]
+    assert len(overridden) == 1 and overridden[0]["detail"] == body["overrideCallingHours"]
+    assert overridden[0]["actor"] == world.admin.email
+    # It overrides the hours only: a listed number stays refused.
+    listed = await new_lead(client, cw, "+12025550101")
+    await client.post("/api/dnc", json={"phone": "+12025550101"}, headers=world.admin.headers)
+    r = await client.post(f"/api/leads/{listed}/call", json=body, headers=world.admin.headers)
+    assert r.status_code == 409 and r.json()["code"] == "number_on_dnc"

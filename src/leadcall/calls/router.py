@@ -31,14 +31,16 @@ def _calls(request: Request) -> CallService:
 async def call_lead(lead_id: str, body: schemas.CallCreate, principal: CanPlaceCalls, request: Request,
                     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> schemas.CallPlaced:
     return await _calls(request).place_call(principal, lead_id=lead_id, agent_id=body.agent_id,
-                                            call_type=body.call_type.value, idempotency_key=idempotency_key)
+                                            call_type=body.call_type.value, idempotency_key=idempotency_key,
+                                            hours_override=body.override_calling_hours)
 
 
 @router.post("/api/calls/initiate", response_model=schemas.CallPlaced, responses=PLACEMENT_ERRORS)
 async def initiate(body: schemas.CallInitiate, principal: CanPlaceCalls, request: Request,
                    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> schemas.CallPlaced:
     return await _calls(request).place_call(principal, lead_id=body.lead_id, agent_id=body.agent_id,
-                                            call_type=body.call_type.value, idempotency_key=idempotency_key)
+                                            call_type=body.call_type.value, idempotency_key=idempotency_key,
+                                            hours_override=body.override_calling_hours)
 
 
 @router.get("/api/leads/{lead_id}/calls", response_model=schemas.CallPage)

@@ -74,6 +74,10 @@ class CallLog(Schema):
 class CallCreate(Schema):
     agent_id: str = Field(min_length=1, max_length=100, description="Our agent reference id or the ElevenLabs agent id.")
     call_type: CallType = CallType.prospecting
+    override_calling_hours: str | None = Field(
+        default=None, min_length=3, max_length=300,
+        description="Admins only: place this one call outside the calling hours, for this reason (kept in the "
+                    "lead's audit trail). It overrides no other rule.")
 
 
 class CallInitiate(CallCreate):

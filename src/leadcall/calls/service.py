@@ -132,7 +132,8 @@ class PlacementHooks:
     # Before anything is written: may refuse (rate limits) by raising.
     admit: Callable[[Principal], Awaitable[None]] | None = None
     # Inside the reservation, under the tenant's placement lock: the calling rules; refuse by raising.
-    eligible: Callable[[AsyncSession, Lead, datetime], Awaitable[None]] | None = None
+    # `hours_override`: an admin's reason to place this call outside the calling hours.
+    eligible: Callable[[AsyncSession, Lead, datetime, Principal, str | None], Awaitable[None]] | None = None
     # After a refused reservation rolled back: the refusal goes in the lead's audit trail.
     refused: Callable[[Principal, str, LeadcallError], Awaitable[None]] | None = None
 
@@ -170,7 +171,7 @@ class CallService:
     # -- placing ---------------------------------------------------------------------
 
     async def place_call(self, principal: Principal, *, lead_id: str, agent_id: str, call_type: str,
-                         idempotency_key: str | None) -> schemas.CallPlaced:
+                         idempotency_key: str | None, hours_override: str | None = None) -> schemas.CallPlaced:
         key = idempotency_key.strip()[:200] if idempotency_key and idempotency_key.strip() else None
         if key is not None:
             replay = await self._replay(principal, key)
@@ -180,7 +181,8 @@ class CallService:
             await self.hooks.admit(principal)
         try:
             call, choice, lead = await self._reserve(principal, lead_id=lead_id, agent_id=agent_id,
-                                                     call_type=call_type, key=key)
+                                                     call_type=call_type, key=key,
+                                                     hours_override=hours_override)
         except IntegrityError:
             if key is not None:  # the same key raced us; answer with the first request's call
                 replay = await self._replay(principal, key)
@@ -204,7 +206,7 @@ class CallService:
                                       error=existing.failure_reason)
 
     async def _reserve(self, principal: Principal, *, lead_id: str, agent_id: str, call_type: str,
-                       key: str | None) -> tuple[CallLog, AgentChoice, Lead]:
+                       key: str | None, hours_override: str | None = None) -> tuple[CallLog, AgentChoice, Lead]:
         async with transaction(self.sessionmaker) as session:
             # Placements of one tenant serialize on its row (SQLite: BEGIN IMMEDIATE already does):
             # live-call counts and budget holds read under the lock cannot be overtaken, so
@@ -216,7 +218,7 @@ class CallService:
             if not lead.phone:
                 raise NotFound("lead has no phone number; add one before calling", code="lead_has_no_phone")
             if self.hooks.eligible is not None:
-                await self.hooks.eligible(session, lead, self.now())
+                await self.hooks.eligible(session, lead, self.now(), principal, hours_override)
             per_agent, per_account, on_lead = await repository.CallRepository(
                 session, principal.tenant_scope).live_counts(lead.id)
             if on_lead:

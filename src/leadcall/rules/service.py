@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadcall.calls.models import CallLog, CallStatus
 from leadcall.core.db import transaction
-from leadcall.core.errors import Conflict, LeadcallError
+from leadcall.core.errors import Conflict, Forbidden, LeadcallError
 from leadcall.core.scoping import Scope
 from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.leads.dnc import DncRepository, lead_event
@@ -30,7 +30,7 @@ from leadcall.leads.repository import LeadRepository
 from leadcall.rules.hours import WEEKDAYS, Window, allowed_at, next_allowed_at, window
 from leadcall.rules.models import TENANT_SCOPE_KEY, CallingRules, LeadConsent
 from leadcall.rules.regions import RegionRule, rules_for
-from leadcall.tenancy.models import Tenant
+from leadcall.tenancy.models import Role, Tenant
 from leadcall.tenancy.principal import Principal
 
 DEFAULT_WINDOWS: tuple[Window, ...] = (window(WEEKDAYS, "09:00", "20:00"),)
@@ -167,8 +167,21 @@ class RulesService:
         self.sessionmaker = sessionmaker
         self.clock = clock
 
-    async def check(self, session: AsyncSession, lead: Lead, at: datetime) -> None:
+    async def check(self, session: AsyncSession, lead: Lead, at: datetime, principal: Principal,
+                    hours_override: str | None = None) -> None:
+        """Refuses the dial (409) unless every rule allows it. An admin's `hours_override` lets this one call
+        through the calling hours (no other rule), and is kept in the lead's audit trail with the call."""
         verdict = await self.may_dial(session, lead, at, path="placement")
+        if hours_override is not None:
+            if principal.role is not Role.admin:
+                raise Forbidden("only an admin may place a call outside the calling hours",
+                                code="override_admin_only")
+            hours = [r for r in verdict.refusals if r.code == "outside_calling_hours"]
+            verdict.refusals = [r for r in verdict.refusals if r.code != "outside_calling_hours"]
+            if hours and verdict.allowed:
+                session.add(lead_event(lead, at=at, kind="hours_overridden", code="outside_calling_hours",
+                                       params=_jsonable(hours[0].params), detail=hours_override,
+                                       actor_id=principal.user_id, actor_name=principal.email))
         if not verdict.allowed:
             raise verdict.error()
 

@@ -4,11 +4,13 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import httpx
 
+from leadcall.kit.clock import ManualClock
 from leadcall.settings import Settings
 from tests.factories import TenantWorld
 
@@ -86,8 +88,10 @@ async def test_secrets_rotate_re_encrypts_under_the_new_key(settings: Settings, 
     assert account.webhook_secret_encrypted and only_new.decrypt(account.webhook_secret_encrypted) == "wsec_rotate"
 
 
-async def leadcall(settings: Settings, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LEADCALL_DATABASE_URL": settings.database_url, "LEADCALL_PUBLIC_BASE_URL": "http://testserver"}
+async def leadcall(settings: Settings, *args: str, password: str | None = None,
+                   extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LEADCALL_DATABASE_URL": settings.database_url, "LEADCALL_PUBLIC_BASE_URL": "http://testserver",
+           **(extra_env or {})}
     if password is not None:
         env["LEADCALL_NEW_USER_PASSWORD"] = password
     return await asyncio.to_thread(subprocess.run, [LEADCALL, *args], env=env, capture_output=True, text=True,
@@ -105,7 +109,7 @@ async def test_cli_refuses_short_and_common_passwords(settings: Settings, world:
 
 
 async def test_cli_sets_a_password_and_prints_a_reset_link(settings: Settings, client: httpx.AsyncClient,
-                                                           world: TenantWorld) -> None:
+                                                           world: TenantWorld, clock: ManualClock) -> None:
     from tests.factories import PASSWORD
 
     assert (await client.post("/api/auth/login", json={"email": world.member.email, "password": PASSWORD})
@@ -117,7 +121,11 @@ async def test_cli_sets_a_password_and_prints_a_reset_link(settings: Settings, c
     assert (await client.post("/api/auth/login", json={"email": world.member.email, "password": "set by the cli"})
             ).status_code == 200
 
-    done = await leadcall(settings, "user", "reset-link", "--email", world.member.email)
+    # The command runs on the real clock; the app on the tests' clock, which earlier tests moved on
+    # (simulated calls): the link must still be valid at the app's "now".
+    ahead = max(0, int(clock.now() - time.time()))
+    done = await leadcall(settings, "user", "reset-link", "--email", world.member.email,
+                          extra_env={"LEADCALL_PASSWORD_RESET_VALID_SECONDS": str(ahead + 3600)})
     assert done.returncode == 0, done.stderr
     url = done.stdout.strip()
     assert url.startswith("http://testserver/password-reset/")

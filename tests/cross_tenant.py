@@ -25,6 +25,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/leads/{lead_id}/call"): {"agentId": "any"},
     ("PATCH", "/api/calls/{call_id}"): {"notes": "Hijacked"},
     ("PUT", "/api/voice/agents/{agent_ref_id}"): {"tags": ["hijacked"]},
+    ("PUT", "/api/voice/agents/{agent_ref_id}/analysis"): {"optedOut": True},
     ("POST", "/api/leads/{lead_id}/consent"): {"source": "api"},
 }
 

@@ -26,6 +26,7 @@ from leadcall.runtime import runtime
 from leadcall.settings import Settings
 from leadcall.tenancy.deps import current_principal
 from leadcall.tenancy.router import router as tenancy_router
+from leadcall.voice.analysis_router import router as voice_analysis_router
 from leadcall.voice.router import router as voice_router
 from leadcall.voice.service import linked_webhook_urls
 from leadcall.web import STATIC_DIR, pages_router, render_error_page
@@ -35,7 +36,7 @@ from leadcall.web.api_docs import router as api_docs_router
 from leadcall.web.rules import router as rules_pages_router
 
 API_ROUTERS: list[APIRouter] = [tenancy_router, leads_router, voice_router, calls_router, billing_router,
-                                retention_router, rules_router]
+                                retention_router, rules_router, voice_analysis_router]
 
 
 def mount_simulator(app: FastAPI, settings: Settings, clock: Clock | None) -> None:

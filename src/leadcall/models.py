@@ -7,6 +7,7 @@ from leadcall.leads import models as _leads  # noqa: F401
 from leadcall.retention import models as _retention  # noqa: F401
 from leadcall.rules import models as _rules  # noqa: F401
 from leadcall.tenancy import models as _tenancy  # noqa: F401
+from leadcall.voice import analysis_models as _voice_analysis  # noqa: F401
 from leadcall.voice import models as _voice  # noqa: F401
 
 metadata = Base.metadata

@@ -32,7 +32,7 @@ from leadcall.kit.clock import Clock, SystemClock
 from leadcall.kit.outbound import GuardedTransport
 from leadcall.retention.archive import DELETE_CONVERSATIONS_JOB
 from leadcall.retention.service import SWEEP_EVERY_SECONDS, RetentionService
-from leadcall.rules.service import RulesService
+from leadcall.rules.service import RulesService, lead_zone
 from leadcall.settings import Settings
 from leadcall.voice.manager import VoiceManager
 from leadcall.voice.targets import ProviderTargets
@@ -104,7 +104,8 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     rules = RulesService(container.sessionmaker, container.clock)
     calls = CallService(sessionmaker=container.sessionmaker, voices=voices, events=events, clock=container.clock,
                         hooks=PlacementHooks(reserve=billing.reserve, settle=billing.settle, admit=billing.admit,
-                                             eligible=rules.check, refused=rules.note_refusal),
+                                             eligible=rules.check, refused=rules.note_refusal,
+                                             lead_zone=lead_zone),
                         jobs=jobs)
     voices.live_call_counter = calls
     retention = RetentionService(sessionmaker=container.sessionmaker, voices=voices, clock=container.clock)

@@ -49,6 +49,11 @@ SCHEMAS = (
     "ConversationalConfigAPIModel-Input",
     "AgentConfigAPIModel-Input",
     "TelephonyCallConfig",
+    # The agent PATCH's `platform_settings` (a free object in the body) is this model; leadcall sets its
+    # analysis there (data_collection → AnalysisProperty, evaluation.criteria → PromptEvaluationCriteria).
+    "AgentPlatformSettingsRequestModel",
+    "PromptEvaluationCriteria",
+    "AnalysisProperty",
 )
 
 

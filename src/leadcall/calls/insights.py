@@ -3,9 +3,13 @@ the next action.
 
 Two layers: the phone result (answered / no_answer / voicemail / busy / failed) and,
 only for answered calls, the sales result (interested / not_interested /
-callback_requested). The provider's analysis is used first (data collection
-`sales_outcome`, `callback_time`); when it says nothing, rules read the transcript in
-Spanish and English. Voicemail never counts as answered.
+callback_requested). ElevenLabs' analysis of leadcall's items is used first
+(calls/analysis.py: data collection, then the call type's evaluation criterion); when it
+says nothing, keyword rules read what the lead said, in Spanish and English, and the
+outcome is labelled as theirs (`rules`). The rules look for, in this order: a request
+never to be called again (opt-out), a callback or a meeting at a named time, a refusal
+or doubt ("not sure I'm interested", "no sé si me interesa"), then interest. Voicemail
+never counts as answered.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from leadcall.calls.analysis import NOTHING, Stated
 from leadcall.calls.models import OutcomeSource, PhoneResult, SalesResult
 
 
@@ -56,9 +61,18 @@ _OPT_OUT = ("stop calling", "don't call me", "dont call me", "do not call me", "
 _CALLBACK = ("call me back", "call back", "callback", "call me later", "call me on", "call me next",
              "another time", "llamame", "llameme", "vuelva a llamar", "vuelve a llamar", "me llamas",
              "me llama el", "me puede llamar", "me puedes llamar", "llamar mas tarde", "otro momento", "otro dia")
-_NOT_INTERESTED = ("not interested", "no interest", "don't call", "do not call", "stop calling", "no thanks",
-                   "no, thanks", "no thank you", "no me interesa", "no estoy interesad", "no gracias",
-                   "no, gracias", "no llamen", "no me llame", "no me llamen", "ya tenemos")
+# A meeting the lead agrees to: a callback when it has a day or time, interest otherwise.
+_MEETING = ("book a", "schedule a", "set up a", "let's meet", "lets meet", "meet on", "demo on", "meeting on",
+            "agendar", "agendemos", "reservar una", "quedamos", "reunion el", "demo el", "una demo", "una reunion")
+# Doubt is not interest: read as not interested (the lead may be asked again later).
+_UNSURE = ("not sure", "i'm unsure", "im unsure", "not certain", "don't know if", "dont know if", "i doubt",
+           "don't think", "dont think", "not really", "maybe not", "probably not", "no estoy segur", "no se si",
+           "no lo se", "no creo", "lo dudo", "tal vez no", "quizas no", "no lo tengo claro", "no tengo claro")
+_NOT_INTERESTED = ("not interested", "no interest", "uninterested", "don't call", "do not call", "no thanks",
+                   "no, thanks", "no thank you", "not for us", "don't need", "dont need", "we're fine", "we are fine",
+                   "no me interesa", "no nos interesa", "no estoy interesad", "no estamos interesad", "no gracias",
+                   "no, gracias", "no llamen", "no me llame", "no me llamen", "ya tenemos", "no necesitamos",
+                   "no lo necesitamos")
 _INTERESTED = ("interested", "sounds good", "sounds great", "send me", "let's do", "schedule", "sign me up",
                "i'd like", "i would like", "tell me more", "me interesa", "interesad", "envieme", "enviame",
                "mandeme", "mandame", "me gustaria", "suena bien", "adelante", "agendar", "quiero saber mas")
@@ -130,16 +144,6 @@ def extract_callback(text: str, *, now: datetime, timezone: str | None) -> tuple
     return when, words
 
 
-def _parse_iso(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
-
-
 NEXT_ACTIONS: dict[str, dict[PhoneResult | SalesResult | str, str]] = {
     "es": {
         SalesResult.interested: "Enviar propuesta y agendar una reunión",
@@ -177,10 +181,29 @@ def next_action(language: str, phone: PhoneResult, sales: SalesResult | None, ca
     return text
 
 
+def _rules(plain_user: str, user_text: str, *, now: datetime,
+           timezone: str | None) -> tuple[SalesResult | None, str | None, bool, datetime | None, str | None]:
+    """The keyword fallback: (sales result, the words it rests on, opted out, callback time, its words)."""
+    if matched := _first(plain_user, _OPT_OUT):
+        return SalesResult.not_interested, matched, True, None, None
+    found_at, found_words = extract_callback(user_text, now=now, timezone=timezone)
+    if matched := _first(plain_user, _CALLBACK):
+        return SalesResult.callback_requested, matched, False, found_at, found_words
+    meeting = _first(plain_user, _MEETING)
+    if meeting and found_at is not None:
+        return SalesResult.callback_requested, meeting, False, found_at, found_words
+    if matched := _first(plain_user, _UNSURE) or _first(plain_user, _NOT_INTERESTED):
+        return SalesResult.not_interested, matched, False, None, None
+    if matched := meeting or _first(plain_user, _INTERESTED):
+        return SalesResult.interested, matched, False, None, None
+    return None, None, False, None, None
+
+
 def classify(*, ended_ok: bool, failure_reason: str | None, termination_reason: str | None,
-             transcript: list[Turn], analysis_data: dict[str, object], call_successful: str | None,
-             language: str, now: datetime, timezone: str | None) -> Insight:
-    """`ended_ok`: the provider finished the conversation (done) rather than failing it."""
+             transcript: list[Turn], language: str, now: datetime, timezone: str | None,
+             stated: Stated = NOTHING) -> Insight:
+    """`ended_ok`: the provider finished the conversation (done) rather than failing it; `stated`: what
+    the provider's analysis concluded (calls/analysis.py), which wins over the keyword rules."""
     reason = _plain(termination_reason or "")
     user_text = " ".join(t.message for t in transcript if t.role == "user")
     agent_text = " ".join(t.message for t in transcript if t.role == "agent")
@@ -208,32 +231,18 @@ def classify(*, ended_ok: bool, failure_reason: str | None, termination_reason: 
     evidence: dict[str, object] | None = None
     opted_out = False
     if phone is PhoneResult.answered:
-        stated = analysis_data.get("sales_outcome")
-        matched: str | None = None
-        if isinstance(stated, str) and stated in SalesResult.__members__:
-            sales = SalesResult(stated)
-            source = OutcomeSource.data_collection
-            evidence = {"detail": f"ElevenLabs data collection: sales_outcome = {stated}",
-                        "items": [{"id": "sales_outcome", "value": stated, "rationale": None}]}
-        elif matched := _first(plain_user, _OPT_OUT):
-            sales, opted_out = SalesResult.not_interested, True
-        elif matched := _first(plain_user, _CALLBACK):
-            sales = SalesResult.callback_requested
-        elif matched := _first(plain_user, _NOT_INTERESTED):
-            sales = SalesResult.not_interested
-        elif matched := _first(plain_user, _INTERESTED):
-            sales = SalesResult.interested
-        elif call_successful == "success":
-            sales, matched = SalesResult.interested, "call_successful = success"
-        if sales is not None and source is None:
-            source = OutcomeSource.rules
-            evidence = {"detail": f"keyword rules (fallback): matched “{matched}”", "matched": [matched]}
-        if sales is SalesResult.callback_requested:
-            callback_at = _parse_iso(analysis_data.get("callback_time"))
-            found_at, callback_text = extract_callback(user_text, now=now, timezone=timezone)
-            callback_at = callback_at or found_at
-            if callback_text is None and isinstance(analysis_data.get("callback_time"), str):
-                callback_text = str(analysis_data["callback_time"])[:200]
-    return Insight(phone, sales, callback_at, callback_text,
-                   next_action(language, phone, sales, callback_at, callback_text, opted_out=opted_out),
-                   source, evidence, opted_out)
+        if stated.sales_result is not None:
+            sales, source, evidence, opted_out = stated.sales_result, stated.source, stated.evidence, stated.opted_out
+            callback_at, callback_text = stated.callback_at, stated.callback_text
+            if sales is SalesResult.callback_requested and callback_at is None:
+                callback_at, callback_text = extract_callback(user_text, now=now, timezone=timezone)
+        else:
+            sales, matched, opted_out, callback_at, callback_text = _rules(plain_user, user_text, now=now,
+                                                                           timezone=timezone)
+            if sales is not None:
+                source = OutcomeSource.rules
+                evidence = {"detail": f"keyword rules (fallback): the lead said “{matched}”", "matched": [matched]}
+    action = next_action(language, phone, sales, callback_at, callback_text, opted_out=opted_out)
+    if stated.next_step and sales is not None and not opted_out and sales is not SalesResult.callback_requested:
+        action = stated.next_step  # the step agreed in the call, in the tenant's language (summary_language)
+    return Insight(phone, sales, callback_at, callback_text, action, source, evidence, opted_out)

@@ -23,12 +23,13 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from leadcall.calls import confirm, insights, repository, schemas
+from leadcall.calls import analysis, confirm, insights, repository, schemas
 from leadcall.calls.models import (
     TERMINAL,
     CallEvent,
@@ -94,10 +95,12 @@ def next_check_delay(checks_made: int) -> float:
 
 
 def to_wire(call: CallLog) -> schemas.CallLog:
+    # `outcome` takes only DESIGN §4's values: a call refused or failed has none (phoneResult and
+    # failureReason say why).
     if call.sales_result:
         outcome: str | None = call.sales_result
     else:
-        outcome = call.phone_result
+        outcome = call.phone_result if call.phone_result != PhoneResult.failed.value else None
     transcript = None
     if call.transcript is not None:
         transcript = [schemas.TranscriptTurn(role=str(t.get("role", "")), message=str(t.get("message", "")),
@@ -136,6 +139,8 @@ class PlacementHooks:
     eligible: Callable[[AsyncSession, Lead, datetime, Principal, str | None], Awaitable[None]] | None = None
     # After a refused reservation rolled back: the refusal goes in the lead's audit trail.
     refused: Callable[[Principal, str, LeadcallError], Awaitable[None]] | None = None
+    # The lead's time zone (the calling rules' reading): the agent's `lead_local_time`, callback times.
+    lead_zone: Callable[[Lead, Tenant], ZoneInfo] | None = None
 
 
 class CallService:
@@ -180,9 +185,9 @@ class CallService:
         if self.hooks.admit is not None:
             await self.hooks.admit(principal)
         try:
-            call, choice, lead = await self._reserve(principal, lead_id=lead_id, agent_id=agent_id,
-                                                     call_type=call_type, key=key,
-                                                     hours_override=hours_override)
+            call, choice, lead, lead_clock = await self._reserve(principal, lead_id=lead_id, agent_id=agent_id,
+                                                                 call_type=call_type, key=key,
+                                                                 hours_override=hours_override)
         except IntegrityError:
             if key is not None:  # the same key raced us; answer with the first request's call
                 replay = await self._replay(principal, key)
@@ -193,7 +198,7 @@ class CallService:
             if self.hooks.refused is not None:
                 await self.hooks.refused(principal, lead_id, exc)
             raise
-        return await self._dial(call, choice, lead, principal.name)
+        return await self._dial(call, choice, lead, principal.name, lead_clock)
 
     async def _replay(self, principal: Principal, key: str) -> schemas.CallPlaced | None:
         async with transaction(self.sessionmaker) as session:
@@ -206,7 +211,8 @@ class CallService:
                                       error=existing.failure_reason)
 
     async def _reserve(self, principal: Principal, *, lead_id: str, agent_id: str, call_type: str,
-                       key: str | None, hours_override: str | None = None) -> tuple[CallLog, AgentChoice, Lead]:
+                       key: str | None,
+                       hours_override: str | None = None) -> tuple[CallLog, AgentChoice, Lead, dict[str, str]]:
         async with transaction(self.sessionmaker) as session:
             # Placements of one tenant serialize on its row (SQLite: BEGIN IMMEDIATE already does):
             # live-call counts and budget holds read under the lock cannot be overtaken, so
@@ -249,20 +255,29 @@ class CallService:
             self.audit(session, call, source="api", kind="created", to_status=CallStatus.initiating.value,
                        detail=f"agent {choice.info.name} ({choice.info.agent_id}), {call_type}, to {lead.phone}")
             self.publish_after_commit(session, call)
+            lead_clock = analysis.lead_clock_variables(lead, self._zone(lead, tenant), now)
             session.expunge(lead)
-        return call, choice, lead
+        return call, choice, lead, lead_clock
 
-    def _variables(self, lead: Lead, choice: AgentChoice, call_type: str, caller: str) -> dict[str, str]:
+    def _zone(self, lead: Lead, tenant: Tenant | None) -> ZoneInfo:
+        if self.hooks.lead_zone is not None and tenant is not None:
+            return self.hooks.lead_zone(lead, tenant)
+        return analysis.own_zone(lead)
+
+    def _variables(self, lead: Lead, choice: AgentChoice, call_type: str, caller: str,
+                   lead_clock: dict[str, str]) -> dict[str, str]:
+        """`lead_clock`: `lead_local_time` (ISO 8601 with offset) and `lead_timezone` (calls/analysis.py)."""
         return {
             "lead_name": sanitize(lead.name), "lead_first_name": sanitize(lead.name).split(" ")[0],
             "lead_company": sanitize(lead.company), "lead_notes": sanitize(lead.notes, MAX_NOTES_LENGTH),
-            "lead_timezone": sanitize(lead.timezone, 64), "call_type": call_type, "seller_name": sanitize(caller),
+            "call_type": call_type, "seller_name": sanitize(caller), **lead_clock,
         }
 
-    async def _dial(self, reserved: CallLog, choice: AgentChoice, lead: Lead, caller: str) -> schemas.CallPlaced:
+    async def _dial(self, reserved: CallLog, choice: AgentChoice, lead: Lead, caller: str,
+                    lead_clock: dict[str, str]) -> schemas.CallPlaced:
         request = CallRequest(agent_id=choice.info.agent_id, phone_number=choice.phone_number,
                               to_number=reserved.to_number,
-                              dynamic_variables=self._variables(lead, choice, reserved.call_type, caller),
+                              dynamic_variables=self._variables(lead, choice, reserved.call_type, caller, lead_clock),
                               reference=reserved.id)
         error: str | None = None
         unconfirmed: str | None = None
@@ -445,14 +460,16 @@ class CallService:
     async def _classify(self, session: AsyncSession, call: CallLog, conv: Conversation | None,
                         failure_reason: str | None = None) -> None:
         lead = await session.get(Lead, call.lead_id)
+        tenant = await unscoped_get_tenant(session, call.tenant_id)
+        zone = self._zone(lead, tenant) if lead is not None else ZoneInfo("UTC")
         turns = [insights.Turn(str(t.get("role")), str(t.get("message") or "")) for t in (call.transcript or [])]
-        analysis_data: dict[str, object] = dict(conv.analysis.data) if conv and conv.analysis else {}
+        # ElevenLabs' own analysis of leadcall's items first; the keyword rules only where it says nothing.
+        stated = analysis.read(conv.analysis if conv else None, call_type=call.call_type, zone=zone)
         result = insights.classify(
             ended_ok=conv is not None and conv.status is ConversationStatus.DONE, failure_reason=failure_reason,
-            termination_reason=call.termination_reason, transcript=turns, analysis_data=analysis_data,
-            call_successful=conv.analysis.call_successful if conv and conv.analysis else None,
-            language=await self._language(session, call), now=call.end_time or self.now(),
-            timezone=lead.timezone if lead else None)
+            termination_reason=call.termination_reason, transcript=turns, stated=stated,
+            language=tenant.default_language if tenant else "en", now=call.end_time or self.now(),
+            timezone=zone.key)
         call.phone_result = result.phone_result.value
         call.sales_result = result.sales_result.value if result.sales_result else None
         call.callback_at = result.callback_at

@@ -129,6 +129,11 @@ def zones_for(lead: Lead, tenant: Tenant) -> tuple[list[ZoneInfo], str]:
     return [tenant_zone(tenant)], "tenant"
 
 
+def lead_zone(lead: Lead, tenant: Tenant) -> ZoneInfo:
+    """The one zone the lead's clock is read in: the first of `zones_for`."""
+    return zones_for(lead, tenant)[0][0]
+
+
 def rules_from_rows(rows: list[CallingRules], organization_id: str | None) -> Rules:
     by_key = {r.scope_key: r for r in rows}
     row = by_key.get(organization_id) if organization_id else None

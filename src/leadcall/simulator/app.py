@@ -12,7 +12,11 @@ Choices where ElevenLabs' behaviour is not documented (elevenlabs-api.md, UNCONF
 - over the workspace's (or the agent's) live-call limit answers 429 `rate_limit_error` /
   `concurrent_limit_exceeded` (legacy status `too_many_concurrent_requests`), no Retry-After;
 - audio of a conversation without audio answers 404 `not_found` / `conversation_audio_not_found`;
-- PATCH agent deep-merges `conversation_config` and `platform_settings`;
+- PATCH agent deep-merges `conversation_config` and `platform_settings`, except that
+  `platform_settings.data_collection` and `platform_settings.evaluation.criteria` are replaced
+  whole (the stricter reading: a client must send back every item it keeps); their items are
+  validated as `AnalysisProperty` / `PromptEvaluationCriteria` (422 otherwise); a key marked
+  read-only answers 401 `missing_permissions` (convai_write);
 - injected faults apply to the ElevenLabs routes only, not to the Twilio stand-in or
   the preview files;
 - the conversation list's `user_id` filter matches the `user_id` the call was placed with
@@ -29,12 +33,12 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.utils import formatdate
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from leadcall.simulator import wire
 from leadcall.simulator.audio import silent_mp3
@@ -171,12 +175,45 @@ class SipTrunkOutboundCallBody(BaseModel):
     telephony_call_config: dict[str, Any] | None = None
 
 
+class AnalysisPropertyBody(BaseModel):
+    """AnalysisProperty (the fields the simulator checks)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["boolean", "string", "integer", "number"]
+    description: str = ""
+    enum: list[str] | None = None
+
+
+class PromptEvaluationCriteriaBody(BaseModel):
+    """PromptEvaluationCriteria (the fields the simulator checks)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    name: str
+    type: Literal["prompt"] = "prompt"
+    conversation_goal_prompt: str = Field(max_length=2000)
+
+
+class EvaluationBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    criteria: list[PromptEvaluationCriteriaBody] | None = None
+
+
+class PlatformSettingsBody(BaseModel):
+    """AgentPlatformSettingsRequestModel (the analysis fields are checked; the rest is kept as sent)."""
+
+    model_config = ConfigDict(extra="allow")
+    data_collection: dict[str, AnalysisPropertyBody] | None = None
+    evaluation: EvaluationBody | None = None
+    summary_language: str | None = None
+
+
 class AgentPatchBody(BaseModel):
     """Body_Patches_an_Agent_settings_v1_convai_agents__agent_id__patch (the parts the simulator keeps)."""
 
     model_config = ConfigDict(extra="allow")
     conversation_config: dict[str, Any] | None = None
-    platform_settings: dict[str, Any] | None = None
+    platform_settings: PlatformSettingsBody | None = None
     name: str | None = None
     tags: list[str] | None = None
 
@@ -209,13 +246,23 @@ async def get_agent(agent_id: str, account: Account) -> dict[str, Any]:
 @api.patch("/v1/convai/agents/{agent_id}")
 async def patch_agent(state: State, agent_id: str, account: Account, body: AgentPatchBody) -> dict[str, Any]:
     agent = _find_agent(account, agent_id)
+    if account.read_only:
+        raise SimError(401, "authentication_error", "missing_permissions",
+                       "The API key you used is missing the permission convai_write to execute this operation.",
+                       legacy="missing_permissions")
     config = deep_merge(agent.conversation_config, body.conversation_config or {})
     tts = config.get("tts")
     voice_id = tts.get("voice_id") if isinstance(tts, dict) else None
     if voice_id is not None and voice_id not in account.voices:
         raise not_found("voice_not_found", f"Voice {voice_id} not found")
     agent.conversation_config = config
-    agent.platform_settings = deep_merge(agent.platform_settings, body.platform_settings or {})
+    sent = body.platform_settings.model_dump(exclude_unset=True) if body.platform_settings else {}
+    settings = deep_merge(agent.platform_settings, sent)
+    if "data_collection" in sent:
+        settings["data_collection"] = sent["data_collection"] or {}
+    if isinstance(sent.get("evaluation"), dict) and "criteria" in sent["evaluation"]:
+        settings["evaluation"] = {**settings.get("evaluation", {}), "criteria": sent["evaluation"]["criteria"] or []}
+    agent.platform_settings = settings
     if body.name is not None:
         agent.name = body.name
     if body.tags is not None:

@@ -25,6 +25,7 @@ class Kind(Enum):
     REFUSED = "refused"
     DROPPED = "dropped"
     LONG = "long"
+    OPT_OUT = "opt_out"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ DROPPED = "+12025550107"
 LONG_CALL = "+12025550108"
 NO_WEBHOOKS = "+12025550109"
 DUPLICATE_WEBHOOKS = "+12025550110"
+OPT_OUT = "+12025550111"
 
 TEST_NUMBERS: dict[str, Scenario] = {
     INTERESTED: Scenario(Kind.INTERESTED, talk_seconds=32),
@@ -82,6 +84,7 @@ TEST_NUMBERS: dict[str, Scenario] = {
     LONG_CALL: Scenario(Kind.LONG, talk_seconds=600),
     NO_WEBHOOKS: Scenario(Kind.INTERESTED, talk_seconds=28, send_webhooks=False),
     DUPLICATE_WEBHOOKS: Scenario(Kind.NOT_INTERESTED, talk_seconds=24, duplicate_out_of_order=True),
+    OPT_OUT: Scenario(Kind.OPT_OUT, talk_seconds=18),
 }
 _ANSWERED = (Kind.INTERESTED, Kind.NOT_INTERESTED, Kind.CALLBACK)
 
@@ -113,6 +116,10 @@ _SCRIPTS: dict[str, dict[Kind, tuple[Turn, ...]]] = {
             Turn("agent", "Hi {name}, this is Alex from the sales team. Do you have a minute?"),
             Turn("user", "I'm busy right now. Can you call me back on Thursday at 10 am?"),
             Turn("agent", "Of course, I'll call you on Thursday at 10 am. Have a nice day!")),
+        Kind.OPT_OUT: (
+            Turn("agent", "Hi {name}, this is Alex from the sales team. Do you have a minute?"),
+            Turn("user", "No. Please stop calling me and take me off your list."),
+            Turn("agent", "Understood, we won't call you again. Sorry for the trouble.")),
         Kind.VOICEMAIL: (
             Turn("user", "You've reached the voicemail of {name}. Please leave a message after the tone."),
             Turn("agent", "Hi {name}, this is Alex from the sales team. I'll try again later.")),
@@ -144,6 +151,10 @@ _SCRIPTS: dict[str, dict[Kind, tuple[Turn, ...]]] = {
             Turn("agent", "Hola {name}, soy Alex del equipo comercial. ¿Tiene un minuto?"),
             Turn("user", "Ahora estoy ocupado. ¿Me puede llamar el jueves a las 10?"),
             Turn("agent", "Claro, le llamo el jueves a las 10. ¡Que tenga buen día!")),
+        Kind.OPT_OUT: (
+            Turn("agent", "Hola {name}, soy Alex del equipo comercial. ¿Tiene un minuto?"),
+            Turn("user", "No. No me vuelvas a llamar, y bórrame de vuestra lista."),
+            Turn("agent", "Entendido, no le volveremos a llamar. Disculpe las molestias.")),
         Kind.VOICEMAIL: (
             Turn("user", "Ha llamado al buzón de voz de {name}. Deje su mensaje después de la señal."),
             Turn("agent", "Hola {name}, soy Alex del equipo comercial. Volveré a llamar más tarde.")),
@@ -167,6 +178,7 @@ _ANALYSES: dict[Kind, Analysis] = {
                                   "not_interested"),
     Kind.CALLBACK: Analysis("success", "The lead asked to be called back on Thursday at 10 am.", "Callback requested",
                             "callback_requested"),
+    Kind.OPT_OUT: Analysis("failure", "The lead asked not to be called again.", "Do not call", "not_interested"),
     Kind.VOICEMAIL: Analysis("failure", "The call reached voicemail; the agent left a short message.",
                              "Voicemail", None),
     Kind.DROPPED: Analysis("unknown", "The call dropped shortly after the lead answered.", "Call dropped", None),

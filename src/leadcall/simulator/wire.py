@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadcall.simulator.scenarios import Kind, analysis_for, callback_time
+from leadcall.simulator.analysis import analysis_json
+from leadcall.simulator.scenarios import Kind
 from leadcall.simulator.world import SimAccount, SimAgent, SimConversation, SimPhone, SimVoice
 
 CREDITS_PER_MINUTE = 400
@@ -138,24 +139,6 @@ def _termination(c: SimConversation, now: float) -> tuple[str, dict[str, Any] | 
     return TERMINATION_AGENT_ENDED, None
 
 
-def _analysis(c: SimConversation, now: float) -> dict[str, Any] | None:
-    """ConversationHistoryAnalysisCommonModel, once a connected call is over (None before)."""
-    if not c.connects or not c.is_over(now):
-        return None
-    verdict = analysis_for(c.scenario.kind, ended_early=c.ended_early)
-    results: dict[str, Any] = {}
-    if verdict.sales_outcome is not None:
-        results["sales_outcome"] = {"data_collection_id": "sales_outcome", "value": verdict.sales_outcome,
-                                    "json_schema": None, "rationale": "Read from what the lead said in the call."}
-    if c.scenario.kind is Kind.CALLBACK and not c.ended_early:
-        results["callback_time"] = {"data_collection_id": "callback_time",
-                                    "value": callback_time(c.agent.language, c.started_at), "json_schema": None,
-                                    "rationale": "The lead named the day and time for the callback."}
-    return {"evaluation_criteria_results": {}, "data_collection_results": results,
-            "call_successful": verdict.call_successful, "transcript_summary": verdict.summary,
-            "call_summary_title": verdict.title}
-
-
 def _phone_call(c: SimConversation) -> dict[str, Any]:
     common = {"direction": "outbound", "phone_number_id": c.phone.phone_number_id, "agent_number": c.phone.number,
               "external_number": c.to_number}
@@ -209,7 +192,7 @@ def conversation_json(c: SimConversation, now: float) -> dict[str, Any]:
             "warnings": [], "main_language": c.agent.language, "text_only": False,
             "conversation_initiation_source": source, "timezone": None, "cost_fiat": usd,
         },
-        "analysis": _analysis(c, now),
+        "analysis": analysis_json(c, now),
         "conversation_initiation_client_data": client_data_json(c.client_data),
         "environment": "production", "conversation_id": c.conversation_id,
         "has_audio": audio, "has_user_audio": audio, "has_response_audio": audio, "has_auxiliary_audio": False,

@@ -125,6 +125,8 @@ class SimAccount:
     twilio_auth_token: str
     agents: dict[str, SimAgent] = field(default_factory=dict)
     voices: dict[str, SimVoice] = field(default_factory=dict)
+    # A key without the convai_write permission: reads work, PATCH agent answers 401 missing_permissions.
+    read_only: bool = False
     phones: dict[str, SimPhone] = field(default_factory=dict)
 
 

@@ -6,7 +6,8 @@ from leadcall.core.deps import ContainerDep, DbSession, Now
 from leadcall.core.errors import Invalid
 from leadcall.core.http_errors import error_responses
 from leadcall.tenancy.deps import ApiRoute, CanManageAccounts, CanManageAgents, CanPlaceCalls
-from leadcall.voice import schemas, service
+from leadcall.voice import analysis_setup, schemas, service
+from leadcall.voice.analysis_router import analysis_view, tenant_language
 from leadcall.voice.deps import Voices
 from leadcall.voice.schemas import CALL_TYPES
 
@@ -26,6 +27,8 @@ async def create_account(body: schemas.AccountCreate, principal: CanManageAccoun
                          container: ContainerDep, voices: Voices, now: Now) -> schemas.Account:
     account = await service.create_account(session, principal.tenant_scope, container.secret_box, body, now,
                                            targets=voices.targets)
+    await analysis_setup.set_up_account(session, voices, account, now=now,
+                                        language=await tenant_language(session, principal.tenant_id))
     return service.account_view(account, container.secret_box, container.settings.public_base_url)
 
 
@@ -58,8 +61,16 @@ async def agent_info(principal: CanPlaceCalls, session: DbSession, voices: Voice
 
 @router.post(f"{BASE}/agent-update", response_model=schemas.AgentDetails)
 async def agent_update(body: schemas.AgentUpdateRequest, principal: CanManageAgents, session: DbSession,
-                       voices: Voices) -> schemas.AgentDetails:
-    return await service.update_agent(session, principal.tenant_scope, voices, body)
+                       voices: Voices, now: Now) -> schemas.AgentDetails:
+    details = await service.update_agent(session, principal.tenant_scope, voices, body)
+    account = await service.get_account(session, principal.tenant_scope, body.config_id)
+    refs = await voices.sync_agent_refs(session, principal.tenant_scope, account,
+                                        [await voices.agent_info(account, body.agent_id)], now.timestamp())
+    ref = refs[body.agent_id]
+    if ref.is_enabled:  # a changed agent gets leadcall's analysis again (the change may have touched it)
+        await analysis_setup.set_up(session, voices, account, ref, now=now,
+                                    language=await tenant_language(session, principal.tenant_id))
+    return details
 
 
 @router.get(f"{BASE}/voices", response_model=list[schemas.Voice])
@@ -80,6 +91,7 @@ async def available_agents(principal: CanPlaceCalls, session: DbSession, voices:
         raise Invalid(f"unknown callType '{call_type}'; use one of {', '.join(CALL_TYPES)}")
     items = await voices.availability(session, tenant_id=principal.tenant_id,
                                       organization_id=principal.organization_id, call_type=call_type)
+    analyses = await analysis_setup.statuses(session, principal.tenant_scope, [i.ref.id for i in items])
     return [schemas.AvailableAgent(
         id=i.ref.id, agent_id=i.info.agent_id, name=i.info.name, config_id=i.account.id,
         account_name=i.account.name, language=i.info.language, voice_id=i.info.voice_id,
@@ -88,7 +100,7 @@ async def available_agents(principal: CanPlaceCalls, session: DbSession, voices:
         available=i.unavailable is None, unavailable_reason=i.unavailable_reason,
         unavailable_code=i.unavailable.code if i.unavailable else None,
         unavailable_values=i.unavailable.values if i.unavailable else {}, live_calls=i.live_calls,
-        max_concurrent_calls=i.ref.max_concurrent_calls) for i in items
+        max_concurrent_calls=i.ref.max_concurrent_calls, analysis=analysis_view(analyses[i.ref.id])) for i in items
         if include_busy or i.unavailable_reason is None]
 
 
@@ -98,11 +110,19 @@ async def list_agent_settings(principal: CanManageAgents, session: DbSession,
     items = await voices.availability(session, tenant_id=principal.tenant_id,
                                       organization_id=principal.organization_id, call_type=None,
                                       include_unusable=True)
-    return await service.list_agent_settings(session, principal.tenant_scope, {i.ref.id: i.info.name for i in items})
+    listed = await service.list_agent_settings(session, principal.tenant_scope, {i.ref.id: i.info.name for i in items})
+    analyses = await analysis_setup.statuses(session, principal.tenant_scope, [a.id for a in listed])
+    return [a.model_copy(update={"analysis": analysis_view(analyses[a.id])}) for a in listed]
 
 
 @router.put("/api/voice/agents/{agent_ref_id}", response_model=schemas.AgentSettings)
 async def update_agent_settings(agent_ref_id: str, body: schemas.AgentSettingsUpdate, principal: CanManageAgents,
-                                session: DbSession, now: Now) -> schemas.AgentSettings:
+                                session: DbSession, voices: Voices, now: Now) -> schemas.AgentSettings:
     ref = await service.update_agent_settings(session, principal.tenant_scope, agent_ref_id, body, now)
-    return service.agent_settings(ref, None)
+    language = await tenant_language(session, principal.tenant_id)
+    # Enabled, or used for other call types than it was set up for: leadcall's analysis follows.
+    if ref.is_enabled and await analysis_setup.needs_setting_up(session, ref, language):
+        ref, account = await analysis_setup.agent_and_account(session, principal.tenant_scope, ref.id)
+        await analysis_setup.set_up(session, voices, account, ref, language=language, now=now)
+    status = (await analysis_setup.statuses(session, principal.tenant_scope, [ref.id]))[ref.id]
+    return service.agent_settings(ref, None).model_copy(update={"analysis": analysis_view(status)})

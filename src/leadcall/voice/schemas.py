@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field, HttpUrl
 
@@ -123,6 +124,19 @@ class Voice(Schema):
     description: str | None
 
 
+class AgentAnalysis(Schema):
+    """Whether leadcall's post-call analysis is set up on the agent (`ready`), could not be (`not_set_up`:
+    `detail` says why; its calls are read by the keyword rules) or the tenant opted the agent out."""
+
+    state: Literal["ready", "not_set_up", "opted_out"]
+    detail: str | None = None
+
+
+class AgentAnalysisOptOut(Schema):
+    opted_out: bool = Field(description="True: leadcall takes its analysis items off this agent and reads its "
+                                        "calls with the keyword rules; false: sets them up again.")
+
+
 class AvailableAgent(Schema):
     id: str = Field(description="Our agent reference id.")
     agent_id: str = Field(description="The ElevenLabs agent id; pass it as `agentId` to place a call.")
@@ -143,6 +157,7 @@ class AvailableAgent(Schema):
                                                      description="the values the reason names (live, limit, …)")
     live_calls: int
     max_concurrent_calls: int | None
+    analysis: AgentAnalysis | None = None
 
 
 class AgentSettings(Schema):
@@ -160,6 +175,7 @@ class AgentSettings(Schema):
     max_concurrent_calls: int | None
     calls_placed: int
     last_called_at: datetime | None
+    analysis: AgentAnalysis | None = None
 
 
 class AgentSettingsUpdate(Schema):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 DynamicValue = str | int | float | bool
 CallOutcome = Literal["success", "failure", "unknown"]
@@ -151,13 +151,38 @@ class TranscriptTurn:
 
 
 @dataclass(frozen=True)
+class CriterionResult:
+    """One evaluation criterion's verdict on a conversation, with the analysis' reasoning."""
+
+    result: CallOutcome
+    rationale: str = ""
+
+
+@dataclass(frozen=True)
 class ConversationAnalysis:
-    """Post-call analysis. `data` maps each data-collection id to its extracted value."""
+    """Post-call analysis. `data` maps each data-collection id to its extracted value, `rationales`
+    to the analysis' reasoning for it; `criteria` maps each evaluation criterion id to its verdict."""
 
     call_successful: CallOutcome
     summary: str
     title: str | None = None
     data: Mapping[str, object] = field(default_factory=dict)
+    rationales: Mapping[str, str] = field(default_factory=dict)
+    criteria: Mapping[str, CriterionResult] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnalysisSetup:
+    """What an agent's post-call analysis extracts and judges.
+
+    `data_collection` maps each item id to the vendor's item object and `criteria` holds the vendor's
+    criterion objects, both exactly as the vendor gave them, so items leadcall does not own can be sent
+    back unchanged. `summary_language` is the language of summaries and rationales (None: the vendor's default).
+    """
+
+    data_collection: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    criteria: tuple[Mapping[str, Any], ...] = ()
+    summary_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -261,6 +286,15 @@ class VoiceProvider(Protocol):
 
     async def update_agent(self, agent_id: str, update: AgentUpdate) -> AgentInfo:
         """Apply the set fields of `update`; returns the agent as the vendor now has it."""
+        ...
+
+    async def get_analysis_setup(self, agent_id: str) -> AnalysisSetup:
+        """The agent's post-call analysis configuration."""
+        ...
+
+    async def set_analysis_setup(self, agent_id: str, setup: AnalysisSetup) -> AnalysisSetup:
+        """Replace the agent's data-collection items, evaluation criteria and summary language with `setup`
+        (whole: send every item to keep); returns what the vendor now has."""
         ...
 
     async def list_voices(self) -> tuple[Voice, ...]: ...

@@ -46,11 +46,15 @@ from leadcall.voice.providers.elevenlabs.payloads import (
     AgentPayload,
     AgentSectionPatch,
     AgentsPage,
+    AnalysisAgentPayload,
+    AnalysisPatchBody,
+    AnalysisSettingsPatch,
     AudioData,
     ClientData,
     ConversationConfigPatch,
     ConversationPayload,
     ConversationsPage,
+    EvaluationPatch,
     InitiationFailureData,
     LiveCount,
     OutboundCallBody,
@@ -66,6 +70,7 @@ from leadcall.voice.types import (
     AgentInfo,
     AgentSummary,
     AgentUpdate,
+    AnalysisSetup,
     CallOutcome,
     CallPlacement,
     CallRequest,
@@ -74,6 +79,7 @@ from leadcall.voice.types import (
     Conversation,
     ConversationAnalysis,
     ConversationStatus,
+    CriterionResult,
     ElevenLabsSettings,
     FailureReason,
     PhoneKind,
@@ -171,6 +177,7 @@ def _conversation(payload: ConversationPayload) -> Conversation:
     analysis = None
     if payload.analysis is not None:
         results = payload.analysis.data_collection_results or {}
+        verdicts = payload.analysis.evaluation_criteria_results or {}
         analysis = ConversationAnalysis(
             call_successful=_OUTCOMES.get(payload.analysis.call_successful, "unknown"),
             summary=payload.analysis.transcript_summary,
@@ -178,6 +185,11 @@ def _conversation(payload: ConversationPayload) -> Conversation:
             data=MappingProxyType(
                 {key: (r.get("value") if isinstance(r, dict) else r) for key, r in results.items()}
             ),
+            rationales=MappingProxyType({key: str(r.get("rationale") or "") for key, r in results.items()
+                                         if isinstance(r, dict)}),
+            criteria=MappingProxyType({key: CriterionResult(_OUTCOMES.get(str(v.get("result")), "unknown"),
+                                                            str(v.get("rationale") or ""))
+                                       for key, v in verdicts.items() if isinstance(v, dict)}),
         )
     error_reason = None
     if meta.error is not None:
@@ -211,6 +223,24 @@ def _conversation(payload: ConversationPayload) -> Conversation:
         phone_kind=_PHONE_CALL_KINDS.get(phone.type or "") if phone else None,
         reference=reference,
     )
+
+
+def _analysis_setup(payload: AnalysisAgentPayload) -> AnalysisSetup:
+    settings = payload.platform_settings
+    criteria = settings.evaluation.get("criteria")
+    return AnalysisSetup(
+        data_collection=MappingProxyType(dict(settings.data_collection)),
+        criteria=tuple(c for c in criteria if isinstance(c, dict)) if isinstance(criteria, list) else (),
+        summary_language=settings.summary_language)
+
+
+def analysis_patch_body(setup: AnalysisSetup) -> dict[str, Any]:
+    """The agent PATCH body that sets `setup` (`platform_settings` only)."""
+    body = AnalysisPatchBody(platform_settings=AnalysisSettingsPatch(
+        data_collection={key: dict(item) for key, item in setup.data_collection.items()},
+        evaluation=EvaluationPatch(criteria=[dict(c) for c in setup.criteria]),
+        summary_language=setup.summary_language))
+    return body.model_dump(exclude_none=True)
 
 
 def _patch_body(update: AgentUpdate) -> dict[str, Any]:
@@ -332,6 +362,18 @@ class ElevenLabsProvider:
             f"/v1/convai/agents/{path_segment(agent_id)}", f"updating agent {agent_id}", _patch_body(update)
         )
         return _agent_info(_parse(AgentPayload, data, "the updated agent"))
+
+    async def get_analysis_setup(self, agent_id: str) -> AnalysisSetup:
+        data = await self._client.get_json(f"/v1/convai/agents/{path_segment(agent_id)}", f"reading agent {agent_id}")
+        return _analysis_setup(_parse(AnalysisAgentPayload, data, "the agent"))
+
+    async def set_analysis_setup(self, agent_id: str, setup: AnalysisSetup) -> AnalysisSetup:
+        """One PATCH of `platform_settings` carrying every data-collection item and criterion to keep
+        (the API may replace `data_collection` whole, so the agent's other items travel back unchanged)."""
+        data = await self._client.patch_json(
+            f"/v1/convai/agents/{path_segment(agent_id)}", f"setting up the analysis of agent {agent_id}",
+            analysis_patch_body(setup))
+        return _analysis_setup(_parse(AnalysisAgentPayload, data, "the updated agent"))
 
     async def list_voices(self) -> tuple[Voice, ...]:
         page = _parse(VoicesPage, await self._client.get_json("/v1/voices", "listing voices"), "the voice list")

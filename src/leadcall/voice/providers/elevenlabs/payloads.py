@@ -144,6 +144,42 @@ class ConversationConfigPatch(_Write):
     tts: TtsSectionPatch | None = None
 
 
+class AnalysisPlatformSettings(_Read):
+    """The analysis parts of `AgentPlatformSettingsResponseModel`, each item kept as the API gave it."""
+
+    data_collection: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    evaluation: dict[str, Any] = Field(default_factory=dict)
+    summary_language: str | None = None
+
+
+class AnalysisAgentPayload(_Read):
+    """`GetAgentResponseModel`, read for its analysis settings."""
+
+    agent_id: str
+    platform_settings: AnalysisPlatformSettings = Field(default_factory=AnalysisPlatformSettings)
+
+
+class EvaluationPatch(_Write):
+    """`EvaluationSettings-Input`."""
+
+    criteria: list[dict[str, Any]]
+
+
+class AnalysisSettingsPatch(_Write):
+    """The analysis parts of `AgentPlatformSettingsRequestModel`: `data_collection` (id →
+    `AnalysisProperty`), `evaluation.criteria` (`PromptEvaluationCriteria`), `summary_language`."""
+
+    data_collection: dict[str, dict[str, Any]]
+    evaluation: EvaluationPatch
+    summary_language: str | None = None
+
+
+class AnalysisPatchBody(_Write):
+    """`Body_Patches_an_Agent_settings_v1_convai_agents__agent_id__patch` with only `platform_settings`."""
+
+    platform_settings: AnalysisSettingsPatch
+
+
 class AgentPatchBody(_Write):
     """`Body_Patches_an_Agent_settings_v1_convai_agents__agent_id__patch` (the fields we change)."""
 
@@ -261,6 +297,7 @@ class AnalysisPayload(_Read):
     transcript_summary: str = ""
     call_summary_title: str | None = None
     data_collection_results: dict[str, Any] | None = None
+    evaluation_criteria_results: dict[str, Any] | None = None
 
 
 class ClientDataPayload(_Read):

@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 from leadcall.billing.router import router as billing_router
 from leadcall.calls.router import router as calls_router
 from leadcall.calls.webhooks import router as webhooks_router
-from leadcall.core.boundary import check_request
+from leadcall.core.boundary import check_address, check_request
 from leadcall.core.container import Container
 from leadcall.core.db import transaction
 from leadcall.core.http_errors import API_ERRORS, install_error_handlers
@@ -105,7 +105,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         mount_simulator(app, settings, clock)
     for router in PUBLIC_ROUTERS:
         # Provider webhooks prove who sent them by their signature, which comes before any look at the body.
-        checks = [] if router is webhooks_router else [Depends(check_request)]
+        checks = [Depends(check_address if router is webhooks_router else check_request)]
         app.include_router(router, dependencies=checks, responses=API_ERRORS)
     # Secure by default: every API route below requires a signed-in principal; then its input is checked.
     authenticated = APIRouter(dependencies=[Depends(current_principal), Depends(check_request)],

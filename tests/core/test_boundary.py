@@ -135,3 +135,13 @@ async def test_numbers_are_finite_and_bounded(client: httpx.AsyncClient, world: 
     assert r.status_code == 422, r.text
     assert [(f["field"], f["code"]) for f in r.json()["fields"]] == [("monthlyLimit", code)]
     assert (await client.get("/api/budgets", headers=world.admin.headers)).json() == []
+
+
+async def test_a_webhook_is_checked_by_its_address_and_its_body_waits_for_the_signature(
+        client: httpx.AsyncClient) -> None:
+    url = "/api/webhooks/elevenlabs/call-status"
+    address = await client.post(url, params={"account": "acct\x00"}, json={"type": "x"})
+    assert _problem(address)["field"] == "account"
+    unknown = await client.post(url, params={"account": "acct"}, content=b'{"type": "x\\u0000"}',
+                                headers={"content-type": "application/json"})
+    assert unknown.status_code == 404  # the body was never looked at: no account, no secret, no signature

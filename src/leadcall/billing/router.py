@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -27,12 +28,14 @@ def _view(status: BudgetStatus, currency: str) -> schemas.Budget:
                           period_start=status.period_start, period_end=status.period_end)
 
 
-@router.get("/api/usage", response_model=schemas.Usage)
+@router.get("/api/usage", response_model=schemas.Usage,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                             "description": "The report: JSON, or CSV with `format=csv`"}})
 async def get_usage(principal: CanViewReports, session: DbSession, now: Now,
-                    period: str = Query(default="day", description="day, week or month"),
+                    period: Literal["day", "week", "month"] = Query(default="day"),
                     start: date | None = Query(default=None, alias="from"),
                     end: date | None = Query(default=None, alias="to"),
-                    format: str = Query(default="json", description="json or csv")) -> Response | schemas.Usage:
+                    format: Literal["json", "csv"] = Query(default="json")) -> Response | schemas.Usage:
     tenant = await get_tenant(session, principal.tenant_scope)
     end = end or now.date()
     start = start or end.replace(day=1)

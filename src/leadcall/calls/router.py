@@ -72,7 +72,8 @@ async def cancel_call(call_id: str, principal: CanPlaceCalls, request: Request) 
     return await _calls(request).cancel(principal, call_id)
 
 
-@router.get("/api/calls/{call_id}/audio")
+@router.get("/api/calls/{call_id}/audio", response_class=StreamingResponse,
+             responses={200: {"content": {"audio/mpeg": {}}, "description": "The recording"}})
 async def call_audio(call_id: str, principal: CanViewLeads, session: DbSession, request: Request) -> StreamingResponse:
     service = _calls(request)
     call = await service.get_call(session, principal.scope, call_id)
@@ -97,7 +98,8 @@ async def call_audio(call_id: str, principal: CanViewLeads, session: DbSession, 
                                       "Cache-Control": "no-store"})  # a voice recording is personal data
 
 
-@router.get("/api/events", response_class=StreamingResponse)
+@router.get("/api/events", response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}, "description": "Live events"}})
 async def events(principal: CurrentPrincipal, request: Request) -> StreamingResponse:
     """Server-Sent Events: `call.updated` for the caller's tenant (and organization, unless admin)."""
     hub: EventHub = request.app.state.events

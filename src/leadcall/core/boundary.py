@@ -10,8 +10,8 @@ text area's line ends as CR LF). Path segments and query values are single-line;
 as HTTP allows.
 
 `check_request` is a dependency listed right after authentication on every authenticated router (and on the
-public sign-in routes), so an anonymous caller learns nothing from it. Provider webhooks are not checked here:
-their signature comes first, and their body is stored as the provider sent it.
+public sign-in routes), so an anonymous caller learns nothing from it. Provider webhooks get `check_address`:
+their body waits for its signature, and is stored as the provider sent it.
 """
 
 from __future__ import annotations
@@ -92,6 +92,19 @@ async def _body_problems(request: Request) -> list[dict[str, Any]]:
 
 async def check_request(request: Request) -> None:
     """Refuse (422, every offending field named) a request carrying a character no field accepts."""
+    problems = _address_problems(request) + await _body_problems(request)
+    if problems:
+        raise RequestValidationError(problems)
+
+
+async def check_address(request: Request) -> None:
+    """The same for what addresses a request (path, query, headers) without looking at its body: for provider
+    webhooks, whose query names the account whose secret then checks the body's signature."""
+    if problems := _address_problems(request):
+        raise RequestValidationError(problems)
+
+
+def _address_problems(request: Request) -> list[dict[str, Any]]:
     problems: list[dict[str, Any]] = []
     for name, value in request.path_params.items():
         if isinstance(value, str) and (character := forbidden_character(value, multiline=False)):
@@ -102,9 +115,7 @@ async def check_request(request: Request) -> None:
     for key, value in request.headers.items():
         if found := _IN_HEADER.search(value):
             problems.append(character_problem(("header", key), f"U+{ord(found.group()):04X}"))
-    problems.extend(await _body_problems(request))
-    if problems:
-        raise RequestValidationError(problems)
+    return problems
 
 
 def authenticating_route(authenticate: Callable[[Request], Awaitable[object]]) -> type[APIRoute]:

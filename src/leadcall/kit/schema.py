@@ -16,3 +16,7 @@ class Schema(BaseModel):
 
 # Text a person types, without the spaces around it: a name of only spaces is then an empty (missing) name.
 Trimmed = Annotated[str, StringConstraints(strip_whitespace=True)]
+# A key, secret or account id as a provider issues it: printable ASCII without spaces (it travels in HTTP
+# headers, which take nothing else); the spaces around a pasted one are dropped. Empty is allowed (it may mean
+# "remove"); each field sets its own length.
+Credential = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[!-~]*$")]

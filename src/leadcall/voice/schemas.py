@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, HttpUrl
 
-from leadcall.kit.schema import Schema, Trimmed
+from leadcall.kit.schema import Credential, Schema, Trimmed
 
 CALL_TYPES = ("prospecting", "qualification", "follow_up", "closing")
 CallTypeName = str
@@ -36,16 +36,16 @@ class Account(Schema):
 
 class AccountCreate(Schema):
     name: Trimmed = Field(min_length=1, max_length=120)
-    api_key: str = Field(min_length=8, max_length=400)
-    webhook_secret: str | None = Field(default=None, max_length=400)
+    api_key: Credential = Field(min_length=8, max_length=400)
+    webhook_secret: Credential | None = Field(default=None, max_length=400)
     base_url: HttpUrl | None = None
     is_active: bool = True
     concurrency_limit: int = Field(default=4, ge=1, le=1000)
     default_phone_number_id: str | None = Field(default=None, max_length=100)
     usd_to_currency_rate: float = Field(default=1.0, gt=0, le=100_000)
     price_per_1000_credits: float = Field(default=0.25, ge=0, le=100_000)
-    twilio_account_sid: str | None = Field(default=None, max_length=64)
-    twilio_auth_token: str | None = Field(default=None, max_length=200)
+    twilio_account_sid: Credential | None = Field(default=None, max_length=64)
+    twilio_auth_token: Credential | None = Field(default=None, max_length=200)
     twilio_base_url: HttpUrl | None = None
 
 
@@ -55,16 +55,16 @@ class AccountUpdate(Schema):
 
     id: str
     name: Trimmed | None = Field(default=None, min_length=1, max_length=120)
-    api_key: str | None = Field(default=None, min_length=8, max_length=400)
-    webhook_secret: str | None = Field(default=None, max_length=400)
+    api_key: Credential | None = Field(default=None, min_length=8, max_length=400)
+    webhook_secret: Credential | None = Field(default=None, max_length=400)
     base_url: HttpUrl | None = None
     is_active: bool | None = None
     concurrency_limit: int | None = Field(default=None, ge=1, le=1000)
     default_phone_number_id: str | None = Field(default=None, max_length=100)
     usd_to_currency_rate: float | None = Field(default=None, gt=0, le=100_000)
     price_per_1000_credits: float | None = Field(default=None, ge=0, le=100_000)
-    twilio_account_sid: str | None = Field(default=None, max_length=64)
-    twilio_auth_token: str | None = Field(default=None, max_length=200)
+    twilio_account_sid: Credential | None = Field(default=None, max_length=64)
+    twilio_auth_token: Credential | None = Field(default=None, max_length=200)
     twilio_base_url: HttpUrl | None = None
 
 
@@ -72,7 +72,7 @@ class ConnectionTest(Schema):
     """Either an existing account (`configId`) or a key to try before saving it."""
 
     config_id: str | None = None
-    api_key: str | None = Field(default=None, min_length=8, max_length=400)
+    api_key: Credential | None = Field(default=None, min_length=8, max_length=400)
     base_url: HttpUrl | None = None
 
 

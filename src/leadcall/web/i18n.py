@@ -356,6 +356,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                                   "en": "takes at most {max_length} characters"},
     "invalid.password_too_common": {"es": "es una de las contraseñas más comunes; elige otra más difícil de adivinar",
                                     "en": "is one of the most common passwords; choose one that is harder to guess"},
+    "invalid.string_pattern_mismatch": {"es": "no tiene el formato esperado", "en": "is not in the expected format"},
     "invalid.finite_number": {"es": "debe ser un número finito", "en": "must be a finite number"},
     "invalid.forbidden_character": {"es": "contiene un carácter de control ({character}) que no se admite; quítalo",
                                     "en": "contains a control character ({character}) that is not accepted; "

@@ -50,13 +50,13 @@ CLOCK_SLACK_SECONDS = 120
 GIVE_UP_AFTER_DEADLINE = timedelta(hours=1)
 # A kept webhook is looked at again this often until its call's conversation id lands.
 KEPT_WEBHOOK_RETRY_SECONDS = 2
+# The first look at a call whose dial got no clear answer, and the first poll of one just found.
+FIRST_LOOK_SECONDS = 3
 
 NOT_FOUND_REASON = ("ElevenLabs has no call with this call's id (looked up for {minutes} minutes after dialling): "
                     "it was not placed; you can call again")
 UNREACHABLE_REASON = ("could not confirm with ElevenLabs whether the call was placed ({detail}); "
                       "check the lead's phone history before calling again")
-
-
 UNCONFIRMED_ANSWER = ("ElevenLabs did not confirm the call ({reason}), so it may be ringing. leadcall is confirming "
                       "it with ElevenLabs by the call's id; until then the lead cannot be called again.")
 
@@ -97,7 +97,7 @@ def mark_confirming(service: CallService, session: AsyncSession, call: CallLog, 
                       detail=f"{why}; it may be ringing, so it is not dialled again: confirming with ElevenLabs "
                              f"by our id {call.id}")
         service.publish_after_commit(session, call)
-    call.next_check_at = now + timedelta(seconds=3)
+    call.next_check_at = now + timedelta(seconds=FIRST_LOOK_SECONDS)
 
 
 async def record_unconfirmed(service: CallService, session: AsyncSession, call_id: str, detail: str) -> CallLog:
@@ -187,7 +187,7 @@ async def bind(service: CallService, session: AsyncSession, call: CallLog, conv:
     if not service._move(session, call, CallStatus.ringing, source=source, detail=detail):
         service.audit(session, call, source=source, kind="confirmed", detail=detail)
     if CallStatus(call.status) not in TERMINAL:
-        call.next_check_at = now + timedelta(seconds=3)
+        call.next_check_at = now + timedelta(seconds=FIRST_LOOK_SECONDS)
     await service._count_placed(session, call, now)
     service.publish_after_commit(session, call)
     account_id, conversation_id = call.account_id, conv.conversation_id

@@ -12,6 +12,7 @@ from leadcall.leads.models import DncSource, LeadStatus
 from leadcall.rules.hours import DAYS
 from leadcall.rules.regions import REGION_RULES
 from leadcall.tenancy.models import Role
+from leadcall.voice.analysis_models import AnalysisState
 from leadcall.voice.manager import Unavailability, VoiceManager
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
 from leadcall.voice.schemas import CALL_TYPES
@@ -43,6 +44,8 @@ FAMILIES = {
     "day": list(DAYS),
     "dncsource": [s.value for s in DncSource],
     "region": [r.id for r in REGION_RULES],
+    "analysisstate": [s.value for s in AnalysisState],
+    "analysisdone": [AnalysisState.ready.value, AnalysisState.opted_out.value],
 }
 
 

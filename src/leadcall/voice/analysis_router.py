@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.core.deps import DbSession, Now
 from leadcall.core.http_errors import error_responses
 from leadcall.tenancy.deps import ApiRoute, CanManageAgents
-from leadcall.tenancy.repository import unscoped_get_tenant
 from leadcall.voice import analysis_setup, schemas
 from leadcall.voice.analysis_setup import AnalysisStatus
 from leadcall.voice.deps import Voices
@@ -20,18 +18,13 @@ def analysis_view(status: AnalysisStatus) -> schemas.AgentAnalysis:
     return schemas.AgentAnalysis(state=status.state.value, detail=status.detail)
 
 
-async def tenant_language(session: AsyncSession, tenant_id: str) -> str:
-    tenant = await unscoped_get_tenant(session, tenant_id)
-    return tenant.default_language if tenant else "en"
-
-
 @router.post("/api/voice/agents/{agent_ref_id}/analysis", response_model=schemas.AgentAnalysis)
 async def set_up_again(agent_ref_id: str, principal: CanManageAgents, session: DbSession, voices: Voices,
                        now: Now) -> schemas.AgentAnalysis:
     """Set leadcall's analysis up on the agent again (ElevenLabs' refusal is answered in `detail`, not as an error)."""
     ref, account = await analysis_setup.agent_and_account(session, principal.tenant_scope, agent_ref_id)
-    status = await analysis_setup.set_up(session, voices, account, ref,
-                                         language=await tenant_language(session, principal.tenant_id), now=now)
+    language = await analysis_setup.tenant_language(session, principal.tenant_id)
+    status = await analysis_setup.set_up(session, voices, account, ref, language=language, now=now)
     return analysis_view(status)
 
 
@@ -40,6 +33,7 @@ async def opt_out(agent_ref_id: str, body: schemas.AgentAnalysisOptOut, principa
                   session: DbSession, voices: Voices, now: Now) -> schemas.AgentAnalysis:
     """Opt the agent out of leadcall's analysis (its items are taken off the agent), or back in."""
     ref, account = await analysis_setup.agent_and_account(session, principal.tenant_scope, agent_ref_id)
-    status = await analysis_setup.set_up(session, voices, account, ref, opted_out=body.opted_out,
-                                         language=await tenant_language(session, principal.tenant_id), now=now)
+    language = await analysis_setup.tenant_language(session, principal.tenant_id)
+    status = await analysis_setup.set_up(session, voices, account, ref, opted_out=body.opted_out, language=language,
+                                         now=now)
     return analysis_view(status)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.core.errors import ProviderProblem, Unavailable
 from leadcall.core.scoping import Scope
+from leadcall.tenancy.repository import unscoped_get_tenant
 from leadcall.voice import analysis
 from leadcall.voice.analysis_models import AgentAnalysisSetup, AnalysisState
 from leadcall.voice.errors import ProviderError
@@ -28,13 +29,23 @@ from leadcall.voice.repository import AgentRepository
 log = logging.getLogger("leadcall.voice.analysis")
 
 
+NOT_SET_UP = "analysis not set up: "
+
+
 @dataclass(frozen=True)
 class AnalysisStatus:
     state: AnalysisState
     detail: str | None = None
 
+    @property
+    def reason(self) -> str | None:
+        """Why it is not set up (ElevenLabs' words), without the sentence around them."""
+        if self.detail and self.detail.startswith(NOT_SET_UP):
+            return self.detail[len(NOT_SET_UP):]
+        return None
 
-NOT_YET = AnalysisStatus(AnalysisState.not_set_up, "analysis not set up yet: press “set up again”")
+
+NOT_YET = AnalysisStatus(AnalysisState.not_set_up, f"{NOT_SET_UP}not yet (set it up again)")
 
 
 def status_of(row: AgentAnalysisSetup | None) -> AnalysisStatus:
@@ -88,7 +99,7 @@ async def set_up(session: AsyncSession, manager: VoiceManager, account: ElevenLa
     except ProviderError as exc:
         log.info("analysis of agent %s not set up: %s", ref.agent_id, exc.detail)
         row.state = AnalysisState.opted_out.value if row.opted_out else AnalysisState.not_set_up.value
-        row.detail = f"analysis not set up: {exc.detail}"[:500]
+        row.detail = f"{NOT_SET_UP}{exc.detail}"[:500]
     else:
         row.state = AnalysisState.opted_out.value if row.opted_out else AnalysisState.ready.value
         row.detail = None if row.opted_out else (
@@ -107,6 +118,22 @@ async def needs_setting_up(session: AsyncSession, ref: VoiceAgent, language: str
     if row is None or row.state == AnalysisState.not_set_up.value:
         return True
     return row.language != analysis.language_of(language) or row.call_types != ",".join(_call_types(ref))
+
+
+async def tenant_language(session: AsyncSession, tenant_id: str) -> str:
+    tenant = await unscoped_get_tenant(session, tenant_id)
+    return tenant.default_language if tenant else "en"
+
+
+async def follow_agent_change(session: AsyncSession, manager: VoiceManager, scope: Scope, ref_id: str,
+                              now: datetime) -> AnalysisStatus:
+    """After an agent's local rules changed: enabled, or used for other call types (or the tenant's language
+    changed) since it was set up, leadcall's analysis follows."""
+    ref, account = await agent_and_account(session, scope, ref_id)
+    language = await tenant_language(session, scope.tenant_id)
+    if ref.is_enabled and await needs_setting_up(session, ref, language):
+        return await set_up(session, manager, account, ref, language=language, now=now)
+    return (await statuses(session, scope, [ref.id]))[ref.id]
 
 
 async def set_up_account(session: AsyncSession, manager: VoiceManager, account: ElevenLabsAccount, *,

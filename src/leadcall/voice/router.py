@@ -7,7 +7,8 @@ from leadcall.core.errors import Invalid
 from leadcall.core.http_errors import error_responses
 from leadcall.tenancy.deps import ApiRoute, CanManageAccounts, CanManageAgents, CanPlaceCalls
 from leadcall.voice import analysis_setup, schemas, service
-from leadcall.voice.analysis_router import analysis_view, tenant_language
+from leadcall.voice.analysis_router import analysis_view
+from leadcall.voice.analysis_setup import tenant_language
 from leadcall.voice.deps import Voices
 from leadcall.voice.schemas import CALL_TYPES
 
@@ -119,10 +120,5 @@ async def list_agent_settings(principal: CanManageAgents, session: DbSession,
 async def update_agent_settings(agent_ref_id: str, body: schemas.AgentSettingsUpdate, principal: CanManageAgents,
                                 session: DbSession, voices: Voices, now: Now) -> schemas.AgentSettings:
     ref = await service.update_agent_settings(session, principal.tenant_scope, agent_ref_id, body, now)
-    language = await tenant_language(session, principal.tenant_id)
-    # Enabled, or used for other call types than it was set up for: leadcall's analysis follows.
-    if ref.is_enabled and await analysis_setup.needs_setting_up(session, ref, language):
-        ref, account = await analysis_setup.agent_and_account(session, principal.tenant_scope, ref.id)
-        await analysis_setup.set_up(session, voices, account, ref, language=language, now=now)
-    status = (await analysis_setup.statuses(session, principal.tenant_scope, [ref.id]))[ref.id]
+    status = await analysis_setup.follow_agent_change(session, voices, principal.tenant_scope, ref.id, now)
     return service.agent_settings(ref, None).model_copy(update={"analysis": analysis_view(status)})

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from leadcall.web.catalog.analysis import ANALYSIS_MESSAGES
 from leadcall.web.catalog.rules import RULES_MESSAGES
 
 LANGUAGES = ("es", "en")
@@ -505,6 +506,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.503": {"es": "ElevenLabs no responde ahora mismo", "en": "ElevenLabs is not answering right now"},
 }
 MESSAGES.update(RULES_MESSAGES)
+MESSAGES.update(ANALYSIS_MESSAGES)
 
 def translate(language: str, key: str, **values: object) -> str:
     """The message in `language` (English if that language lacks it); an unknown key shows as itself."""

@@ -31,6 +31,7 @@ from leadcall.tenancy import service as tenancy
 from leadcall.tenancy.deps import require_csrf, sign_in, sign_out
 from leadcall.tenancy.models import Role
 from leadcall.tenancy.principal import Permission, Principal
+from leadcall.voice import analysis_setup
 from leadcall.voice import service as voice
 from leadcall.voice.manager import AgentAvailability, Unavailability, VoiceManager
 from leadcall.voice.schemas import CALL_TYPES, AccountCreate, AccountUpdate, AgentSettingsUpdate, ConnectionTest
@@ -366,7 +367,8 @@ async def _settings_context(request: Request, session: DbSession, principal: Pri
                                                    organization_id=principal.organization_id, call_type=None,
                                                    include_unusable=True)
     tenant = await tenancy.get_tenant(session, principal.tenant_scope)
-    return {"accounts": accounts, "agents": agents, "currency": tenant.currency,
+    analyses = await analysis_setup.statuses(session, principal.tenant_scope, [a.ref.id for a in agents])
+    return {"accounts": accounts, "agents": agents, "analyses": analyses, "currency": tenant.currency,
             "budgets": await billing_of(request).statuses(session, principal.tenant_scope),
             "users": await tenancy.list_users(session, principal.tenant_scope),
             "orgs": await tenancy.list_organizations(session, principal.tenant_scope)}
@@ -396,6 +398,8 @@ async def add_account(request: Request, principal: AdminPage, session: DbSession
                                          "base_url": base_url or None, "concurrency_limit": concurrency_limit})
     account = await voice.create_account(session, principal.tenant_scope, request.app.state.container.secret_box,
                                          data, now, targets=voices_of(request).targets)
+    await analysis_setup.set_up_account(session, voices_of(request), account, now=now,
+                                        language=await analysis_setup.tenant_language(session, principal.tenant_id))
     return await _settings_body(request, principal, session, _saved(request, principal, account.name))
 
 
@@ -474,6 +478,7 @@ async def save_agent(agent_ref_id: str, request: Request, principal: AdminPage, 
         "allowed_call_types": [str(v) for v in form.getlist("allowed_call_types")],
         "max_concurrent_calls": int(max_calls) if max_calls else None})
     await voice.update_agent_settings(session, principal.tenant_scope, agent_ref_id, data, now)
+    await analysis_setup.follow_agent_change(session, voices_of(request), principal.tenant_scope, agent_ref_id, now)
     return await _settings_body(request, principal, session, _saved(request, principal))
 
 

@@ -157,12 +157,15 @@ async def test_kill_9_mid_dial_embedded(settings: Settings, world: TenantWorld, 
         processes.stop_all()
 
 
+@pytest.mark.parametrize("webhooks", [True, False], ids=["webhook", "reconciler"])
 async def test_kill_9_mid_dial_scale_out(settings: Settings, world: TenantWorld, provider: Provider,
-                                         quiet: None) -> None:
+                                         quiet: None, webhooks: bool) -> None:
     """Two web processes and a worker on PostgreSQL + Redis; the one dialling is killed. The call's
-    transcription webhook reaches the other process and names the call by our id."""
+    transcription webhook reaches the other process and names the call by our id; without webhooks
+    the worker process's reconciler finds it at ElevenLabs by our id."""
     if settings.is_sqlite or not REDIS_URL:
         pytest.skip("the scale-out shape runs in the PostgreSQL + Redis pass of ./dev test")
+    provider.state.faults.drop_webhooks = not webhooks
     processes = Processes(settings)
     processes.env["LEADCALL_PROVIDER_HOSTS"] = provider.url.removeprefix("http://")
     port_a, port_b = free_port(), free_port()
@@ -176,6 +179,7 @@ async def test_kill_9_mid_dial_scale_out(settings: Settings, world: TenantWorld,
         agent_id = await connect(url_a, world, provider)
         await kill_mid_dial(processes, web_a, url_a, world, provider, agent_id)
         async with httpx.AsyncClient(base_url=url_b, timeout=30) as client:
-            await settles_as_the_provider_says(client, world, provider, agent_id, found_by="its webhook carries our id")
+            await settles_as_the_provider_says(client, world, provider, agent_id, found_by=(
+                "its webhook carries our id" if webhooks else "found at ElevenLabs by our id"))
     finally:
         processes.stop_all()

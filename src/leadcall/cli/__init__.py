@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadcall.cli import db, demo, org, secrets, serve, simulator, tenant, token, user, worker
+from leadcall.cli import db, demo, org, retention, secrets, serve, simulator, tenant, token, user, worker
 
 app = typer.Typer(help="leadcall: call your CRM leads with ElevenLabs AI voice agents.", no_args_is_help=True,
                   add_completion=False)
@@ -18,3 +18,4 @@ app.add_typer(org.app, name="org")
 app.add_typer(user.app, name="user")
 app.add_typer(token.app, name="token")
 app.add_typer(secrets.app, name="secrets")
+app.add_typer(retention.app, name="retention")

@@ -75,22 +75,24 @@ class RetentionService:
     def now(self) -> datetime:
         return utc_datetime(self.clock)
 
-    async def sweep(self) -> schemas.RetentionRun:
-        """Applies every tenant's policy, then sends the queued deletions."""
+    async def sweep(self, tenant_id: str | None = None) -> schemas.RetentionRun:
+        """Applies every tenant's policy (or one tenant's), then sends the queued deletions."""
         async with transaction(self.sessionmaker) as session:
-            tenants = (await session.execute(
-                select(Tenant.id, Tenant.retention_days, Tenant.retention_delete_at_provider)
-                .where(Tenant.retention_days.is_not(None)))).all()
+            stmt = (select(Tenant.id, Tenant.retention_days, Tenant.retention_delete_at_provider)
+                    .where(Tenant.retention_days.is_not(None)))
+            if tenant_id is not None:
+                stmt = stmt.where(Tenant.id == tenant_id)
+            tenants = (await session.execute(stmt)).all()
         run = schemas.RetentionRun(calls=0, webhooks=0, deletions_requested=0, deleted_at_provider=0,
                                    deletion_failures=0)
-        for tenant_id, days, at_provider in tenants:
+        for each_tenant, days, at_provider in tenants:
             if days is None:
                 continue
-            calls, webhooks, requested = await self.apply_policy(tenant_id, days, bool(at_provider))
+            calls, webhooks, requested = await self.apply_policy(each_tenant, days, bool(at_provider))
             run.calls += calls
             run.webhooks += webhooks
             run.deletions_requested += requested
-        run.deleted_at_provider, run.deletion_failures = await self.delete_conversations()
+        run.deleted_at_provider, run.deletion_failures = await self.delete_conversations(tenant_id)
         return run
 
     async def sweep_count(self) -> int:

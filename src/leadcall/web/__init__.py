@@ -1,5 +1,6 @@
 """The web app: server-rendered pages and fragments (Jinja2 + htmx), live over SSE, in Spanish and English."""
 
+from leadcall.web import records
 from leadcall.web.account import account_pages, account_public
 from leadcall.web.analysis import analysis_pages
 from leadcall.web.rendering import STATIC_DIR, render_error_page
@@ -7,6 +8,7 @@ from leadcall.web.router import pages_router, public_router
 
 pages_router.include_router(account_pages)
 pages_router.include_router(analysis_pages)
+pages_router.include_router(records.router)
 public_router.include_router(account_public)
 
 __all__ = ["STATIC_DIR", "pages_router", "public_router", "render_error_page"]

@@ -98,6 +98,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "leads.none": {"es": "No hay leads que coincidan.", "en": "No leads match."},
     "leads.count": {"es": "{n} leads", "en": "{n} leads"},
     "leads.dnc": {"es": "No llamar", "en": "Do not call"},
+    "leads.archived_filter": {"es": "Activos o archivados", "en": "Active or archived"},
+    "leads.active": {"es": "Leads activos", "en": "Active leads"},
+    "leads.archived": {"es": "Archivados", "en": "Archived"},
     "leads.import": {"es": "Importar CSV", "en": "Import CSV"},
     "leads.import_file": {"es": "Archivo CSV", "en": "CSV file"},
     "leads.import_help": {"es": "Columnas: nombre/name, teléfono/phone, empresa/company, email, notas/notes, "
@@ -128,6 +131,29 @@ MESSAGES: dict[str, dict[str, str]] = {
     "lead.no_calls": {"es": "Todavía no hay llamadas.", "en": "No calls yet."},
     "lead.older": {"es": "Ver llamadas anteriores", "en": "Show older calls"},
     "lead.view_call": {"es": "Ver detalle", "en": "View details"},
+    "lead.archive": {"es": "Archivar", "en": "Archive"},
+    "lead.archive_confirm": {"es": "¿Archivar este lead? Sale de la lista; sus llamadas y costes se conservan y "
+                                   "puedes restaurarlo.",
+                             "en": "Archive this lead? It leaves the list; its calls and costs are kept and you can "
+                                   "restore it."},
+    "lead.restore": {"es": "Restaurar", "en": "Restore"},
+    "lead.erase": {"es": "Borrar datos personales", "en": "Erase personal data"},
+    "lead.erase_confirm": {"es": "¿Borrar para siempre los datos personales de este lead y el contenido de sus "
+                                 "llamadas (transcripciones, grabaciones, también en ElevenLabs)? Costes y "
+                                 "resultados se conservan. No se puede deshacer.",
+                           "en": "Erase this lead's personal data and its calls' content for good (transcripts, "
+                                 "recordings, at ElevenLabs too)? Costs and outcomes are kept. This cannot be undone."},
+    "lead.archived_tag": {"es": "Archivado", "en": "Archived"},
+    "lead.erased_tag": {"es": "Datos borrados", "en": "Data erased"},
+    "lead.erased_name": {"es": "(datos borrados)", "en": "(data erased)"},
+    "lead.archived_work": {"es": "Este lead está archivado: restáuralo para editarlo o llamarlo.",
+                           "en": "This lead is archived: restore it to edit or call it."},
+    "lead.erased_work": {"es": "Los datos personales de este lead se borraron; sus llamadas conservan costes y "
+                               "resultados.",
+                         "en": "This lead's personal data was erased; its calls keep their costs and outcomes."},
+    "lead.archived_notice": {"es": "Lead archivado.", "en": "Lead archived."},
+    "lead.restored_notice": {"es": "Lead restaurado.", "en": "Lead restored."},
+    "lead.erased_notice": {"es": "Datos personales borrados.", "en": "Personal data erased."},
     # -- agent picker ---------------------------------------------------------------------------------------
     "call.button": {"es": "Llamar", "en": "Call"},
     "call.again": {"es": "Llamar de nuevo", "en": "Call again"},
@@ -264,6 +290,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "settings.rate": {"es": "Cambio USD → moneda del tenant", "en": "USD → tenant currency rate"},
     "settings.whole_tenant": {"es": "Toda la empresa", "en": "Whole company"},
     "settings.thresholds": {"es": "Alertas al (%)", "en": "Alert at (%)"},
+    "settings.retention": {"es": "Conservación de llamadas", "en": "Call retention"},
+    "settings.retention_help": {"es": "Pasado este plazo se borran transcripciones, resúmenes, grabaciones y los "
+                                      "webhooks que los contienen; costes, duración y resultados se conservan.",
+                                "en": "After this period transcripts, summaries, recordings and the webhooks holding "
+                                      "them are removed; cost, duration and outcome are kept."},
+    "settings.retention_days": {"es": "Conservar (días; vacío = siempre)", "en": "Keep for (days; blank = forever)"},
+    "settings.retention_forever": {"es": "siempre", "en": "forever"},
+    "settings.retention_provider": {"es": "Borrar también las conversaciones en ElevenLabs",
+                                    "en": "Also delete the conversations at ElevenLabs"},
+    "settings.retention_deletions": {"es": "Conversaciones por borrar en ElevenLabs: {pending}; fallidas: {failed}.",
+                                     "en": "Conversations to delete at ElevenLabs: {pending}; failed: {failed}."},
     "role.admin": {"es": "Administrador", "en": "Admin"},
     "role.manager": {"es": "Responsable de equipo", "en": "Manager"},
     "role.member": {"es": "Comercial", "en": "Member"},
@@ -292,7 +329,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "field.allowed_call_types": {"es": "Tipos de llamada", "en": "Call types"},
     "field.allowed_organization_ids": {"es": "Equipos que pueden usarlo", "en": "Teams allowed"},
     "field.api_key": {"es": "API key", "en": "API key"},
+    "field.archived": {"es": "Activos o archivados", "en": "Active or archived"},
     "field.base_url": {"es": "URL de la API", "en": "API URL"},
+    "field.days": {"es": "Conservar (días)", "en": "Keep for (days)"},
+    "field.delete_at_provider": {"es": "Borrar en ElevenLabs", "en": "Delete at ElevenLabs"},
     "field.call_type": {"es": "Tipo de llamada", "en": "Call type"},
     "field.company": {"es": "Empresa", "en": "Company"},
     "field.concurrency_limit": {"es": "Llamadas simultáneas", "en": "Simultaneous calls"},
@@ -394,6 +434,17 @@ MESSAGES: dict[str, dict[str, str]] = {
                                      "en": "This lead is already on a call: wait for it to end or cancel it."},
     "problem.lead_has_no_phone": {"es": "Este lead no tiene teléfono: añade uno antes de llamar.",
                                   "en": "This lead has no phone number: add one before calling."},
+    "problem.lead_archived": {"es": "Este lead está archivado: restáuralo primero.",
+                              "en": "This lead is archived; restore it first."},
+    "problem.lead_on_live_call": {"es": "Este lead está en una llamada ahora mismo: espera a que termine (o cancélala) "
+                                        "y vuelve a intentarlo.",
+                                  "en": "This lead is on a call right now: wait for it to end (or cancel it) and try "
+                                        "again."},
+    "problem.lead_erased": {"es": "Los datos personales de este lead se borraron: sigue archivado.",
+                            "en": "This lead's personal data was erased; it stays archived."},
+    "problem.lead_not_archived": {"es": "Este lead no está archivado.", "en": "This lead is not archived."},
+    "problem.retention_needs_days": {"es": "Para borrar en ElevenLabs hace falta un plazo de conservación (días).",
+                                     "en": "Deleting at ElevenLabs needs a retention period (days)."},
     "problem.no_recording": {"es": "Esta llamada no tiene grabación.", "en": "This call has no recording."},
     "problem.not_found": {"es": "No se encuentra: {what}.", "en": "Not found: {what}."},
     "problem.placements_limited_tenant": {"es": "Tu equipo ha hecho {limit} llamadas en el último minuto, el máximo; "

@@ -27,6 +27,7 @@ from leadcall.core.errors import Forbidden, Invalid, LeadcallError, RateLimited,
 from leadcall.kit.password_rules import password_problem
 from leadcall.leads import csv_import
 from leadcall.leads import service as leads
+from leadcall.retention import service as retention
 from leadcall.tenancy import service as tenancy
 from leadcall.tenancy.deps import require_csrf, sign_in, sign_out
 from leadcall.tenancy.models import Role
@@ -132,15 +133,18 @@ async def switch_language(request: Request, session: DbSession, lang: str = Form
 # -- leads ------------------------------------------------------------------------------------------------
 
 
-def _filters(q: str | None, status: str | None, owner: str | None, org: str | None) -> dict[str, str]:
-    return {"q": (q or "").strip(), "status": status or "", "owner": owner or "", "org": org or ""}
+def _filters(q: str | None, status: str | None, owner: str | None, org: str | None,
+             archived: str | None = None) -> dict[str, str]:
+    return {"q": (q or "").strip(), "status": status or "", "owner": owner or "", "org": org or "",
+            "archived": "1" if archived == "1" else ""}
 
 
 async def _lead_rows(session: DbSession, principal: Principal, filters: dict[str, str],
                      cursor: str | None) -> dict[str, Any]:
     page = await leads.list_leads(session, principal.scope, limit=LEADS_PAGE_SIZE, cursor=cursor,
                                   search=filters["q"] or None, status=filters["status"] or None,
-                                  owner_id=filters["owner"] or None, organization_id=filters["org"] or None)
+                                  owner_id=filters["owner"] or None, organization_id=filters["org"] or None,
+                                  archived=filters["archived"] == "1")
     return {"page": page, "filters": filters}
 
 
@@ -155,15 +159,16 @@ async def _leads_page(request: Request, session: DbSession, principal: Principal
 
 @pages_router.get("/")
 async def leads_page(request: Request, principal: PagePrincipal, session: DbSession, q: str | None = None,
-                     status: str | None = None, owner: str | None = None, org: str | None = None) -> Response:
-    return await _leads_page(request, session, principal, _filters(q, status, owner, org))
+                     status: str | None = None, owner: str | None = None, org: str | None = None,
+                     archived: str | None = None) -> Response:
+    return await _leads_page(request, session, principal, _filters(q, status, owner, org, archived))
 
 
 @pages_router.get("/leads/rows")
 async def lead_rows(request: Request, principal: PagePrincipal, session: DbSession, q: str | None = None,
                     status: str | None = None, owner: str | None = None, org: str | None = None,
-                    cursor: str | None = None) -> Response:
-    context = await _lead_rows(session, principal, _filters(q, status, owner, org), cursor)
+                    archived: str | None = None, cursor: str | None = None) -> Response:
+    context = await _lead_rows(session, principal, _filters(q, status, owner, org, archived), cursor)
     return render(request, "_lead_rows.html", principal, append=cursor is not None, **context)
 
 
@@ -371,7 +376,8 @@ async def _settings_context(request: Request, session: DbSession, principal: Pri
     return {"accounts": accounts, "agents": agents, "analyses": analyses, "currency": tenant.currency,
             "budgets": await billing_of(request).statuses(session, principal.tenant_scope),
             "users": await tenancy.list_users(session, principal.tenant_scope),
-            "orgs": await tenancy.list_organizations(session, principal.tenant_scope)}
+            "orgs": await tenancy.list_organizations(session, principal.tenant_scope),
+            "retention": await retention.get_policy(session, principal.tenant_id)}
 
 
 @pages_router.get("/settings")

@@ -97,9 +97,20 @@ async def test_retention_removes_transcripts_but_keeps_figures(live: LiveServer,
     call_id = (await live_client.post(f"/api/leads/{lead}/call", json={"agentId": cw.agent_ids[0]},
                                       headers=cw.world.member.headers)).json()["callLog"]["id"]
     await play(live, 150)
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from leadcall.calls.models import CallLog
+    from leadcall.core.db import transaction
+
     r = await live_client.put("/api/retention", json={"days": 1}, headers=cw.world.admin.headers)
     assert r.status_code == 200, r.text
-    live.clock.advance(2 * 86400)
+    async with transaction(live.app.state.container.sessionmaker) as session:  # the call, two days older
+        row = await session.get(CallLog, call_id)
+        assert row is not None
+        await session.execute(update(CallLog).where(CallLog.id == call_id)
+                              .values(created_at=row.created_at - timedelta(days=2)))
     purged = await live.app.state.retention.sweep()
     assert purged.calls >= 1
     call = (await live_client.get(f"/api/calls/{call_id}", headers=cw.world.member.headers)).json()

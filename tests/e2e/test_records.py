@@ -70,9 +70,9 @@ async def test_an_admin_sets_retention_on_the_settings_page(page: Page, live: Li
                                                             live_client: httpx.AsyncClient, cw: CallWorld) -> None:
     admin = await browser_session(live, cw.world.admin)
     try:
-        for form, said in (({"days": "0"}, "Conservar (días): debe ser 1 o más"),
-                           ({"days": "pronto"}, "Conservar (días): debe ser un número entero"),
-                           ({"days": "", "delete_at_provider": "on"},
+        for form, said in (({"retention_days": "0"}, "Conservar (días): debe ser 1 o más"),
+                           ({"retention_days": "pronto"}, "Conservar (días): debe ser un número entero"),
+                           ({"retention_days": "", "delete_at_provider": "on"},
                             "Para borrar en ElevenLabs hace falta un plazo de conservación (días).")):
             refused = await admin.post("/settings/retention", data=form)
             assert refused.status_code == 422, refused.text

@@ -100,6 +100,12 @@ async def test_another_tenants_lead_cannot_be_archived_restored_erased_or_read(
 
 async def test_only_admins_erase(client: httpx.AsyncClient, world: TenantWorld) -> None:
     lead_id = await new_lead(client, world)
+    flagged = await client.patch(f"/api/leads/{lead_id}", json={"doNotCall": True,
+                                                                "doNotCallReason": "Lucía Archivable said stop"},
+                                 headers=world.member.headers)
+    assert flagged.status_code == 200, flagged.text
+    trail = (await client.get(f"/api/leads/{lead_id}/events", headers=world.admin.headers)).json()
+    assert "+12025550100" in str(trail), "the do-not-call change names the number"
     for actor in (world.member, world.manager):
         r = await client.post(f"/api/leads/{lead_id}/erase", headers=actor.headers)
         assert r.status_code == 403 and r.json()["code"] == "role_not_allowed"
@@ -113,7 +119,9 @@ async def test_only_admins_erase(client: httpx.AsyncClient, world: TenantWorld) 
     again = await client.post(f"/api/leads/{lead_id}/erase", headers=world.admin.headers)
     assert again.status_code == 200 and again.json()["erasedAt"] == body["erasedAt"]
     events = (await client.get(f"/api/leads/{lead_id}/events", headers=world.admin.headers)).json()
-    assert [e["kind"] for e in events] == ["erased"]
+    assert [e["kind"] for e in events] == ["dnc_added", "erased"]
+    assert "+12025550100" not in str(events) and "Lucía" not in str(events)
+    assert events[0]["params"] == {"phone": "[erased]"}
 
 
 async def test_a_lead_on_a_live_call_is_neither_archived_nor_erased(live: LiveServer, live_client: httpx.AsyncClient,

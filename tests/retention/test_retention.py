@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from leadcall.calls.models import WebhookDelivery
+from leadcall.calls.models import CallLog, WebhookDelivery
 from leadcall.core.db import transaction
 from leadcall.retention.service import MAX_DELETE_ATTEMPTS
 from tests.factories import TenantWorld
 from tests.live import CallWorld, LiveServer, finish_jobs, play
-
-DAY = 86400
 
 
 async def test_only_admins_read_and_set_retention(client: httpx.AsyncClient, world: TenantWorld) -> None:
@@ -67,6 +66,18 @@ async def _finished_call(live: LiveServer, client: httpx.AsyncClient, cw: CallWo
     return call
 
 
+async def _age(live: LiveServer, client: httpx.AsyncClient, cw: CallWorld, call: dict[str, Any],
+               days: int = 2) -> dict[str, Any]:
+    """Makes the call `days` older (the session's clock is shared: moving it days ahead would age everything)."""
+    async with transaction(live.app.state.container.sessionmaker) as session:
+        row = await session.get(CallLog, call["id"])
+        assert row is not None
+        await session.execute(update(CallLog).where(CallLog.id == row.id)
+                              .values(created_at=row.created_at - timedelta(days=days)))
+    aged: dict[str, Any] = (await client.get(f"/api/calls/{call['id']}", headers=cw.world.admin.headers)).json()
+    return aged
+
+
 async def _bodies(live: LiveServer, conversation_id: str) -> list[str]:
     async with transaction(live.app.state.container.sessionmaker) as session:
         return list((await session.execute(select(WebhookDelivery.body).where(
@@ -81,7 +92,7 @@ async def test_the_sweep_removes_old_content_and_deletes_at_elevenlabs_keeping_t
     assert any(said in b for b in await _bodies(live, old["elevenLabsJobId"])), "the raw webhook holds the transcript"
     r = await live_client.put("/api/retention", json={"days": 1, "deleteAtProvider": True}, headers=admin)
     assert r.status_code == 200, r.text
-    live.clock.advance(2 * DAY)
+    old = await _age(live, live_client, cw, old)
     recent = await _finished_call(live, live_client, cw)
     start = old["timestamp"][:10]
     usage_before = (await live_client.get("/api/usage", params={"from": start}, headers=admin)).json()
@@ -111,7 +122,7 @@ async def test_without_the_provider_option_elevenlabs_keeps_the_conversation(
         live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
     call = await _finished_call(live, live_client, cw)
     assert (await live_client.put("/api/retention", json={"days": 1}, headers=cw.world.admin.headers)).status_code == 200
-    live.clock.advance(2 * DAY)
+    call = await _age(live, live_client, cw, call)
     run = await live.app.state.retention.sweep()
     assert run.calls >= 1
     after = (await live_client.get(f"/api/calls/{call['id']}", headers=cw.world.admin.headers)).json()
@@ -125,7 +136,7 @@ async def test_a_deletion_elevenlabs_refuses_is_retried_then_given_up_and_shown(
     call = await _finished_call(live, live_client, cw)
     r = await live_client.put("/api/retention", json={"days": 1, "deleteAtProvider": True}, headers=admin)
     assert r.status_code == 200
-    live.clock.advance(2 * DAY)
+    call = await _age(live, live_client, cw, call)
     retention, faults = live.app.state.retention, live.simulator.faults
     await retention.apply_policy(cw.world.tenant_id, 1, True)
     faults.fail_next = 1
@@ -138,8 +149,7 @@ async def test_a_deletion_elevenlabs_refuses_is_retried_then_given_up_and_shown(
     assert (await live_client.get("/api/retention", headers=admin)).json()["pendingDeletions"] == 0
 
     # ElevenLabs refusing every time: the deletion is given up after the last attempt, and says so.
-    other = await _finished_call(live, live_client, cw)
-    live.clock.advance(2 * DAY)
+    other = await _age(live, live_client, cw, await _finished_call(live, live_client, cw))
     faults.fail_status = 500
     try:
         await retention.apply_policy(cw.world.tenant_id, 1, True)

@@ -8,9 +8,11 @@ lead that has calls (no cascade), and `DELETE /api/leads/{id}` archives instead.
   shows the archived ones), cannot be edited or called, and can be restored.
 * Erase (admins): the lead's personal data (name, phone, email, company, notes, time
   zone, do-not-call reason) and its calls' content (transcript, summary, recording
-  reference, the number called, notes, raw webhook bodies) are removed; the calls'
-  figures stay, and the conversations are queued for deletion at ElevenLabs, where
-  the transcript, recording and the lead's dynamic variables also live.
+  reference, the number called, notes, raw webhook bodies) are removed, and that data
+  leaves the audit trails and consent records; the calls' figures stay, and the
+  conversations are queued for deletion at ElevenLabs, where the transcript, recording
+  and the lead's dynamic variables also live. The tenant's do-not-call list keeps the
+  number if it is listed: it is what stops the number from being called again.
 
 Both are refused while the lead is on a live call (409 `lead_on_live_call`): the call
 would go on at ElevenLabs for a lead nobody sees. Both first lock the tenant row, as a
@@ -96,11 +98,13 @@ async def erase_lead(session: AsyncSession, principal: Principal, lead_id: str, 
         select(CallLog.id, CallLog.account_id, CallLog.conversation_id, CallLog.to_number)
         .where(CallLog.tenant_id == lead.tenant_id, CallLog.lead_id == lead.id))).all()
     call_ids = [c.id for c in calls]
-    secrets = {lead.phone or "", lead.email or "", *(c.to_number for c in calls)}
+    found = {lead.phone or "", lead.email or "", lead.do_not_call_reason or "", *(c.to_number for c in calls)}
     if len(lead.name.strip()) >= 3:
-        secrets.add(lead.name.strip())
+        found.add(lead.name.strip())
+    secrets = sorted((s for s in found if s), key=len, reverse=True)  # a longer one first: it may hold a shorter
     await redaction.remove_call_content(session, call_ids, now)
-    await redaction.erase_call_details(session, call_ids, sorted(s for s in secrets if s))
+    await redaction.erase_call_details(session, call_ids, secrets)
+    await redaction.erase_lead_records(session, lead.id, secrets)
     await redaction.remove_webhook_bodies(
         session, [(c.account_id, c.conversation_id) for c in calls if c.conversation_id], now)
     queued = await redaction.request_provider_deletion(session, lead.tenant_id, call_ids, reason="erasure", now=now)

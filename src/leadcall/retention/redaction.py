@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -20,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.calls.models import CallEvent, CallLog, WebhookDelivery
 from leadcall.core.db import new_id
+from leadcall.leads.models import LeadEvent
 from leadcall.retention.models import ConversationDeletion
+from leadcall.rules.models import LeadConsent
 
 # What a stored webhook body becomes: still JSON, its kind and conversation stay in their columns.
 REMOVED_BODY = '{"content_removed": true}'
@@ -86,6 +89,29 @@ async def erase_call_details(session: AsyncSession, call_ids: Sequence[str], sec
             update(CallLog).where(CallLog.id.in_(call_ids), CallLog.failure_reason.contains(secret, autoescape=True))
             .values(failure_reason=func.replace(CallLog.failure_reason, secret, ERASED))
             .execution_options(synchronize_session=False))
+
+
+def _scrub(value: Any, secrets: Sequence[str]) -> Any:
+    """`value` (text, or JSON made of dicts, lists and text) with every secret replaced."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, ERASED)
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    return value
+
+
+async def erase_lead_records(session: AsyncSession, lead_id: str, secrets: Sequence[str]) -> None:
+    """The lead's own records stay as evidence (its audit trail, its consents), without its personal data."""
+    secrets = [s for s in secrets if s]
+    for event in (await session.execute(select(LeadEvent).where(LeadEvent.lead_id == lead_id))).scalars():
+        event.detail = _scrub(event.detail, secrets)
+        event.params = _scrub(event.params, secrets)
+    for consent in (await session.execute(select(LeadConsent).where(LeadConsent.lead_id == lead_id))).scalars():
+        consent.text = _scrub(consent.text, secrets)
 
 
 async def request_provider_deletion(session: AsyncSession, tenant_id: str, call_ids: Sequence[str], *,

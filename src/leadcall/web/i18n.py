@@ -331,7 +331,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "field.api_key": {"es": "API key", "en": "API key"},
     "field.archived": {"es": "Activos o archivados", "en": "Active or archived"},
     "field.base_url": {"es": "URL de la API", "en": "API URL"},
-    "field.days": {"es": "Conservar (días)", "en": "Keep for (days)"},
+    "field.retention_days": {"es": "Conservar (días)", "en": "Keep for (days)"},
     "field.delete_at_provider": {"es": "Borrar en ElevenLabs", "en": "Delete at ElevenLabs"},
     "field.call_type": {"es": "Tipo de llamada", "en": "Call type"},
     "field.company": {"es": "Empresa", "en": "Company"},

@@ -54,18 +54,19 @@ async def erase_lead(lead_id: str, request: Request, principal: PagePrincipal, s
 
 
 @router.post("/settings/retention")
-async def save_retention(request: Request, principal: AdminPage, session: DbSession, days: str = Form(""),
-                         delete_at_provider: str = Form("")) -> Response:
+async def save_retention(request: Request, principal: AdminPage, session: DbSession,
+                         retention_days: str = Form(""), delete_at_provider: str = Form("")) -> Response:
     principal.require(Permission.manage_retention)
-    raw = days.strip()
+    raw = retention_days.strip()
     if raw and not raw.isdigit():
-        raise RequestValidationError([field_problem("days", "int_parsing", "days must be a whole number "
+        raise RequestValidationError([field_problem("retention_days", "int_parsing", "days must be a whole number "
                                                     "(or blank to keep everything)")])
     try:
         data = RetentionPolicyUpdate.model_validate({"days": int(raw) if raw else None,
                                                      "delete_at_provider": delete_at_provider == "on"})
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from exc
+    except ValidationError as exc:  # named as the form names its field
+        raise RequestValidationError([{**e, "loc": ("body", "retention_days" if e["loc"] == ("days",) else
+                                                    str(e["loc"][-1]))} for e in exc.errors()]) from exc
     await retention.put_policy(session, principal.tenant_id, data)
     return await _settings_body(request, principal, session, translate(language_of(request, principal),
                                                                        "notice.saved"))

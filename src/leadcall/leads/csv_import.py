@@ -1,23 +1,17 @@
-"""Leads from a CSV file: good rows are kept, each bad row is reported with its problems by stable codes.
-
-The file may come from any spreadsheet: UTF-8 (with or without BOM), comma, semicolon or tab separated,
-with any line ends (LF, CR LF, or the lone CR of Excel's "CSV (Macintosh)"). A cell is bounded by the file
-(itself bounded by `max_csv_bytes`) and then by its field's own limit, reported per row like any problem;
+"""Leads from a CSV file (UTF-8, with or without BOM; read by leadcall.core.csv_files): good rows are kept,
+each bad row is reported with its problems by stable codes. A cell too long for its field is such a problem;
 every cell passes the same character check as the rest of the API's input (leadcall.core.boundary).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.core.boundary import FORBIDDEN_CHARACTER, forbidden_character
+from leadcall.core.csv_files import read_table
 from leadcall.core.errors import Invalid, plain_params
 from leadcall.leads import schemas
 from leadcall.leads.phones import PhoneError, to_e164
@@ -45,36 +39,9 @@ def _problems(exc: ValidationError) -> list[schemas.ImportProblem]:
 
 def _text(content: bytes) -> str:
     try:
-        text = content.decode("utf-8-sig")
+        return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Invalid("the file is not UTF-8 text; save it as CSV UTF-8 and try again", code="csv_not_utf8") from exc
-    # One line end for every spreadsheet; a line end inside a quoted cell stays a line end.
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _records(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header and each record with the line it starts on. Read whole, before any await: csv's cell limit
-    is process-wide, so it is widened (to the file's size, which bounds every cell) only while nothing else runs."""
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect=dialect)
-    previous = csv.field_size_limit(len(text) + 1)
-    try:
-        rows: Iterator[list[str]] = iter(reader)
-        header = next(rows, [])
-        records: list[tuple[int, list[str]]] = []
-        start = reader.line_num + 1
-        for row in rows:
-            records.append((start, row))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise Invalid(f"line {reader.line_num} of the file cannot be read as CSV ({exc}); check its quotes",
-                      code="csv_unreadable", params={"line": reader.line_num}) from exc
-    finally:
-        csv.field_size_limit(previous)
-    return header, records
 
 
 def _character_problems(header: list[str], columns: list[str | None], row: list[str]) -> list[schemas.ImportProblem]:
@@ -92,7 +59,8 @@ async def import_csv(session: AsyncSession, principal: Principal, content: bytes
                      now: datetime) -> schemas.ImportReport:
     """Import leads into the caller's organization. Each row is written inside its own savepoint, so a row
     that fails at the database leaves nothing behind while the others stay."""
-    header, records = _records(_text(content))
+    table = read_table(_text(content))
+    header = table.header
     if not any(h.strip() for h in header):
         raise Invalid("the file is empty; the first line must name the columns (name, phone, ...)", code="csv_empty")
     columns = [_COLUMN_ALIASES.get(h.strip().lower()) for h in header]
@@ -102,10 +70,8 @@ async def import_csv(session: AsyncSession, principal: Principal, content: bytes
     owners = await owners_by_email(session, principal, principal.organization_id)
     created: list[str] = []
     errors: list[schemas.ImportRowError] = []
-    for line, cells in records:
+    for line, cells in table.records:
         row = {column: cell.strip() for column, cell in zip(columns, cells, strict=False) if column}
-        if not any(c.strip() for c in cells):
-            continue
         problems = _character_problems(header, columns, cells)
         owner_email = row.pop("owner_email", "")
         owner_id = owners.get(owner_email.lower()) if owner_email else None

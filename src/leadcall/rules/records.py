@@ -3,13 +3,13 @@ Every change leaves an audit row (dnc_changes; the lead's events for consent and
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadcall.core.boundary import FORBIDDEN_CHARACTER, forbidden_character
+from leadcall.core.csv_files import read_table
 from leadcall.core.errors import Invalid, NotFound
 from leadcall.core.scoping import Scope
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
@@ -100,13 +100,8 @@ async def import_csv(session: AsyncSession, principal: Principal, content: bytes
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = content.decode("latin-1")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    fields = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
+    table = read_table(text)
+    fields = {(f or "").strip().lower(): f for f in table.header}
     phone_column = next((fields[c] for c in PHONE_COLUMNS if c in fields), None)
     if phone_column is None:
         raise Invalid("the file needs a 'phone' column (also accepted: 'teléfono'); 'reason' is optional",
@@ -116,12 +111,15 @@ async def import_csv(session: AsyncSession, principal: Principal, content: bytes
     repo = DncRepository(session, principal.tenant_scope)
     added, already, rejected = 0, 0, []
     seen: set[str] = set()
-    rows = list(reader)
+    rows = [row for _, row in table.rows()]
     if not rows:
         raise Invalid("the file has no rows under its header line", code="csv_no_rows")
     listed = await repo.by_phones([p for r in rows if (p := _try_e164(r.get(phone_column), country))])
     for index, row in enumerate(rows, start=1):
         raw = (row.get(phone_column) or "").strip()
+        if any(forbidden_character(cell) for cell in row.values()):
+            rejected.append(schemas.DncRejected(row=index, phone=raw[:40], code=FORBIDDEN_CHARACTER))
+            continue
         if not raw:
             rejected.append(schemas.DncRejected(row=index, phone="", code="phone_missing"))
             continue

@@ -4,11 +4,17 @@ wherever the request carries it, on both databases; authentication always answer
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
+from leadcall.web import pages_router
+from leadcall.web import public_router as web_public_router
+from leadcall.web.rules import router as rules_pages_router
 from tests.factories import PASSWORD, Actor, TenantWorld
 from tests.routes import api_operations, public_operations
 
@@ -145,3 +151,26 @@ async def test_a_webhook_is_checked_by_its_address_and_its_body_waits_for_the_si
     unknown = await client.post(url, params={"account": "acct"}, content=b'{"type": "x\\u0000"}',
                                 headers={"content-type": "application/json"})
     assert unknown.status_code == 404  # the body was never looked at: no account, no secret, no signature
+
+
+def _page_routes(router: Any) -> list[APIRoute]:
+    found: list[APIRoute] = []
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):  # an included router
+            found.extend(_page_routes(route.original_router))
+    return found
+
+
+async def test_every_page_checks_its_input(client: httpx.AsyncClient, world: TenantWorld) -> None:
+    login = await client.post("/api/auth/login", json={"email": world.admin.email, "password": PASSWORD})
+    headers = {"X-CSRF-Token": login.json()["csrfToken"], "HX-Request": "true"}
+    routers = [web_public_router, pages_router, rules_pages_router]
+    routes = {(method, route.path) for router in routers for route in _page_routes(router) for method in route.methods}
+    assert len(routes) > 30
+    answers = {}
+    for method, path in sorted(routes):
+        url = re.sub(r"\{[^}]+\}", "x", path)
+        answers[(method, path)] = (await client.request(method, url, params={"probe": "\x00"}, headers=headers)).status_code
+    assert {route: status for route, status in answers.items() if status != 422} == {}

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadcall.core.boundary import check_request
 from leadcall.core.deps import DbSession, Now
 from leadcall.core.errors import Invalid, NotFound
 from leadcall.leads.models import DncSource, Lead
@@ -26,7 +27,8 @@ from leadcall.web.forms import PageRoute
 from leadcall.web.i18n import translate, translate_problem
 from leadcall.web.rendering import language_of, render
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal)], route_class=PageRoute)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal), Depends(check_request)],
+                   route_class=PageRoute)
 
 
 @dataclass(frozen=True)

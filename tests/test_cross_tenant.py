@@ -22,7 +22,11 @@ async def victim_ids(client: httpx.AsyncClient, victim: TenantWorld) -> dict[str
     listed = await client.post("/api/dnc", json={"phone": "+12025550199", "reason": "walker"},
                                headers=victim.admin.headers)
     assert listed.status_code in (200, 201), listed.text
-    return {"lead_id": victim.lead_ids[0], "user_id": victim.member.user_id, "token_id": tokens[0]["id"],
+    callback = await client.post(f"/api/leads/{victim.lead_ids[0]}/callbacks", json={"at": "2030-01-07T10:00:00"},
+                                 headers=victim.member.headers)
+    assert callback.status_code == 201, callback.text
+    return {"lead_id": victim.lead_ids[0], "callback_id": callback.json()["id"], "user_id": victim.member.user_id,
+            "token_id": tokens[0]["id"],
             "tenant_id": victim.tenant_id, "organization_id": victim.org_id, "session_id": sessions[0]["id"],
             "phone": "%2B12025550199"}
 

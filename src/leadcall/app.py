@@ -23,6 +23,7 @@ from leadcall.public import PUBLIC_ROUTERS
 from leadcall.retention.router import router as retention_router
 from leadcall.rules.router import router as rules_router
 from leadcall.runtime import runtime
+from leadcall.scheduling.router import router as scheduling_router
 from leadcall.settings import Settings
 from leadcall.tenancy.deps import current_principal
 from leadcall.tenancy.router import router as tenancy_router
@@ -36,7 +37,7 @@ from leadcall.web.api_docs import router as api_docs_router
 from leadcall.web.rules import router as rules_pages_router
 
 API_ROUTERS: list[APIRouter] = [tenancy_router, leads_router, voice_router, calls_router, billing_router,
-                                retention_router, rules_router, voice_analysis_router]
+                                retention_router, rules_router, voice_analysis_router, scheduling_router]
 
 
 def mount_simulator(app: FastAPI, settings: Settings, clock: Clock | None) -> None:
@@ -76,6 +77,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             app.state.limiter = rt.limiter
             app.state.heartbeats = rt.heartbeats
             app.state.rules = rt.rules
+            app.state.scheduling = rt.scheduling
             simulator = getattr(app.state, "simulator", None)
             if simulator is not None:
                 await link_simulator_webhooks(app)

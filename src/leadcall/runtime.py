@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.billing.service import ALERTS_JOB, ALERTS_SWEEP_SECONDS, BillingService
+from leadcall.calls.models import CallLog
 from leadcall.calls.service import CallService, PlacementHooks
 from leadcall.calls.webhooks import process_delivery
 from leadcall.calls.worker import CallWorker, Chore
@@ -33,6 +35,8 @@ from leadcall.kit.outbound import GuardedTransport
 from leadcall.retention.archive import DELETE_CONVERSATIONS_JOB
 from leadcall.retention.service import SWEEP_EVERY_SECONDS, RetentionService
 from leadcall.rules.service import RulesService, lead_zone
+from leadcall.scheduling.service import SWEEP_SECONDS as CALLBACKS_SWEEP_SECONDS
+from leadcall.scheduling.service import SchedulingService
 from leadcall.settings import Settings
 from leadcall.voice.manager import VoiceManager
 from leadcall.voice.targets import ProviderTargets
@@ -51,6 +55,7 @@ class Runtime:
     heartbeats: Heartbeats
     retention: RetentionService
     rules: RulesService
+    scheduling: SchedulingService
 
 
 def build_container(settings: Settings, clock: Clock | None = None) -> Container:
@@ -102,11 +107,19 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
                              sessionmaker=container.sessionmaker, read_sessionmaker=container.read_sessionmaker,
                              jobs=jobs)
     rules = RulesService(container.sessionmaker, container.clock)
+    hooks = PlacementHooks(reserve=billing.reserve, settle=billing.settle, admit=billing.admit,
+                           eligible=rules.check, refused=rules.note_refusal, lead_zone=lead_zone)
     calls = CallService(sessionmaker=container.sessionmaker, voices=voices, events=events, clock=container.clock,
-                        hooks=PlacementHooks(reserve=billing.reserve, settle=billing.settle, admit=billing.admit,
-                                             eligible=rules.check, refused=rules.note_refusal,
-                                             lead_zone=lead_zone),
-                        jobs=jobs)
+                        hooks=hooks, jobs=jobs)
+    scheduling = SchedulingService(sessionmaker=container.sessionmaker, calls=calls, rules=rules, events=events,
+                                   clock=container.clock)
+
+    async def settle(session: AsyncSession, call: CallLog) -> None:
+        """A call has ended: billing reconciles its reservation, then the follow-through acts on its outcome."""
+        await billing.settle(session, call)
+        await scheduling.settle(session, call)
+
+    hooks.settle = settle
     voices.live_call_counter = calls
     retention = RetentionService(sessionmaker=container.sessionmaker, voices=voices, clock=container.clock)
 
@@ -128,10 +141,12 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
         await heartbeats.beat(SWEEP)
 
     worker = CallWorker(calls, chores=[Chore("budget alerts", ALERTS_SWEEP_SECONDS, billing.check_all_alerts),
-                                       Chore("retention", SWEEP_EVERY_SECONDS, retention.sweep_count)],
+                                       Chore("retention", SWEEP_EVERY_SECONDS, retention.sweep_count),
+                                       Chore("callbacks", CALLBACKS_SWEEP_SECONDS, scheduling.run_due)],
                         heartbeat=swept)
     try:
-        yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker, heartbeats, retention, rules)
+        yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker, heartbeats, retention, rules,
+                      scheduling)
     finally:
         await worker.stop()
         await jobs.close()

@@ -31,6 +31,8 @@ class Tenant(IdMixin, Base):
     retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # ... and the conversations are deleted at ElevenLabs too.
     retention_delete_at_provider: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Callbacks the leads ask for: placed by the worker at their time ("auto") or shown as due ("manual").
+    callback_mode: Mapped[str] = mapped_column(String(10), default="manual", server_default="manual")
     created_at: Mapped[datetime]
 
 

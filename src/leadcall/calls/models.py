@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
@@ -150,6 +150,10 @@ class CallEvent(IdMixin, TenantOwned, Base):
 
 class WebhookDelivery(IdMixin, Base):
     """A raw provider webhook, stored once under (account, dedup key) before it is processed."""
+
+    # What `body` becomes once its content is removed (retention, an erasure): still JSON, its kind
+    # and conversation stay in their columns.
+    REMOVED_BODY: ClassVar[str] = '{"content_removed": true}'
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (UniqueConstraint("account_id", "dedup_key"), Index("ix_webhooks_pending", "processed_at"))

@@ -103,6 +103,12 @@ async def process_delivery(service: CallService, delivery_id: str) -> None:
                     return
             delivery.attempts += 1
             delivery.last_error = None
+            if call.transcript_purged_at is not None and call.next_check_at is None:
+                # The call's content was removed (retention, an erasure): a late webhook brings none of it back.
+                delivery.body = WebhookDelivery.REMOVED_BODY
+                delivery.processed_at = service.now()
+                delivery.last_error = "not applied: the call's content was removed"
+                return
             changed = False
             if event.kind is WebhookEventKind.TRANSCRIPTION and event.conversation is not None:
                 changed = await service.apply_conversation(session, call, event.conversation, source="webhook")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.calls.models import LIVE, CallEvent, CallLog
@@ -46,10 +46,14 @@ async def _locked_lead(session: AsyncSession, principal: Principal, lead_id: str
     return await LeadRepository(session, principal.scope).get(lead_id)
 
 
-async def _refuse_live_call(session: AsyncSession, lead: Lead, action: str) -> None:
+async def _refuse_live_call(session: AsyncSession, lead: Lead, action: str, *, followed: bool = False) -> None:
+    """`followed`: a call that has ended but is still being followed (a canceled call whose final data and
+    cost are on their way) counts as live too; erasing it would let that data back in, or leave its hold."""
+    live_now = CallLog.status.in_([s.value for s in LIVE])
+    condition = or_(live_now, CallLog.next_check_at.is_not(None)) if followed else live_now
     live = (await session.execute(
         select(CallLog.id).where(CallLog.tenant_id == lead.tenant_id, CallLog.lead_id == lead.id,
-                                 CallLog.status.in_([s.value for s in LIVE])).limit(1))).scalar_one_or_none()
+                                 condition).limit(1))).scalar_one_or_none()
     if live is not None:
         raise Conflict(f"this lead is on a call right now; {action} it once the call has ended (or cancel the call)",
                        code="lead_on_live_call", params={"action": action}, extra={"callId": live})
@@ -93,7 +97,7 @@ async def erase_lead(session: AsyncSession, principal: Principal, lead_id: str, 
     lead = await _locked_lead(session, principal, lead_id)
     if lead.erased_at is not None:
         return lead
-    await _refuse_live_call(session, lead, "erase")
+    await _refuse_live_call(session, lead, "erase", followed=True)
     calls = (await session.execute(
         select(CallLog.id, CallLog.account_id, CallLog.conversation_id, CallLog.to_number)
         .where(CallLog.tenant_id == lead.tenant_id, CallLog.lead_id == lead.id))).all()

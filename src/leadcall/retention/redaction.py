@@ -25,18 +25,19 @@ from leadcall.leads.models import LeadEvent
 from leadcall.retention.models import ConversationDeletion
 from leadcall.rules.models import LeadConsent
 
-# What a stored webhook body becomes: still JSON, its kind and conversation stay in their columns.
-REMOVED_BODY = '{"content_removed": true}'
+REMOVED_BODY = WebhookDelivery.REMOVED_BODY
 ERASED = "[erased]"
 
 
 async def remove_call_content(session: AsyncSession, call_ids: Sequence[str], now: datetime) -> int:
-    """Drops transcript, summary and the recording reference of these calls; returns how many changed."""
+    """Drops transcript, summary, the recording reference and the outcome's evidence (quotes and rationale
+    from the conversation) of these calls; returns how many changed. A webhook that comes later for such a
+    call is not applied (calls.webhooks)."""
     if not call_ids:
         return 0
     result = await session.execute(
         update(CallLog).where(CallLog.id.in_(call_ids))
-        .values(transcript=None, summary=None, has_audio=False,
+        .values(transcript=None, summary=None, has_audio=False, outcome_evidence=None,
                 transcript_purged_at=func.coalesce(CallLog.transcript_purged_at, now))
         .execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)

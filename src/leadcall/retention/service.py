@@ -110,7 +110,8 @@ class RetentionService:
                 rows = (await session.execute(
                     select(CallLog.id, CallLog.account_id, CallLog.conversation_id)
                     .where(CallLog.tenant_id == tenant_id, CallLog.created_at < cutoff,
-                           CallLog.transcript_purged_at.is_(None), CallLog.status.in_(_TERMINAL))
+                           CallLog.transcript_purged_at.is_(None), CallLog.status.in_(_TERMINAL),
+                           CallLog.next_check_at.is_(None))
                     .order_by(CallLog.created_at).limit(BATCH))).all()
                 ids = [r.id for r in rows]
                 calls += await redaction.remove_call_content(session, ids, now)

@@ -35,6 +35,7 @@ from leadcall.web import public_router as web_public_router
 from leadcall.web.api_docs import DOCS_PATH, DOCS_POLICY
 from leadcall.web.api_docs import router as api_docs_router
 from leadcall.web.rules import router as rules_pages_router
+from leadcall.web.scheduling import router as scheduling_pages_router
 
 API_ROUTERS: list[APIRouter] = [tenancy_router, leads_router, voice_router, calls_router, billing_router,
                                 retention_router, rules_router, voice_analysis_router, scheduling_router]
@@ -103,6 +104,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(api_docs_router)
     app.include_router(pages_router)
     app.include_router(rules_pages_router)
+    app.include_router(scheduling_pages_router)
     if settings.simulator_enabled:
         mount_simulator(app, settings, clock)
     for router in PUBLIC_ROUTERS:

@@ -11,6 +11,7 @@ from leadcall.calls.models import CallStatus, PhoneResult, SalesResult
 from leadcall.leads.models import DncSource, LeadStatus
 from leadcall.rules.hours import DAYS
 from leadcall.rules.regions import REGION_RULES
+from leadcall.scheduling.models import CallbackMode, CallbackStatus
 from leadcall.tenancy.models import Role
 from leadcall.voice.analysis_models import AnalysisState
 from leadcall.voice.manager import Unavailability, VoiceManager
@@ -46,6 +47,8 @@ FAMILIES = {
     "region": [r.id for r in REGION_RULES],
     "analysisstate": [s.value for s in AnalysisState],
     "analysisdone": [AnalysisState.ready.value, AnalysisState.opted_out.value],
+    "callbackstatus": [s.value for s in CallbackStatus],
+    "callbackmode": [m.value for m in CallbackMode],
 }
 
 
@@ -112,7 +115,7 @@ def test_every_reason_the_voice_manager_gives_is_translated() -> None:
 
 
 # Named form controls that are no field a person fills in.
-NOT_FIELDS = {"alert_id", "csrf_token", "idempotency_key", "lang", "next", "viewport"}
+NOT_FIELDS = {"alert_id", "csrf_token", "idempotency_key", "lang", "lead_id", "next", "viewport"}
 SRC = WEB_DIR.parent
 
 

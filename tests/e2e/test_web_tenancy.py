@@ -33,9 +33,17 @@ async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: htt
         assert signed_in.status_code == 200, signed_in.text
         session_id = (await victims_browser.get("/api/me/sessions")).json()[0]["id"]
 
+    callback = await live_client.post(f"/api/leads/{lead_id}/callbacks", json={"at": "2030-01-07T10:00:00"},
+                                      headers=victim.world.member.headers)
+    assert callback.status_code == 201, callback.text
+    callback_id = callback.json()["id"]
     attacker = await browser_session(live, cw.world.admin)
     try:
         requests = [
+            ("GET", f"/leads/{lead_id}/callbacks", {}),
+            ("POST", f"/leads/{lead_id}/callbacks", {"at": "2030-01-08T10:00"}),
+            ("POST", f"/callbacks/{callback_id}/cancel", {}), ("POST", f"/callbacks/{callback_id}/call", {}),
+            ("GET", f"/callbacks/interested?lead_id={lead_id}", {}),
             ("GET", f"/leads/{lead_id}", {}), ("GET", f"/leads/{lead_id}/history", {}),
             ("GET", f"/leads/{lead_id}/status", {}),
             ("GET", f"/leads/{lead_id}/picker", {}), ("GET", f"/leads/{lead_id}/agents", {}),
@@ -68,6 +76,8 @@ async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: htt
     assert still.json()["status"] in ("ringing", "in_progress")
     accounts = await live_client.get("/api/voice/providers/elevenlabs/config", headers=victim.world.admin.headers)
     assert [a["name"] for a in accounts.json()] == ["Main"]
+    callbacks = await live_client.get("/api/callbacks", params={"leadId": lead_id}, headers=victim.world.member.headers)
+    assert [c["status"] for c in callbacks.json()] == ["scheduled"]
     await play(live, 60)
 
 

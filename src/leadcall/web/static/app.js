@@ -51,10 +51,29 @@
     news(form);
   }
 
+  function callbackUpdated(message) {
+    // A callback changed: its lead's callbacks (in the panel) and the "Callbacks due" list refresh.
+    var callback = payload(message);
+    if (!callback) return;
+    followers("callbacks", "leadId", callback.leadId).forEach(news);
+    document.querySelectorAll('[data-follows="callbacks-due"]').forEach(news);
+  }
+
+  function leadInterested(message) {
+    // A lead said it is interested: the form that fetches the notice is given the lead's id.
+    var notice = payload(message);
+    var form = document.querySelector('[data-follows="interested"]');
+    if (!notice || !notice.leadId || !form) return;
+    form.elements.lead_id.value = notice.leadId;
+    news(form);
+  }
+
   function listen(source) {
     // The same functions each time: a source that opens again is not given a second listener.
     source.addEventListener("call.updated", callUpdated);
     source.addEventListener("budget.alert", budgetAlert);
+    source.addEventListener("callback.updated", callbackUpdated);
+    source.addEventListener("lead.interested", leadInterested);
   }
 
   // -- time ---------------------------------------------------------------------------------------

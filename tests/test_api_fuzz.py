@@ -96,8 +96,11 @@ async def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
     known = {"lead_id": lead.json()["id"], "call_id": placed.json()["callLog"]["id"], "user_id": cw.world.member.user_id,
              "agent_ref_id": agents[0]["id"], "configId": cw.account_id, "agentId": cw.agent_ids[0]}
     answered: Counter[int] = Counter()
-    failures = await asyncio.to_thread(_fuzz, doc, live.url, tokens, known, answered)
+    try:
+        failures = await asyncio.to_thread(_fuzz, doc, live.url, tokens, known, answered)
+    finally:
+        # The generated sign-ins count against this machine's address: let their minute pass for the tests after.
+        live.clock.advance(61)
     assert failures == [], "\n\n".join(failures)
-    print(sorted(answered.items()))
     # Cases reached past validation and authorization, not only refusals.
     assert sum(answered.values()) > 40 * EXAMPLES and answered[200] > 5 * EXAMPLES

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -19,6 +20,8 @@ from leadcall.voice.repository import AccountRepository
 
 router = APIRouter(tags=["calls"], route_class=ApiRoute, responses=error_responses(424))
 PLACEMENT_ERRORS = error_responses(402)
+# Stored with the call (at most 200 characters, as its column): the same key again answers the same call.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 HEARTBEAT_SECONDS = 15.0
 
 
@@ -29,7 +32,7 @@ def _calls(request: Request) -> CallService:
 
 @router.post("/api/leads/{lead_id}/call", response_model=schemas.CallPlaced, responses=PLACEMENT_ERRORS)
 async def call_lead(lead_id: str, body: schemas.CallCreate, principal: CanPlaceCalls, request: Request,
-                    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> schemas.CallPlaced:
+                    idempotency_key: IdempotencyKey = None) -> schemas.CallPlaced:
     return await _calls(request).place_call(principal, lead_id=lead_id, agent_id=body.agent_id,
                                             call_type=body.call_type.value, idempotency_key=idempotency_key,
                                             hours_override=body.override_calling_hours)
@@ -37,7 +40,7 @@ async def call_lead(lead_id: str, body: schemas.CallCreate, principal: CanPlaceC
 
 @router.post("/api/calls/initiate", response_model=schemas.CallPlaced, responses=PLACEMENT_ERRORS)
 async def initiate(body: schemas.CallInitiate, principal: CanPlaceCalls, request: Request,
-                   idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> schemas.CallPlaced:
+                   idempotency_key: IdempotencyKey = None) -> schemas.CallPlaced:
     return await _calls(request).place_call(principal, lead_id=body.lead_id, agent_id=body.agent_id,
                                             call_type=body.call_type.value, idempotency_key=idempotency_key,
                                             hours_override=body.override_calling_hours)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadcall.billing.service import ALERTS_JOB, ALERTS_SWEEP_SECONDS, BillingService
 from leadcall.calls.models import CallLog
 from leadcall.calls.service import CallService, PlacementHooks
+from leadcall.calls.stats import CallStats
 from leadcall.calls.webhooks import process_delivery
 from leadcall.calls.worker import CallWorker, Chore
 from leadcall.core.cache import Cache, MemoryCache
@@ -121,6 +122,7 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
 
     hooks.settle = settle
     voices.live_call_counter = calls
+    voices.agent_stats = CallStats()
     retention = RetentionService(sessionmaker=container.sessionmaker, voices=voices, clock=container.clock)
 
     async def process_webhook(delivery_id: str) -> None:

@@ -26,6 +26,7 @@ from leadcall.voice.errors import ProviderError, ProviderMisconfigured, Provider
 from leadcall.voice.factory import VoiceProviderFactory
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
 from leadcall.voice.repository import AccountRepository, AgentRepository, unscoped_get_account
+from leadcall.voice.stats import AgentStatsSource, NoStats
 from leadcall.voice.targets import ProviderTargets
 from leadcall.voice.types import (
     AgentInfo,
@@ -126,6 +127,8 @@ class VoiceManager:
         self._cache = cache
         self._factory = factory or VoiceProviderFactory(clock=clock, http=http)
         self.live_call_counter: LiveCallCounter = live_calls or NoLiveCalls()
+        # How each agent's calls went (the call logs answer, calls/stats.py): picker, settings, API.
+        self.agent_stats: AgentStatsSource = NoStats()
         # account id → (expires at, tenant id, verifier): webhooks arrive in bursts, and verifying
         # one needs only the account's webhook secret, not a database round trip and three decryptions.
         self._webhook_verifiers: dict[str, tuple[float, str, VoiceProvider]] = {}

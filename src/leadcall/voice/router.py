@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Query, Response
 
 from leadcall.core.deps import ContainerDep, DbSession, Now
 from leadcall.core.errors import Invalid
 from leadcall.core.http_errors import error_responses
 from leadcall.tenancy.deps import ApiRoute, CanManageAccounts, CanManageAgents, CanPlaceCalls
-from leadcall.voice import analysis_setup, schemas, service
+from leadcall.voice import analysis_setup, schemas, service, stats
 from leadcall.voice.analysis_router import analysis_view
 from leadcall.voice.analysis_setup import tenant_language
 from leadcall.voice.deps import Voices
@@ -84,15 +86,23 @@ async def list_voices(principal: CanPlaceCalls, session: DbSession, voices: Voic
 
 
 @router.get("/api/voice/agents/available", response_model=list[schemas.AvailableAgent])
-async def available_agents(principal: CanPlaceCalls, session: DbSession, voices: Voices,
+async def available_agents(principal: CanPlaceCalls, session: DbSession, voices: Voices, now: Now,
                            call_type: str | None = Query(default=None, alias="callType"),
-                           include_busy: bool = Query(default=True, alias="includeBusy")
+                           include_busy: bool = Query(default=True, alias="includeBusy"),
+                           stats_from: datetime | None = Query(default=None, alias="statsFrom",
+                                                               description="start of the statistics' period "
+                                                                           "(default: 30 days before statsTo)"),
+                           stats_to: datetime | None = Query(default=None, alias="statsTo",
+                                                             description="end of the period (default: now)"),
                            ) -> list[schemas.AvailableAgent]:
     if call_type is not None and call_type not in CALL_TYPES:
         raise Invalid(f"unknown callType '{call_type}'; use one of {', '.join(CALL_TYPES)}")
+    since, until = stats.period(stats_from, stats_to, now)
     items = await voices.availability(session, tenant_id=principal.tenant_id,
                                       organization_id=principal.organization_id, call_type=call_type)
     analyses = await analysis_setup.statuses(session, principal.tenant_scope, [i.ref.id for i in items])
+    figures = await voices.agent_stats.agent_stats(session, principal.scope, since=since, until=until,
+                                                   call_type=call_type)
     return [schemas.AvailableAgent(
         id=i.ref.id, agent_id=i.info.agent_id, name=i.info.name, config_id=i.account.id,
         account_name=i.account.name, language=i.info.language, voice_id=i.info.voice_id,
@@ -101,7 +111,8 @@ async def available_agents(principal: CanPlaceCalls, session: DbSession, voices:
         available=i.unavailable is None, unavailable_reason=i.unavailable_reason,
         unavailable_code=i.unavailable.code if i.unavailable else None,
         unavailable_values=i.unavailable.values if i.unavailable else {}, live_calls=i.live_calls,
-        max_concurrent_calls=i.ref.max_concurrent_calls, analysis=analysis_view(analyses[i.ref.id])) for i in items
+        max_concurrent_calls=i.ref.max_concurrent_calls, analysis=analysis_view(analyses[i.ref.id]),
+        stats=stats.stats_view(figures.get(i.ref.id), since, until, call_type)) for i in items
         if include_busy or i.unavailable_reason is None]
 
 

@@ -137,6 +137,26 @@ class AgentAnalysisOptOut(Schema):
                                         "calls with the keyword rules; false: sets them up again.")
 
 
+class AgentStatsView(Schema):
+    """How the agent's calls went over a period (`since` ≤ placed < `until`), of `callType` or all types."""
+
+    since: datetime
+    until: datetime
+    call_type: str | None
+    calls: int
+    answered: int
+    connect_rate: float | None = Field(description="answered / calls with a phone result, voicemail excluded")
+    interested: int
+    interested_rate: float | None = Field(description="interested / answered")
+    callbacks: int
+    opt_outs: int
+    avg_duration_seconds: float | None = Field(description="of answered calls")
+    cost_total: float
+    cost_per_call: float | None
+    cost_per_interested_lead: float | None
+    currency: str | None
+
+
 class AvailableAgent(Schema):
     id: str = Field(description="Our agent reference id.")
     agent_id: str = Field(description="The ElevenLabs agent id; pass it as `agentId` to place a call.")
@@ -158,6 +178,7 @@ class AvailableAgent(Schema):
     live_calls: int
     max_concurrent_calls: int | None
     analysis: AgentAnalysis | None = None
+    stats: AgentStatsView | None = None
 
 
 class AgentSettings(Schema):

@@ -24,6 +24,7 @@ from leadcall.calls.service import CallService, to_wire
 from leadcall.core.boundary import check_request
 from leadcall.core.deps import DbSession, Now
 from leadcall.core.errors import Forbidden, Invalid, LeadcallError, RateLimited, Unauthenticated
+from leadcall.kit.clock import utc_datetime
 from leadcall.kit.password_rules import password_problem
 from leadcall.leads import csv_import
 from leadcall.leads import service as leads
@@ -34,8 +35,10 @@ from leadcall.tenancy.models import Role
 from leadcall.tenancy.principal import Permission, Principal
 from leadcall.voice import analysis_setup
 from leadcall.voice import service as voice
+from leadcall.voice import stats as agent_stats
 from leadcall.voice.manager import AgentAvailability, Unavailability, VoiceManager
 from leadcall.voice.schemas import CALL_TYPES, AccountCreate, AccountUpdate, AgentSettingsUpdate, ConnectionTest
+from leadcall.voice.stats import AgentStats
 from leadcall.web.auth import AdminPage, PagePrincipal, ReportsPage, page_principal, session_principal
 from leadcall.web.forms import PageRoute, field_problem
 from leadcall.web.i18n import LANGUAGES, explain_field, translate, translate_reason
@@ -244,22 +247,26 @@ class AgentView:
     specialty: str | None
     live_calls: int
     unavailable: Unavailability | None
+    stats: AgentStats | None = None  # its calls of the chosen type over the last 30 days (voice/stats.py)
 
     @property
     def available(self) -> bool:
         return self.unavailable is None
 
 
-def _agent_view(item: AgentAvailability, unavailable: Unavailability | None) -> AgentView:
+def _agent_view(item: AgentAvailability, unavailable: Unavailability | None,
+                stats: AgentStats | None = None) -> AgentView:
     tags = list(dict.fromkeys([*item.info.tags, *item.ref.tags]))
     return AgentView(id=item.ref.id, name=item.info.name, voice_name=item.voice.name if item.voice else None,
                      preview_url=item.voice.preview_url if item.voice else None, language=item.info.language,
                      account=item.account.name, tags=tags, specialty=item.ref.specialty, live_calls=item.live_calls,
-                     unavailable=unavailable)
+                     unavailable=unavailable, stats=stats)
 
 
-async def _agents(request: Request, session: DbSession, principal: Principal, call_type: str | None) -> list[AgentView]:
-    """The agents this caller's team may use, each with whether it can take a call of `call_type` right now."""
+async def _agents(request: Request, session: DbSession, principal: Principal, call_type: str | None, *,
+                  with_stats: bool = False) -> list[AgentView]:
+    """The agents this caller's team may use, each with whether it can take a call of `call_type` right now
+    (and, `with_stats`, how its calls of that type went: the picker's line; its live refreshes skip them)."""
     manager = voices_of(request)
     usable = await manager.availability(session, tenant_id=principal.tenant_id,
                                         organization_id=principal.organization_id, call_type=None)
@@ -268,7 +275,12 @@ async def _agents(request: Request, session: DbSession, principal: Principal, ca
         typed = {a.ref.id: a.unavailable for a in await manager.availability(
             session, tenant_id=principal.tenant_id, organization_id=principal.organization_id, call_type=call_type,
             include_unusable=True)}
-    return [_agent_view(a, typed.get(a.ref.id, a.unavailable)) for a in usable]
+    figures = {}
+    if with_stats:
+        since, until = agent_stats.period(None, None, utc_datetime(request.app.state.container.clock))
+        figures = await manager.agent_stats.agent_stats(session, principal.scope, since=since, until=until,
+                                                        call_type=call_type)
+    return [_agent_view(a, typed.get(a.ref.id, a.unavailable), figures.get(a.ref.id)) for a in usable]
 
 
 def _call_type(value: str | None) -> str:
@@ -284,7 +296,7 @@ async def picker(lead_id: str, request: Request, principal: PagePrincipal, sessi
     principal.require(Permission.place_calls)
     lead = await leads.get_lead(session, principal.scope, lead_id)
     chosen = _call_type(call_type)
-    agents = await _agents(request, session, principal, chosen)
+    agents = await _agents(request, session, principal, chosen, with_stats=True)
     first = next((a.id for a in agents if a.available), None)
     return render(request, "_picker.html", principal, lead=lead, agents=agents, checked=first, call_type=chosen,
                   idempotency_key=f"web-{secrets.token_urlsafe(18)}",

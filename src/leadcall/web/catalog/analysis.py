@@ -20,4 +20,13 @@ ANALYSIS_MESSAGES: dict[str, dict[str, str]] = {
     "analysisdone.ready": {"es": "Análisis configurado en el agente.", "en": "Analysis set up on the agent."},
     "analysisdone.opted_out": {"es": "El agente queda excluido del análisis de leadcall.",
                                 "en": "The agent is opted out of leadcall's analysis."},
+    "stats.line": {"es": "Últimos 30 días: {calls} llamadas · {connect} % contestadas · {interested} % interesados",
+                   "en": "Last 30 days: {calls} calls · {connect}% connected · {interested}% interested"},
+    "stats.callbacks": {"es": "{n} rellamadas pedidas", "en": "{n} callbacks asked"},
+    "stats.opt_outs": {"es": "{n} no quieren más llamadas", "en": "{n} opted out"},
+    "stats.avg_duration": {"es": "duración media {duration}", "en": "average {duration}"},
+    "stats.cost_per_call": {"es": "{cost} {currency} por llamada", "en": "{cost} {currency} per call"},
+    "stats.cost_per_interested": {"es": "{cost} {currency} por lead interesado",
+                                  "en": "{cost} {currency} per interested lead"},
+    "stats.none": {"es": "Sin llamadas en los últimos 30 días", "en": "No calls in the last 30 days"},
 }

@@ -111,7 +111,7 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     hooks = PlacementHooks(reserve=billing.reserve, settle=billing.settle, admit=billing.admit,
                            eligible=rules.check, refused=rules.note_refusal, lead_zone=lead_zone)
     calls = CallService(sessionmaker=container.sessionmaker, voices=voices, events=events, clock=container.clock,
-                        hooks=hooks, jobs=jobs)
+                        hooks=hooks, jobs=jobs, read_sessionmaker=container.read_sessionmaker)
     scheduling = SchedulingService(sessionmaker=container.sessionmaker, calls=calls, rules=rules, events=events,
                                    clock=container.clock)
 

@@ -47,10 +47,11 @@ async def test_concurrent_placements_never_exceed_the_budget(live: LiveServer, l
     if dialled is not None:
         assert len(dialled) == 10
     budgets = (await live_client.get("/api/budgets", headers=admin)).json()
-    assert budgets[0]["reserved"] == 10 and budgets[0]["usedPercent"] == 100
-    await finish_jobs(live)  # alerts are raised by a job enqueued after each placement
+    assert budgets[0]["reserved"] == 10 and budgets[0]["usedPercent"] == 100 and budgets[0]["spent"] == 0
+    await finish_jobs(live)
+    await live.app.state.billing.check_alerts(cw.world.tenant_id, cw.world.org_id)
     alerts = (await live_client.get("/api/alerts", headers=admin)).json()
-    assert sorted(a["threshold"] for a in alerts) == [50, 80, 100]  # one alert per threshold, not per call
+    assert alerts == [], "holds are for admission: nothing is spent yet, so no alert"
 
 
 async def test_rate_limit_answers_429_with_retry_after(live: LiveServer, live_client: httpx.AsyncClient,
@@ -118,63 +119,96 @@ async def test_retention_removes_transcripts_but_keeps_figures(live: LiveServer,
     assert call["cost"] > 0 and call["outcome"] == "interested" and call["durationSeconds"] > 0
 
 
+
+async def completed_call(live: LiveServer, client: httpx.AsyncClient, cw: CallWorld, phone: str = "+12025550100",
+                         ) -> dict[str, object]:
+    """Places a call to `phone` and lets it end; returns the call as the API shows it (with its real cost)."""
+    lead = (await make_leads(client, cw, 1, phone=phone))[0]
+    placed = await client.post(f"/api/leads/{lead}/call", json={"agentId": cw.agent_ids[0]},
+                               headers=cw.world.member.headers)
+    assert placed.status_code == 200 and placed.json()["success"], placed.text
+    await play(live, 120)
+    call = (await client.get(f"/api/calls/{placed.json()['callLog']['id']}", headers=cw.world.member.headers)).json()
+    assert call["status"] == "completed" and call["cost"] > 0, call
+    return dict(call)
+
+
+async def thresholds(client: httpx.AsyncClient, cw: CallWorld) -> list[int]:
+    return sorted(a["threshold"] for a in (await client.get("/api/alerts", headers=cw.world.admin.headers)).json())
+
+
+async def test_alerts_are_about_real_spend_not_holds(live: LiveServer, live_client: httpx.AsyncClient,
+                                                     cw: CallWorld) -> None:
+    """A real 45 % with a live call's hold on top (85 % used or held) raises nothing; a real 90 % raises 50 and 80."""
+    admin = cw.world.admin.headers
+    cost = float(str((await completed_call(live, live_client, cw))["cost"]))
+    limit = round(cost / 0.45, 4)
+    r = await live_client.put("/api/budgets", headers=admin,
+                              json={"monthlyLimit": limit, "estimatedCallCost": round(0.4 * limit, 4)})
+    assert r.status_code == 200, r.text
+    long_call = (await make_leads(live_client, cw, 1, phone="+12025550108"))[0]
+    placed = await live_client.post(f"/api/leads/{long_call}/call", json={"agentId": cw.agent_ids[0]},
+                                    headers=cw.world.member.headers)
+    assert placed.status_code == 200 and placed.json()["success"], placed.text
+    budget = (await live_client.get("/api/budgets", headers=admin)).json()[0]
+    assert budget["usedPercent"] >= 80 and budget["spent"] == cost
+    await finish_jobs(live)
+    assert await live.app.state.billing.check_alerts(cw.world.tenant_id, cw.world.org_id) == 0
+    assert await thresholds(live_client, cw) == []
+    r = await live_client.put("/api/budgets", headers=admin,
+                              json={"monthlyLimit": limit, "estimatedCallCost": round(0.1 * limit, 4)})
+    assert r.status_code == 200, r.text  # room for another hold beside the long call's
+    await completed_call(live, live_client, cw)  # a second call of the same cost: 90 % really spent
+    await finish_jobs(live)  # the job its settled cost enqueued
+    alerts = (await live_client.get("/api/alerts", headers=admin)).json()
+    assert sorted(a["threshold"] for a in alerts) == [50, 80]
+    assert all(abs(a["spent"] - 2 * cost) < 1e-6 for a in alerts), alerts  # what was spent, no hold
+
+
 async def test_alerts_come_from_a_job_and_a_lost_job_is_made_good_by_the_sweep(
         live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
     admin = cw.world.admin.headers
-    r = await live_client.put("/api/budgets", headers=admin, json={"monthlyLimit": 2, "estimatedCallCost": 1})
-    assert r.status_code == 200, r.text
     billing, worker = live.app.state.billing, live.app.state.worker
-    first, second = await make_leads(live_client, cw, 2, phone="+12025550108")
-
-    async def place(lead_id: str) -> None:
-        placed = await live_client.post(f"/api/leads/{lead_id}/call", json={"agentId": cw.agent_ids[0]},
-                                        headers=cw.world.member.headers)
-        assert placed.status_code == 200, placed.text
-
-    async def thresholds() -> list[int]:
-        return sorted(a["threshold"] for a in (await live_client.get("/api/alerts", headers=admin)).json())
-
     await worker.run_chores()  # the sweep's re-check of every budget is next due ALERTS_SWEEP_SECONDS from now
     jobs, billing.jobs = billing.jobs, None  # the process dies between its commit and the enqueue
     try:
-        await place(first)  # 1 of 2 held: 50 %
+        cost = float(str((await completed_call(live, live_client, cw))["cost"]))
     finally:
         billing.jobs = jobs
-    assert await thresholds() == [], "no job ran, so no alert yet"
+    r = await live_client.put("/api/budgets", headers=admin, json={"monthlyLimit": 2 * cost, "estimatedCallCost": cost})
+    assert r.status_code == 200, r.text  # 1 of 2 calls' worth spent: 50 %
+    assert await thresholds(live_client, cw) == [], "no job ran, so no alert yet"
     await worker.run_once()
-    assert await thresholds() == [], "the sweep re-checks budgets every ALERTS_SWEEP_SECONDS, not on each pass"
+    assert await thresholds(live_client, cw) == [], \
+        "the sweep re-checks budgets every ALERTS_SWEEP_SECONDS, not on each pass"
     live.clock.advance(ALERTS_SWEEP_SECONDS)
     await worker.run_once()
-    assert await thresholds() == [50]
+    assert await thresholds(live_client, cw) == [50]
 
-    await place(second)  # 2 of 2 held: 80 % and 100 %, by the job this placement enqueued
+    await completed_call(live, live_client, cw)  # 2 of 2 spent: 80 % and 100 %, by the job its cost enqueued
     await finish_jobs(live)
-    assert await thresholds() == [50, 80, 100]
+    assert await thresholds(live_client, cw) == [50, 80, 100]
     # Checks run again, at once, by the job and by the sweep, raise nothing twice.
     raised = await asyncio.gather(*(billing.check_alerts(cw.world.tenant_id, cw.world.org_id) for _ in range(4)),
                                   billing.check_all_alerts())  # (which may raise other tests' tenants' alerts)
     assert raised[:4] == [0, 0, 0, 0]
-    assert await thresholds() == [50, 80, 100]
+    assert await thresholds(live_client, cw) == [50, 80, 100]
     live.clock.advance(ALERTS_SWEEP_SECONDS)
     await worker.run_once()
-    assert await thresholds() == [50, 80, 100]
+    assert await thresholds(live_client, cw) == [50, 80, 100]
 
 
 async def test_concurrent_checks_raise_each_threshold_once(live: LiveServer, live_client: httpx.AsyncClient,
                                                            cw: CallWorld) -> None:
     admin = cw.world.admin.headers
-    r = await live_client.put("/api/budgets", headers=admin, json={"monthlyLimit": 1, "estimatedCallCost": 1})
-    assert r.status_code == 200, r.text
     billing = live.app.state.billing
     jobs, billing.jobs = billing.jobs, None  # only the checks below raise
     try:
-        lead = (await make_leads(live_client, cw, 1, phone="+12025550108"))[0]
-        placed = await live_client.post(f"/api/leads/{lead}/call", json={"agentId": cw.agent_ids[0]},
-                                        headers=cw.world.member.headers)
-        assert placed.status_code == 200, placed.text
+        cost = float(str((await completed_call(live, live_client, cw))["cost"]))
+        r = await live_client.put("/api/budgets", headers=admin, json={"monthlyLimit": cost, "estimatedCallCost": cost})
+        assert r.status_code == 200, r.text
     finally:
         billing.jobs = jobs
     raised = await asyncio.gather(*(billing.check_alerts(cw.world.tenant_id, cw.world.org_id) for _ in range(5)))
     assert sum(raised) == 3, raised
-    alerts = (await live_client.get("/api/alerts", headers=admin)).json()
-    assert sorted(a["threshold"] for a in alerts) == [50, 80, 100]
+    assert await thresholds(live_client, cw) == [50, 80, 100]

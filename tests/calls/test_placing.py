@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
+from leadcall.calls.placing import placement_failure
+from leadcall.voice.errors import (
+    ProviderAtCapacity,
+    ProviderError,
+    ProviderMisconfigured,
+    ProviderRejected,
+    ProviderRetriable,
+)
 from tests.live import CallWorld, LiveServer, play
 
 TEST_NUMBERS = {
@@ -84,15 +93,58 @@ async def test_test_numbers_end_as_their_scenario_says(live: LiveServer, live_cl
         assert "webhook" in sources or "poll" in sources
 
 
-async def test_provider_refusal_leaves_a_failed_call_with_a_reason(live_client: httpx.AsyncClient,
-                                                                   cw: CallWorld) -> None:
-    lead_id = await new_lead(live_client, cw, "+12025550106")
+async def test_provider_refusal_leaves_a_failed_call_with_a_code_and_a_true_reason(
+        live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    lead_id = await new_lead(live_client, cw, "+12025550106")  # the carrier refuses this number
     r = await place(live_client, cw, lead_id)
     assert r.status_code == 200
     body = r.json()
     assert body["success"] is False and body["jobId"] is None
-    assert body["callLog"]["status"] == "failed"
-    assert "ElevenLabs refused the call" in body["callLog"]["failureReason"]
+    assert body["code"] == "provider_refused_call" and body["params"] == {}
+    assert body["callLog"]["status"] == "failed" and body["callLog"]["failureCode"] == "provider_refused_call"
+    reason = body["error"]
+    assert reason == body["callLog"]["failureReason"]
+    assert reason.startswith("The lead was not called.") and "rejected the call" in reason
+    assert "may" not in reason, "a definite refusal does not say the call may have been placed"
+    again = await place(live_client, cw, lead_id)  # nothing was placed: the lead may be called again
+    assert again.status_code == 200 and again.json()["code"] == "provider_refused_call"
+
+
+async def test_provider_at_capacity_is_said_with_its_code(live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    cw.sim_account.concurrency_limit = 0  # ElevenLabs' own limit, below the one configured here
+    try:
+        r = await place(live_client, cw, await new_lead(live_client, cw, "+12025550100"))
+    finally:
+        cw.sim_account.concurrency_limit = 4
+    body = r.json()
+    assert body["success"] is False and body["code"] == "provider_at_capacity"
+    assert body["error"].startswith("The lead was not called.") and "limit" in body["error"]
+
+
+async def test_a_rejected_api_key_is_said_as_a_misconfiguration(live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    key = cw.sim_account.api_key
+    cw.sim_account.api_key = "sk_revoked"  # revoked in ElevenLabs after the agents were listed (cached)
+    try:
+        r = await place(live_client, cw, await new_lead(live_client, cw, "+12025550100"))
+    finally:
+        cw.sim_account.api_key = key
+    body = r.json()
+    assert body["success"] is False and body["code"] == "provider_misconfigured", body
+    assert body["error"].startswith("The lead was not called.") and "API key" in body["error"]
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (ProviderRejected("ElevenLabs refused placing a call (400 invalid_phone_number)."), "provider_refused_call"),
+    (ProviderMisconfigured("The ElevenLabs account has insufficient credits."), "provider_misconfigured"),
+    (ProviderAtCapacity("ElevenLabs is at the concurrent-call limit; try again when a call ends."),
+     "provider_at_capacity"),
+    (ProviderRetriable("Could not reach ElevenLabs (ConnectError); the call was not placed."), "provider_unreachable"),
+])
+def test_each_definite_failure_has_its_code_and_says_the_lead_was_not_called(error: ProviderError,
+                                                                             code: str) -> None:
+    failure = placement_failure(error)
+    assert failure.code == code
+    assert failure.sentence == f"The lead was not called. {error.detail}"
 
 
 async def test_checks_in_order(live_client: httpx.AsyncClient, cw: CallWorld) -> None:
@@ -124,6 +176,51 @@ async def test_idempotency_key_never_dials_twice(live: LiveServer, live_client: 
     assert first.json()["callLog"]["id"] == again.json()["callLog"]["id"]
     history = (await live_client.get(f"/api/leads/{lead_id}/calls", headers=cw.world.member.headers)).json()
     assert len(history["items"]) == 1
+
+
+async def test_racing_requests_with_one_key_all_get_the_first_answer(live: LiveServer, live_client: httpx.AsyncClient,
+                                                                     cw: CallWorld) -> None:
+    lead_id = await new_lead(live_client, cw, "+12025550100")
+
+    async def one() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=live.url, timeout=60) as client:
+            return await place(client, cw, lead_id, **{"Idempotency-Key": "double-click"})
+
+    answers = await asyncio.gather(*(one() for _ in range(20)))  # more than the user's rate limit of 10
+    assert [r.status_code for r in answers] == [200] * 20, [r.text for r in answers if r.status_code != 200]
+    bodies = [r.json() for r in answers]
+    assert {b["callLog"]["id"] for b in bodies} == {bodies[0]["callLog"]["id"]}
+    assert all(b["success"] and b["jobId"] == bodies[0]["jobId"] and b["callLog"]["status"] == "ringing"
+               for b in bodies)
+    assert len(live.simulator.conversations_for(cw.sim_account)) == 1, "one dial"
+    history = (await live_client.get(f"/api/leads/{lead_id}/calls", headers=cw.world.member.headers)).json()
+    assert len(history["items"]) == 1
+
+
+async def test_refused_attempts_cost_the_rate_limit_nothing(live: LiveServer, live_client: httpx.AsyncClient,
+                                                            cw: CallWorld) -> None:
+    billing = live.app.state.billing
+    billing.per_user = 2
+    try:
+        dnc = await new_lead(live_client, cw, "+12025550177", doNotCall=True, doNotCallReason="asked us")
+        busy = await new_lead(live_client, cw, "+12025550108")
+        assert (await place(live_client, cw, busy)).status_code == 200  # 1 of 2: the lead is now on a call
+        budget = await live_client.put("/api/budgets", headers=cw.world.admin.headers,
+                                       json={"monthlyLimit": 1, "estimatedCallCost": 5})
+        refused = [await place(live_client, cw, dnc), await place(live_client, cw, busy),
+                   await live_client.post(f"/api/leads/{await new_lead(live_client, cw, '+12025550100')}/call",
+                                          json={"agentId": "agent_nope"},
+                                          headers=cw.world.member.headers),
+                   await place(live_client, cw, await new_lead(live_client, cw, "+12025550100"))]
+        assert [r.json()["code"] for r in refused] == ["number_on_dnc", "lead_already_on_call", "agent_unknown",
+                                                       "budget_spent"]
+        await live_client.delete(f"/api/budgets/{budget.json()['id']}", headers=cw.world.admin.headers)
+        second = await place(live_client, cw, await new_lead(live_client, cw, "+12025550100"))
+        assert second.status_code == 200 and second.json()["success"], "2 of 2: the refusals counted for nothing"
+        third = await place(live_client, cw, await new_lead(live_client, cw, "+12025550100"))
+        assert third.status_code == 429 and third.json()["code"] == "placements_limited_user"
+    finally:
+        billing.per_user = 10
 
 
 async def test_duplicate_and_out_of_order_webhooks_end_in_the_same_state(live: LiveServer,

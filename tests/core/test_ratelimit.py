@@ -55,3 +55,27 @@ async def test_racing_events_never_exceed_the_limit(limiter: tuple[RateLimiter, 
     team = Limit(prefix + "team", 5, 60.0)
     results = await asyncio.gather(*(store.hit(Limit(prefix + f"user-{i}", 10, 60.0), team) for i in range(20)))
     assert sum(r is None for r in results) == 5
+
+
+async def test_a_forgotten_event_leaves_every_window(limiter: tuple[RateLimiter, ManualClock, str]) -> None:
+    store, _, prefix = limiter
+    user, team = Limit(prefix + "user", 1, 60.0), Limit(prefix + "team", 1, 60.0)
+    assert await store.hit(user, team, event="refused-later") is None
+    assert await store.hit(user, team) is not None
+    await store.forget("refused-later", user, team)
+    assert await store.hit(user, team) is None, "the forgotten event no longer counts in either limit"
+    await store.forget("never-counted", user, team)
+    assert await store.hit(user, team) is not None
+
+
+async def test_a_named_event_counts_once(limiter: tuple[RateLimiter, ManualClock, str]) -> None:
+    store, clock, prefix = limiter
+    user = Limit(prefix + "user", 2, 60.0)
+    assert [await store.hit(user, event="one-key") for _ in range(5)] == [None] * 5, "one event, however often"
+    assert await store.hit(user) is None
+    assert await store.hit(user) is not None, "the named event took one place, not five"
+    clock.advance(61)
+    assert await store.hit(user, event="one-key") is None
+    assert await store.hit(user, event="one-key") is None
+    assert await store.hit(user) is None
+    assert await store.hit(user) is not None, "out of its window, the name counts anew (once)"

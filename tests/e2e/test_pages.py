@@ -201,11 +201,12 @@ async def test_a_budget_alert_shows_live_to_those_who_see_reports(page: Page, li
         if live.app.state.events.subscriber_count > listening:
             break
         await asyncio.sleep(0.05)
-    lead_id = await add_lead(live_client, cw, "Presupuesto", "+12025550108")
+    lead_id = await add_lead(live_client, cw, "Presupuesto", "+12025550108")  # ten minutes: 1.00 USD
     placed = await live_client.post(f"/api/leads/{lead_id}/call", json={"agentId": cw.agent_ids[0]},
                                     headers=cw.world.member.headers)
     assert placed.status_code == 200, placed.text
-    await finish_jobs(live)  # the alert check is a job run after the placement commits
+    await play(live, 620, step=10)  # alerts are about real spend: the call ends and its cost is known
+    await finish_jobs(live)  # the alert check is a job run after the cost is committed
     toast = page.locator("#toast .toast.warning")
     await expect(toast).to_contain_text("Alerta de presupuesto")
     await expect(toast).to_contain_text("Se ha alcanzado el 50 % del presupuesto mensual (Toda la empresa): "

@@ -22,7 +22,8 @@ import httpx
 import pytest
 
 from leadcall.settings import Settings
-from leadcall.simulator import DEMO_ACCOUNTS
+from leadcall.simulator import DEMO_ACCOUNTS, wire
+from leadcall.simulator.scenarios import INTERESTED, scenario_for
 from tests.factories import TenantWorld
 from tests.live import free_port
 
@@ -140,8 +141,9 @@ async def test_call_through_a_is_seen_live_on_b(processes: Processes, stack: dic
     listener = asyncio.create_task(listen())
     await asyncio.sleep(0.5)  # the SSE subscription is in place
     async with httpx.AsyncClient(base_url=stack["a"], timeout=30) as client:
-        # The call's hold is half the budget: the worker's alert job raises the 50 % alert.
-        budget = await client.put("/api/budgets", json={"monthlyLimit": 2, "estimatedCallCost": 1},
+        # The call's real cost is half the budget: once it is known, the worker's alert job raises 50 %.
+        cost = round(wire.cost_usd(scenario_for(INTERESTED).talk_seconds), 4)
+        budget = await client.put("/api/budgets", json={"monthlyLimit": 2 * cost, "estimatedCallCost": cost},
                                   headers=world.admin.headers)
         assert budget.status_code == 200, budget.text
         agents = (await client.get("/api/voice/agents/available", headers=headers)).json()

@@ -1,21 +1,43 @@
-"""Budgets, reservations, alerts and usage.
+"""Budgets, holds, alerts and usage.
 
-Race-free reservation: before a call is dialled, its estimated cost is held on the
-call log (`reserved_cost`) inside the placement transaction, after locking the
-budget rows (`SELECT … FOR UPDATE`; SQLite transactions are taken with BEGIN
-IMMEDIATE, so they serialize). Spending = real costs of ended calls + holds of live
-calls this month, so concurrent placements can never together exceed the limit.
-When the real cost arrives the hold is released.
+Admission (race-free): before a call is dialled, its estimated cost is held on the call log
+(`reserved_cost`) inside the placement's reservation transaction, which holds the tenant's placement
+lock (below). Admission spending = real costs of ended calls + holds of live calls this month, so
+concurrent placements can never together exceed the limit. When the call ends (its real cost known,
+or none) the hold is released. Holds are for admission only: alerts, and what "spent" means, are
+about real costs.
 
-Alerts are a job: a placement or a settled cost enqueues `check_budget_alerts` for its
-team after commit, and the job raises each threshold the month's spending has crossed,
-once (a unique row per budget, month and threshold), so a job run twice or by two
-workers raises nothing twice. The worker's sweep re-checks every budget now and then,
-for a check whose job was lost with its process.
+Alerts are a job: a settled cost enqueues `check_budget_alerts` for its team after commit, and the
+job raises each threshold the month's real spending has crossed, once (a unique row per budget,
+month and threshold), so a job run twice or by two workers raises nothing twice. The worker's sweep
+re-checks every budget now and then, for a check whose job was lost with its process.
+
+Lock order (PostgreSQL; SQLite serializes every writer with BEGIN IMMEDIATE). Every path that
+touches tenants, budgets, holds and alerts follows it, and each of its transactions is short (no
+provider or Redis request inside):
+
+1. the tenant row, `SELECT … FOR NO KEY UPDATE` — taken only by a placement's reservation, first
+   (calls/service.py `_reserve`). It serializes one tenant's admissions; it does not conflict with
+   the KEY SHARE locks that foreign-key checks take on the tenant (every insert of a row naming the
+   tenant: call events, alerts, holds' call logs), so it never waits for, nor blocks, a job's insert.
+   Nothing takes the tenant row `FOR UPDATE`.
+2. budget rows are read, never locked, by admission (the tenant lock already serializes it); an
+   admin's budget edit updates one budget row in its own request; an alert's insert takes KEY SHARE
+   on its budget, which conflicts with no lock that admission or an edit holds.
+3. the call's own row: the reservation inserts it; the post-dial record (`_record_ringing`,
+   `_record_outcome`) updates only that row and inserts its audit row, so no lock a job can hold
+   stands between a dialled call and its conversation id; jobs that end a call (webhook, poll,
+   reconciler) lock that call's row first, then release its hold on it (`settle`) in the same
+   transaction.
+4. the agent's and the lead's counters after a dial: a transaction of their own, after the record.
+5. budget alerts: the job reads spending in a read-only transaction, then inserts only the alerts
+   due in a second one that holds no other lock.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -108,15 +130,23 @@ class BillingService:
 
     # -- rate limits ---------------------------------------------------------------------
 
-    async def admit(self, principal: Principal) -> None:
+    async def admit(self, principal: Principal, idempotency_key: str | None) -> Callable[[], Awaitable[None]]:
+        """Counts a placement attempt against the user's and the team's limits (429 when either is
+        reached), once per idempotency key; returns how to give it back, for an attempt refused
+        afterwards (budget, busy lead, unavailable agent…): only placements count."""
         limits = (Limit(f"place:user:{principal.user_id}", self.per_user, 60.0),
                   Limit(f"place:tenant:{principal.tenant_id}", self.per_tenant, 60.0))
-        refused = await self.limiter.hit(*limits)
-        if refused is not None:
-            who, code = (("you", "placements_limited_user"), ("your team", "placements_limited_tenant"))[refused.index]
-            limit, wait = limits[refused.index].limit, int(refused.wait_seconds)
-            raise RateLimited(f"{who} placed {limit} calls in the last minute, the most allowed; "
-                              f"try again in {wait} s", retry_after_seconds=wait, code=code, params={"limit": limit})
+        event = f"key:{principal.user_id}:{idempotency_key}" if idempotency_key is not None else uuid.uuid4().hex
+        refused = await self.limiter.hit(*limits, event=event)
+        if refused is None:
+            async def give_back() -> None:
+                await self.limiter.forget(event, *limits)
+
+            return give_back
+        who, code = (("you", "placements_limited_user"), ("your team", "placements_limited_tenant"))[refused.index]
+        limit, wait = limits[refused.index].limit, int(refused.wait_seconds)
+        raise RateLimited(f"{who} placed {limit} calls in the last minute, the most allowed; "
+                          f"try again in {wait} s", retry_after_seconds=wait, code=code, params={"limit": limit})
 
     # -- spending ---------------------------------------------------------------------------
 
@@ -132,20 +162,19 @@ class BillingService:
         spent, reserved = (await session.execute(stmt)).one()
         return float(spent), float(reserved)
 
-    async def _budgets_for(self, session: AsyncSession, tenant_id: str, organization_id: str,
-                           lock: bool) -> list[Budget]:
+    async def _budgets_for(self, session: AsyncSession, tenant_id: str, organization_id: str) -> list[Budget]:
         stmt = (select(Budget).where(Budget.tenant_id == tenant_id,
                                      or_(Budget.organization_id.is_(None), Budget.organization_id == organization_id))
                 .order_by(Budget.id))
-        if lock:
-            stmt = stmt.with_for_update()
         return list((await session.execute(stmt)).scalars())
 
     async def reserve(self, session: AsyncSession, call: CallLog, account: ElevenLabsAccount) -> None:
+        """Holds the call's estimated cost, or refuses (402). The caller holds the tenant's placement lock
+        (lock order, step 1), so the spending read here cannot be overtaken."""
         now = utc_datetime(self.clock)
         start, end = month_bounds(now)
         hold = 0.0
-        budgets = await self._budgets_for(session, call.tenant_id, call.organization_id, lock=True)
+        budgets = await self._budgets_for(session, call.tenant_id, call.organization_id)
         if not budgets:
             return
         for budget in budgets:
@@ -164,12 +193,11 @@ class BillingService:
                     params={"limit": round(float(budget.monthly_limit), 2), "currency": currency,
                             "used": round(spent + reserved, 2), "until": end.date().isoformat()})
             hold = max(hold, estimate)
-        call.reserved_cost = hold if hold else None
-        session.add(call)
-        self._check_alerts_after_commit(session, call.tenant_id, call.organization_id)
+        call.reserved_cost = hold if hold else None  # a hold changes no alert: alerts are about real spend
 
     async def settle(self, session: AsyncSession, call: CallLog) -> None:
-        if call.reserved_cost is None:
+        """The call has ended: its hold goes, its real cost (if any) is now spending."""
+        if call.reserved_cost is None and not call.cost:
             return
         call.reserved_cost = None
         self._check_alerts_after_commit(session, call.tenant_id, call.organization_id)
@@ -190,7 +218,7 @@ class BillingService:
         month and not yet raised. Returns how many it raised."""
         now = utc_datetime(self.clock)
         async with transaction(self.read_sessionmaker) as session:  # most checks find nothing to write
-            budgets = await self._budgets_for(session, tenant_id, organization_id, lock=False)
+            budgets = await self._budgets_for(session, tenant_id, organization_id)
             due = await self._alerts_due(session, budgets, now)
         return await self._raise(due)
 
@@ -213,14 +241,13 @@ class BillingService:
         raised = {(budget_id, int(threshold)) for budget_id, threshold in rows.all()}
         due = []
         for budget in budgets:
-            spent, reserved = await self._spending(session, budget, start, end)
-            used = spent + reserved
+            spent, _held = await self._spending(session, budget, start, end)  # holds are not spending
             for threshold in sorted(int(t) for t in budget.thresholds):
-                if (budget.id, threshold) in raised or used + 1e-9 < float(budget.monthly_limit) * threshold / 100:
+                if (budget.id, threshold) in raised or spent + 1e-9 < float(budget.monthly_limit) * threshold / 100:
                     continue
                 due.append(BudgetAlert(tenant_id=budget.tenant_id, budget_id=budget.id,
                                        organization_id=budget.organization_id, period=period, threshold=threshold,
-                                       spent=round(used, 4), monthly_limit=budget.monthly_limit, created_at=now))
+                                       spent=round(spent, 4), monthly_limit=budget.monthly_limit, created_at=now))
         return due
 
     async def _raise(self, due: list[BudgetAlert]) -> int:

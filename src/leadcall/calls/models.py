@@ -112,6 +112,8 @@ class CallLog(IdMixin, OrgOwned, Base):
     callback_text: Mapped[str | None] = mapped_column(String(200), nullable=True)
     has_audio: Mapped[bool] = mapped_column(default=False)
     failure_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The stable code of a placement the provider did not take (calls/placing.py), beside its sentence.
+    failure_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
     termination_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     cost_credits: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cost_usd: Mapped[float | None] = mapped_column(Numeric(12, 6, asdecimal=False), nullable=True)

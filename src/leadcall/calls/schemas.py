@@ -61,6 +61,7 @@ class CallLog(Schema):
     cost_credits: int | None
     cost_usd: float | None
     failure_reason: str | None
+    failure_code: str | None = None
     termination_reason: str | None
     to_number: str
     user_id: str | None
@@ -89,6 +90,9 @@ class CallPlaced(Schema):
     call_log: CallLog
     job_id: str | None
     error: str | None = None
+    # With `error`: the stable code of why the call was not placed (calls/placing.py) and its values.
+    code: str | None = None
+    params: dict[str, Any] | None = None
 
 
 class CallPage(Schema):

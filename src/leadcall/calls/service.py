@@ -17,6 +17,7 @@ Progress afterwards comes from polling and from webhooks, both funnelled through
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import unicodedata
@@ -26,7 +27,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadcall.calls import analysis, confirm, insights, repository, schemas
@@ -40,6 +41,7 @@ from leadcall.calls.models import (
     SalesResult,
     TranscriptionStatus,
 )
+from leadcall.calls.placing import REPLAY_WAIT_SECONDS, PlacementFailure, lead_already_on_call, placement_failure
 from leadcall.calls.states import can_move
 from leadcall.core.db import on_commit, transaction
 from leadcall.core.errors import Conflict, Invalid, LeadcallError, NotFound
@@ -120,10 +122,25 @@ def to_wire(call: CallLog) -> schemas.CallLog:
         notes=call.notes, next_action=call.next_action, callback_at=call.callback_at,
         callback_text=call.callback_text, cost=call.cost, cost_currency=call.cost_currency,
         cost_credits=call.cost_credits, cost_usd=call.cost_usd, failure_reason=call.failure_reason,
+        failure_code=call.failure_code,
         termination_reason=call.termination_reason, to_number=call.to_number, user_id=call.user_id,
         updated_at=call.updated_at, outcome_source=call.outcome_source, outcome_evidence=call.outcome_evidence,
         opted_out=call.opted_out, placement_state=confirm.placement_state(call),
         confirming=confirm.is_confirming(call))
+
+
+def placed_answer(call: CallLog, unconfirmed: str | None = None) -> schemas.CallPlaced:
+    """The answer to a placement, from the call as recorded (so a replay of its key answers the same);
+    `unconfirmed` says what went wrong with a dial that may have placed its call."""
+    wire = to_wire(call)
+    if confirm.is_confirming(call):
+        return schemas.CallPlaced(success=False, call_log=wire, job_id=None, code="placement_unconfirmed",
+                                  params={}, error=confirm.UNCONFIRMED_ANSWER.format(
+                                      reason=unconfirmed or "no clear answer to the dial"))
+    if call.status == CallStatus.failed.value:
+        return schemas.CallPlaced(success=False, call_log=wire, job_id=call.conversation_id,
+                                  error=call.failure_reason, code=call.failure_code, params={})
+    return schemas.CallPlaced(success=True, call_log=wire, job_id=call.conversation_id)
 
 
 @dataclass
@@ -132,8 +149,10 @@ class PlacementHooks:
 
     reserve: Callable[[AsyncSession, CallLog, ElevenLabsAccount], Awaitable[None]] | None = None
     settle: Callable[[AsyncSession, CallLog], Awaitable[None]] | None = None
-    # Before anything is written: may refuse (rate limits) by raising.
-    admit: Callable[[Principal], Awaitable[None]] | None = None
+    # Before anything is read: may refuse (rate limits) by raising; else counts the attempt (once per
+    # idempotency key, the second argument) and returns how to give it back, which placement does when
+    # the attempt is refused after all: only placements count.
+    admit: Callable[[Principal, str | None], Awaitable[Callable[[], Awaitable[None]]]] | None = None
     # Inside the reservation, under the tenant's placement lock: the calling rules; refuse by raising.
     # `hours_override`: an admin's reason to place this call outside the calling hours.
     eligible: Callable[[AsyncSession, Lead, datetime, Principal, str | None], Awaitable[None]] | None = None
@@ -145,8 +164,10 @@ class PlacementHooks:
 
 class CallService:
     def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], voices: VoiceManager, events: EventHub,
-                 clock: Clock, hooks: PlacementHooks | None = None, jobs: JobQueue | None = None) -> None:
+                 clock: Clock, hooks: PlacementHooks | None = None, jobs: JobQueue | None = None,
+                 read_sessionmaker: async_sessionmaker[AsyncSession] | None = None) -> None:
         self.sessionmaker = sessionmaker
+        self.read_sessionmaker = read_sessionmaker or sessionmaker
         self.voices = voices
         self.events = events
         self.clock = clock
@@ -182,59 +203,99 @@ class CallService:
             replay = await self._replay(principal, key)
             if replay is not None:
                 return replay
-        if self.hooks.admit is not None:
-            await self.hooks.admit(principal)
+        # Counted once per idempotency key: requests racing their key's first one are that one placement.
+        give_back = await self.hooks.admit(principal, key) if self.hooks.admit is not None else None
         try:
-            call, choice, lead, lead_clock = await self._reserve(principal, lead_id=lead_id, agent_id=agent_id,
-                                                                 call_type=call_type, key=key,
-                                                                 hours_override=hours_override)
-        except IntegrityError:
-            if key is not None:  # the same key raced us; answer with the first request's call
-                replay = await self._replay(principal, key)
-                if replay is not None:
-                    return replay
-            raise
-        except LeadcallError as exc:
-            if self.hooks.refused is not None:
-                await self.hooks.refused(principal, lead_id, exc)
-            raise
+            choice, lead = await self._prepare(principal, lead_id=lead_id, agent_id=agent_id, call_type=call_type,
+                                               hours_override=hours_override)
+            reserved = await self._reserve(principal, choice, lead, call_type=call_type, key=key,
+                                           hours_override=hours_override)
+        except Exception as exc:
+            # Refused (the lead is on a call, the key's insert raced ours…) because the key's first request
+            # got there first: its call is the answer.
+            if key is None or await self._replay(principal, key) is None:
+                if give_back is not None:
+                    await give_back()  # a refused attempt is no placement: it costs the rate limit nothing
+                if isinstance(exc, LeadcallError) and self.hooks.refused is not None:
+                    await self.hooks.refused(principal, lead_id, exc)
+                raise
+            reserved = None
+        if reserved is None:
+            assert key is not None
+            return await self._replay_once_dialled(principal, key)
+        call, lead_clock = reserved
         return await self._dial(call, choice, lead, principal.name, lead_clock)
 
     async def _replay(self, principal: Principal, key: str) -> schemas.CallPlaced | None:
-        async with transaction(self.sessionmaker) as session:
+        """The answer the key's first request got (or gets, from the call as it stands now)."""
+        async with transaction(self.read_sessionmaker) as session:
             existing = await repository.CallRepository(session, principal.tenant_scope).by_idempotency_key(
                 principal.user_id, key)
             if existing is None:
                 return None
-            return schemas.CallPlaced(success=existing.status != CallStatus.failed and not confirm.is_confirming(existing),
-                                      call_log=to_wire(existing), job_id=existing.conversation_id,
-                                      error=existing.failure_reason)
+            return placed_answer(existing)
 
-    async def _reserve(self, principal: Principal, *, lead_id: str, agent_id: str, call_type: str,
-                       key: str | None,
-                       hours_override: str | None = None) -> tuple[CallLog, AgentChoice, Lead, dict[str, str]]:
-        async with transaction(self.sessionmaker) as session:
-            # Placements of one tenant serialize on its row (SQLite: BEGIN IMMEDIATE already does):
-            # live-call counts and budget holds read under the lock cannot be overtaken, so
-            # concurrent requests can never together exceed a limit.
-            tenant = (await session.execute(select(Tenant).where(Tenant.id == principal.tenant_id)
-                                            .with_for_update())).scalar_one()
+    async def _replay_once_dialled(self, principal: Principal, key: str) -> schemas.CallPlaced:
+        """A request that raced its key's first request answers what the first one answers, so it waits (a
+        bounded while, in real time: the first request is dialling) until that call's dial has an answer:
+        placed, not placed, or confirming."""
+        waited, pause = 0.0, 0.02
+        while True:
+            replay = await self._replay(principal, key)
+            assert replay is not None  # the call of the key is committed: that is how we got here
+            if replay.call_log.placement_state != "dialing" or waited >= REPLAY_WAIT_SECONDS:
+                return replay
+            await asyncio.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 0.5)
+
+    async def _lead_checks(self, session: AsyncSession, principal: Principal, lead: Lead,
+                           hours_override: str | None) -> tuple[dict[str, int], dict[str, int]]:
+        """The lead's refusals in their order; returns the tenant's live calls per agent and per account."""
+        refuse_archived(lead)  # (archiving takes the tenant row first too: the two cannot cross)
+        if not lead.phone:
+            raise NotFound("lead has no phone number; add one before calling", code="lead_has_no_phone")
+        if self.hooks.eligible is not None:
+            await self.hooks.eligible(session, lead, self.now(), principal, hours_override)
+        per_agent, per_account, on_lead = await repository.CallRepository(
+            session, principal.tenant_scope).live_counts(lead.id)
+        if on_lead:
+            raise lead_already_on_call()
+        return per_agent, per_account
+
+    async def _prepare(self, principal: Principal, *, lead_id: str, agent_id: str, call_type: str,
+                       hours_override: str | None) -> tuple[AgentChoice, Lead]:
+        """Every check once without any lock, in a read-only unit: what may ask ElevenLabs (the agent's
+        details, cached) happens here, never under the placement lock; what is refused anyway is refused
+        before queueing for the lock."""
+        async with self.read_sessionmaker() as session:  # rolled back: what a check may add is the reservation's
             lead = await LeadRepository(session, principal.scope).get(lead_id)
-            refuse_archived(lead)  # (archiving takes the tenant row first too: the two cannot cross)
-            if not lead.phone:
-                raise NotFound("lead has no phone number; add one before calling", code="lead_has_no_phone")
-            if self.hooks.eligible is not None:
-                await self.hooks.eligible(session, lead, self.now(), principal, hours_override)
-            per_agent, per_account, on_lead = await repository.CallRepository(
-                session, principal.tenant_scope).live_counts(lead.id)
-            if on_lead:
-                raise Conflict("this lead is already on a call; wait for it to end or cancel it",
-                               code="lead_already_on_call")
-            counts = per_agent, per_account
+            counts = await self._lead_checks(session, principal, lead, hours_override)
             # Refuses (400) an agent that is disabled, not allowed here, or at its or its account's limit.
             choice = await self.voices.choose_agent(session, tenant_id=principal.tenant_id,
                                                     organization_id=principal.organization_id, agent_id=agent_id,
                                                     call_type=call_type, counts=counts)
+            session.expunge_all()
+        return choice, lead
+
+    async def _reserve(self, principal: Principal, choice: AgentChoice, prepared: Lead, *, call_type: str,
+                       key: str | None, hours_override: str | None) -> tuple[CallLog, dict[str, str]] | None:
+        """The admission, one short transaction under the tenant's placement lock (billing's lock order):
+        the checks again, on what no concurrent placement can change meanwhile, then the call and its
+        hold; returns the call and the lead's clock for the agent. None when the idempotency key has its
+        call already (a racing duplicate)."""
+        async with transaction(self.sessionmaker) as session:
+            # FOR NO KEY UPDATE: placements of one tenant serialize on its row, while the foreign-key
+            # checks (KEY SHARE) of every insert naming the tenant, a job's included, pass freely.
+            # SQLite: BEGIN IMMEDIATE has serialized the transaction already.
+            tenant = (await session.execute(select(Tenant).where(Tenant.id == principal.tenant_id)
+                                            .with_for_update(key_share=True))).scalar_one()
+            if key is not None and await repository.CallRepository(
+                    session, principal.tenant_scope).by_idempotency_key(principal.user_id, key) is not None:
+                return None
+            lead = await LeadRepository(session, principal.scope).get(prepared.id)
+            counts = await self._lead_checks(session, principal, lead, hours_override)
+            self.voices.recheck(choice, organization_id=principal.organization_id, call_type=call_type, counts=counts)
             account = choice.account
             now = self.now()
             call = CallLog(tenant_id=lead.tenant_id, organization_id=lead.organization_id, lead_id=lead.id,
@@ -256,8 +317,7 @@ class CallService:
                        detail=f"agent {choice.info.name} ({choice.info.agent_id}), {call_type}, to {lead.phone}")
             self.publish_after_commit(session, call)
             lead_clock = analysis.lead_clock_variables(lead, self._zone(lead, tenant), now)
-            session.expunge(lead)
-        return call, choice, lead, lead_clock
+        return call, lead_clock
 
     def _zone(self, lead: Lead, tenant: Tenant | None) -> ZoneInfo:
         if self.hooks.lead_zone is not None and tenant is not None:
@@ -279,15 +339,18 @@ class CallService:
                               to_number=reserved.to_number,
                               dynamic_variables=self._variables(lead, choice, reserved.call_type, caller, lead_clock),
                               reference=reserved.id)
-        error: str | None = None
+        failure: PlacementFailure | None = None
         unconfirmed: str | None = None
         placement = None
         try:
             placement = await self.voices.start_call(choice.account, request)
         except ProviderError as exc:
-            error = exc.detail
             if isinstance(exc, ProviderRetriable) and exc.maybe_placed:
                 unconfirmed = confirm.unconfirmed_reason(exc)
+            else:
+                failure = placement_failure(exc)
+        # The record updates the call's own row and inserts its audit row, nothing more: no lock a job
+        # can hold stands between a dialled call and its conversation id (billing's lock order).
         async with transaction(self.sessionmaker) as session:
             now = self.now()
             if placement is not None and await self._record_ringing(session, reserved, placement, now):
@@ -295,18 +358,14 @@ class CallService:
             elif unconfirmed is not None:  # it may be ringing: confirmed by our id, never dialled again
                 call = await confirm.record_unconfirmed(self, session, reserved.id, unconfirmed)
             else:
-                call = await self._record_outcome(session, reserved.id, placement, error, now)
+                call = await self._record_outcome(session, reserved.id, placement, failure, now)
             self.publish_after_commit(session, call)
-            wire = to_wire(call)
-        if unconfirmed is not None:
-            return schemas.CallPlaced(success=False, call_log=wire, job_id=wire.eleven_labs_job_id,
-                                      error=confirm.UNCONFIRMED_ANSWER.format(reason=unconfirmed))
-        return schemas.CallPlaced(success=placement is not None, call_log=wire,
-                                  job_id=placement.conversation_id if placement else None,
-                                  error=None if placement else wire.failure_reason)
+        if placement is not None:
+            await self._count_placed_after_record(call, now)
+        return placed_answer(call, unconfirmed)
 
     async def _record_outcome(self, session: AsyncSession, call_id: str, placement: CallPlacement | None,
-                              error: str | None, now: datetime) -> CallLog:
+                              failure: PlacementFailure | None, now: datetime) -> CallLog:
         """What the provider answered, on the call as it is now (it may have moved since the reservation)."""
         call = await repository.unscoped_get_call(session, call_id, for_update=True)
         assert call is not None
@@ -316,14 +375,14 @@ class CallService:
             self._move(session, call, CallStatus.ringing, source="api",
                        detail=f"ElevenLabs accepted the call: conversation {placement.conversation_id}")
             call.next_check_at = now + timedelta(seconds=FIRST_CHECK_SECONDS)
-            await self._count_placed(session, call, now)
         else:
-            call.failure_reason = f"ElevenLabs refused the call: {error}"
+            assert failure is not None
+            call.failure_code, call.failure_reason = failure.code, failure.sentence[:500]
             call.phone_result = PhoneResult.failed.value
             call.transcription_status = TranscriptionStatus.failed.value
             language = await self._language(session, call)
             call.next_action = insights.next_action(language, PhoneResult.failed, None, None, None)
-            self._move(session, call, CallStatus.failed, source="api", detail=call.failure_reason)
+            self._move(session, call, CallStatus.failed, source="api", detail=f"{failure.code}: {failure.sentence}")
             await self._settle(session, call)
         return call
 
@@ -346,13 +405,22 @@ class CallService:
         self.audit(session, call, source="api", kind="status", from_status=CallStatus.initiating.value,
                    to_status=CallStatus.ringing.value,
                    detail=f"ElevenLabs accepted the call: conversation {placement.conversation_id}")
-        await self._count_placed(session, call, now)
         return True
 
     async def _count_placed(self, session: AsyncSession, call: CallLog, now: datetime) -> None:
         await session.execute(update(VoiceAgent).where(VoiceAgent.id == call.agent_ref_id).values(
             calls_placed=VoiceAgent.calls_placed + 1, last_called_at=now))
         await session.execute(update(Lead).where(Lead.id == call.lead_id).values(last_called_at=now))
+
+    async def _count_placed_after_record(self, call: CallLog, now: datetime) -> None:
+        """The agent's and the lead's counters after a dial, in their own transaction once the call is
+        recorded: their rows may be held by a job (a listing refresh, a webhook's lead update), and
+        that must not delay recording the call."""
+        try:
+            async with transaction(self.sessionmaker) as session:
+                await self._count_placed(session, call, now)
+        except SQLAlchemyError:
+            log.exception("call %s is placed; its agent's and lead's counters were not updated", call.id)
 
     # -- following ---------------------------------------------------------------------
 

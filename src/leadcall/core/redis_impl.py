@@ -173,8 +173,13 @@ _BUSY = object()
 
 
 # Sliding windows in one sorted set per key; every limit is checked before any is counted (atomically).
+# An event already counted (by name) is allowed again and counted once.
 _HIT = """
 local now, member = tonumber(ARGV[1]), ARGV[2]
+local counted = redis.call('ZSCORE', KEYS[1], member)
+if counted and tonumber(counted) > now - tonumber(ARGV[4]) then
+  return {0, '0'}
+end
 for i, key in ipairs(KEYS) do
   local limit, window = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
@@ -199,9 +204,9 @@ class RedisRateLimiter:
         self._redis = redis
         self._clock = clock
 
-    async def hit(self, *limits: Limit) -> Refused | None:
+    async def hit(self, *limits: Limit, event: str | None = None) -> Refused | None:
         now = self._clock.now()
-        args: list[str] = [repr(now), uuid.uuid4().hex]
+        args: list[str] = [repr(now), event or uuid.uuid4().hex]
         for limit in limits:
             args += [str(limit.limit), repr(float(limit.window_seconds))]
         run: Any = self._redis.eval
@@ -210,6 +215,12 @@ class RedisRateLimiter:
             return None
         refused = limits[int(index) - 1]
         return Refused(int(index) - 1, wait_for(float(oldest), refused.window_seconds, now))
+
+    async def forget(self, event: str, *limits: Limit) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for limit in limits:
+                pipe.zrem(f"leadcall:rate:{limit.key}", event)
+            await pipe.execute()
 
 
 def connect(url: str) -> Redis:

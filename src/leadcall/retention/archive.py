@@ -42,7 +42,8 @@ DELETE_CONVERSATIONS_JOB = "delete_conversations"
 
 
 async def _locked_lead(session: AsyncSession, principal: Principal, lead_id: str) -> Lead:
-    await session.execute(select(Tenant.id).where(Tenant.id == principal.tenant_id).with_for_update())
+    # As placement takes it (billing's lock order): FOR NO KEY UPDATE, which foreign-key checks pass.
+    await session.execute(select(Tenant.id).where(Tenant.id == principal.tenant_id).with_for_update(key_share=True))
     return await LeadRepository(session, principal.scope).get(lead_id)
 
 

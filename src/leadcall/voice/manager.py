@@ -336,6 +336,14 @@ class VoiceManager:
                 return self._chosen(item)
         raise BadRequest("agent not available: no agent with this id in your ElevenLabs accounts", code="agent_unknown")
 
+    def recheck(self, choice: AgentChoice, *, organization_id: str, call_type: str | None,
+                counts: tuple[dict[str, int], dict[str, int]]) -> None:
+        """`choose_agent`'s refusals again, from live-call counts read under the placement lock, with the
+        agent's details `choose_agent` found: no provider request, so none is made under the lock."""
+        per_agent, per_account = counts
+        self._chosen(self._assess(choice.ref, choice.account, choice.info, {}, [choice.phone_number], per_agent,
+                                  per_account, organization_id, call_type))
+
     @staticmethod
     def _chosen(item: AgentAvailability) -> AgentChoice:
         if item.unavailable is not None:

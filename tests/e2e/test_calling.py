@@ -163,7 +163,8 @@ async def test_refused_call_and_a_lead_someone_else_is_calling(page: Page, live:
     await page.get_by_role("button", name="Confirmar y llamar").click()
     card = page.locator(".call-card")
     await expect(card.get_by_test_id("call-status")).to_have_text("Fallida")
-    await expect(card.locator(".form-error")).to_contain_text("ElevenLabs")
+    await expect(card.locator(".form-error")).to_contain_text("ElevenLabs rechazó la llamada: no se ha llamado al lead.")
+    await expect(card.locator(".form-error .muted")).to_contain_text("rejected the call")  # ElevenLabs' own words
 
     # The picker is open when a colleague (the API) starts calling the same lead: confirming then
     # answers with a readable toast, not a broken panel.

@@ -38,16 +38,14 @@ class PlacementFailure:
 def placement_failure(exc: ProviderError) -> PlacementFailure:
     """The outcome of a provider error that certainly placed no call (see the module docstring)."""
     assert not (isinstance(exc, ProviderRetriable) and exc.maybe_placed), "a maybe-placed dial is confirmed"
-    detail = exc.detail.strip()
+    sentence = f"{NOT_CALLED} {exc.detail.strip()}"
     if isinstance(exc, ProviderAtCapacity):
-        code = "provider_at_capacity"
-    elif isinstance(exc, ProviderRetriable):
-        code = "provider_unreachable"
-    elif isinstance(exc, ProviderMisconfigured):
-        code = "provider_misconfigured"
-    else:
-        code = "provider_refused_call"
-    return PlacementFailure(code, f"{NOT_CALLED} {detail}")
+        return PlacementFailure(code="provider_at_capacity", sentence=sentence)
+    if isinstance(exc, ProviderRetriable):
+        return PlacementFailure(code="provider_unreachable", sentence=sentence)
+    if isinstance(exc, ProviderMisconfigured):
+        return PlacementFailure(code="provider_misconfigured", sentence=sentence)
+    return PlacementFailure(code="provider_refused_call", sentence=sentence)
 
 
 def lead_already_on_call() -> Conflict:

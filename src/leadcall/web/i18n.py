@@ -456,6 +456,20 @@ MESSAGES: dict[str, dict[str, str]] = {
                                               "inténtalo de nuevo en {seconds} s.",
                                         "en": "You placed {limit} calls in the last minute, the most allowed; "
                                               "try again in {seconds} s."},
+    # Why ElevenLabs placed no call (calls/placing.py), shown with the provider's own sentence.
+    "problem.provider_refused_call": {"es": "ElevenLabs rechazó la llamada: no se ha llamado al lead.",
+                                      "en": "ElevenLabs refused the call: the lead was not called."},
+    "problem.provider_misconfigured": {"es": "La cuenta de ElevenLabs necesita a un administrador: no se ha llamado "
+                                             "al lead.",
+                                       "en": "The ElevenLabs account needs an admin: the lead was not called."},
+    "problem.provider_at_capacity": {"es": "ElevenLabs está en su límite de llamadas simultáneas: no se ha llamado al "
+                                           "lead; inténtalo cuando termine una llamada.",
+                                     "en": "ElevenLabs is at its limit of simultaneous calls: the lead was not "
+                                           "called; try again when a call ends."},
+    "problem.provider_unreachable": {"es": "No se pudo contactar con ElevenLabs: no se ha llamado al lead; "
+                                           "inténtalo de nuevo en un momento.",
+                                     "en": "ElevenLabs could not be reached: the lead was not called; try again "
+                                           "shortly."},
     "problem.role_not_allowed": {"es": "Tu rol ({role}) no permite hacer esto.",
                                  "en": "Your role ({role}) does not allow this."},
     "problem.session_ended": {"es": "Tu sesión ha terminado: vuelve a iniciar sesión.",

@@ -151,6 +151,7 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
                       scheduling)
     finally:
         await worker.stop()
+        scheduling.close()
         await jobs.close()
         await events.close()
         if redis is not None:

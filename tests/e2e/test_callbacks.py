@@ -103,6 +103,13 @@ async def test_callback_pages_check_roles_and_input(live: LiveServer, live_clien
         assert r.status_code == 200 and 'value="auto" checked' in r.text
         assert (await live_client.get("/api/callback-settings", headers=cw.world.member.headers)).json() == {
             "mode": "auto"}
+        owned = await live_client.patch(f"/api/leads/{lead_id}", json={"ownerId": cw.world.member.user_id},
+                                        headers=cw.world.admin.headers)
+        assert owned.status_code == 200, owned.text
+        r = await member.get("/callbacks/interested", params={"lead_id": lead_id})
+        assert r.status_code == 200 and "Iris Input está interesado" in r.text
+        r = await admin.get("/callbacks/interested", params={"lead_id": lead_id})
+        assert r.status_code == 204, "the notice is the owner's"
     finally:
         await member.aclose()
         await admin.aclose()

@@ -79,6 +79,7 @@ async def test_a_requested_callback_is_placed_once_at_its_time_in_auto_mode(
     # Thursday 10:00 in the lead's zone (a Washington DC number), as the lead asked; open hours: not moved.
     assert callback["status"] == "scheduled" and callback["mode"] == "auto" and callback["moved"] is None
     assert callback["sourceCallId"] == first_call and callback["agentId"] == cw.agent_ids[0]
+    assert call["callbackId"] == callback["id"]
     assert callback["leadTimezone"] == "America/New_York"
     local = at(callback["dueAt"]).astimezone(ZoneInfo("America/New_York"))
     assert (local.weekday(), local.hour, local.minute) == (3, 10, 0)
@@ -194,8 +195,21 @@ async def test_an_opt_out_lists_the_number_and_cancels_every_callback_to_it(
                                    headers=cw.world.member.headers)
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
+    heard: list[dict[str, Any]] = []
+
+    async def listen() -> None:  # the pages hear of it, whichever path canceled it
+        async for event in live.app.state.events.subscribe(cw.world.tenant_id, cw.world.org_id):
+            if event is not None and event.name == "callback.updated" and event.data["status"] == "canceled":
+                heard.append(event.data)
+                if len(heard) == 2:
+                    return
+
+    listener = asyncio.get_running_loop().create_task(listen())
+    await asyncio.sleep(0.05)
     r = await live_client.delete(f"/api/leads/{first}/consent", headers=cw.world.member.headers)
     assert r.status_code == 204, r.text
+    await asyncio.wait_for(listener, 5)
+    assert sorted(e["id"] for e in heard) == sorted(ids)
     for lead_id in (first, second):
         [callback] = await callbacks_of(live_client, cw, lead_id)
         assert callback["status"] == "canceled" and callback["reasonCode"] == "number_on_dnc"
@@ -300,3 +314,45 @@ async def test_callback_routes_check_roles_scope_and_input(live: LiveServer, liv
     assert r.status_code == 409 and r.json()["code"] == "callback_already_ended"
     r = await client.post("/api/leads/not-a-lead/callbacks", json={"at": later}, headers=world.member.headers)
     assert r.status_code == 404
+
+
+async def test_a_placement_the_rules_refuse_at_its_time_moves_the_callback_or_misses_it(
+        live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    await set_mode(live_client, cw, "auto")
+    lead_id = await new_lead(live_client, cw, "+12025550177")
+    soon = (datetime.fromtimestamp(live.clock.now(), tz=UTC) + timedelta(minutes=5)).isoformat()
+    r = await live_client.post(f"/api/leads/{lead_id}/callbacks", json={"at": soon, "agentId": cw.agent_ids[0]},
+                               headers=cw.world.member.headers)
+    assert r.status_code == 201, r.text
+    callback = r.json()
+    # Meanwhile the team narrows its calling hours to one day that is not the due one.
+    zone = ZoneInfo("America/New_York")
+    due_local = at(callback["dueAt"]).astimezone(zone)
+    other = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(due_local.weekday() + 2) % 7]
+    r = await live_client.put("/api/calling-rules", json={
+        "windows": [{"days": [other], "start": "09:00", "end": "17:00"}], "regionRules": False},
+        headers=cw.world.admin.headers)
+    assert r.status_code == 200, r.text
+    await until_due(live, callback)
+    await scheduler(live.app).fire(callback["id"])
+    [moved] = await callbacks_of(live_client, cw, lead_id)
+    assert moved["status"] == "scheduled" and moved["moved"]["code"] == "outside_calling_hours"
+    new_local = at(moved["dueAt"]).astimezone(zone)
+    assert new_local.hour == 9 and new_local.strftime("%a").lower()[:3] == other
+    assert not await calls_of(live_client, cw, lead_id), "refused: nobody was dialled"
+    # At its new time the agent is gone from the team's reach: missed, with the refusal's reason.
+    r = await live_client.put("/api/calling-rules", json={"windows": [
+        {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}]},
+        headers=cw.world.admin.headers)
+    assert r.status_code == 200
+    async with transaction(live.app.state.container.sessionmaker) as session:
+        from leadcall.scheduling.models import Callback
+
+        row = await session.get(Callback, callback["id"])
+        assert row is not None
+        row.agent_id = "agent_that_does_not_exist"
+    await until_due(live, moved)
+    await scheduler(live.app).fire(callback["id"])
+    [missed] = await callbacks_of(live_client, cw, lead_id)
+    assert missed["status"] == "missed" and missed["reasonCode"] == "agent_unknown" and missed["reason"]
+    assert not await calls_of(live_client, cw, lead_id)

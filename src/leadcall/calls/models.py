@@ -110,6 +110,8 @@ class CallLog(IdMixin, OrgOwned, Base):
     next_action: Mapped[str | None] = mapped_column(String(500), nullable=True)
     callback_at: Mapped[datetime | None] = mapped_column(nullable=True)
     callback_text: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The callback the follow-through scheduled from this call's request (leadcall.scheduling).
+    callback_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     has_audio: Mapped[bool] = mapped_column(default=False)
     failure_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # The stable code of a placement the provider did not take (calls/placing.py), beside its sentence.

@@ -47,6 +47,8 @@ class CallLog(Schema):
     next_action: str | None = Field(alias="next_action")
     callback_at: datetime | None
     callback_text: str | None
+    callback_id: str | None = Field(default=None, description="The callback scheduled from this call's request "
+                                                              "(GET /api/callbacks?leadId=…).")
     outcome_source: OutcomeSource | None = Field(
         default=None, description="Where the outcome came from: `seller` (a person's correction, wins), "
                                   "`data_collection` (ElevenLabs' data collection), `evaluation` (ElevenLabs' "

@@ -14,12 +14,14 @@ from the row, so a worker killed at the due moment dials exactly once).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from leadcall.calls.models import CallLog, CallType, SalesResult
 from leadcall.calls.service import CallService
@@ -78,34 +80,44 @@ class SchedulingService:
         self.events = events
         self.clock = clock
         watch.install()
+        bind = sessionmaker.kw.get("bind")
+        self.engine = bind.sync_engine if bind is not None else None
+        self._tasks: set[asyncio.Task[None]] = set()
+        event.listen(Session, "after_commit", self._committed)
 
     def now(self) -> datetime:
         return utc_datetime(self.clock)
 
     # -- events ----------------------------------------------------------------------------------
 
-    def publish_after_commit(self, session: AsyncSession) -> None:
-        """`callback.updated` for every callback this unit of work changed (here or in `watch`)."""
-        if session.info.get("leadcall.callbacks_publishing"):
-            return
-        session.info["leadcall.callbacks_publishing"] = True
+    def _changed(self, session: AsyncSession, callback_id: str) -> None:
+        session.info.setdefault(watch.CHANGED, set()).add(callback_id)
 
-        async def publish() -> None:
-            ids = sorted(session.info.pop(watch.CHANGED, set()))
-            session.info.pop("leadcall.callbacks_publishing", None)
-            if not ids:
-                return
+    def _committed(self, session: Session) -> None:
+        """After any commit of this database: `callback.updated` for every callback the unit of work changed,
+        here or in `watch` (a placement, an opt-out, an archive), so pages follow whichever path changed it."""
+        if session.get_bind() is not self.engine:  # another app's database (tests run several)
+            return
+        ids = session.info.pop(watch.CHANGED, None)
+        if not ids:
+            return
+        task = asyncio.get_running_loop().create_task(self._publish(sorted(ids)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish(self, ids: list[str]) -> None:
+        try:
             async with transaction(self.sessionmaker) as reader:
                 rows = list((await reader.execute(select(Callback).where(Callback.id.in_(ids)))).scalars())
             for row in rows:
                 await self.events.publish(Event("callback.updated", row.tenant_id, row.organization_id,
                                                 to_wire(row).model_dump(mode="json", by_alias=True)))
+        except Exception:  # noqa: BLE001 - live news is best effort; the pages re-read on reconnect
+            log.exception("publishing callback updates failed")
 
-        on_commit(session, publish)
-
-    def _changed(self, session: AsyncSession, callback_id: str) -> None:
-        session.info.setdefault(watch.CHANGED, set()).add(callback_id)
-        self.publish_after_commit(session)
+    def close(self) -> None:
+        if event.contains(Session, "after_commit", self._committed):
+            event.remove(Session, "after_commit", self._committed)
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -247,16 +259,16 @@ class SchedulingService:
             tenant = await unscoped_get_tenant(session, lead.tenant_id)
             principal = system_principal(lead, call.user_id, tenant.default_language if tenant else "en")
             await records.opt_out(session, principal, lead.id, now, call_id=call.id)
-        self.publish_after_commit(session)
 
     async def _callback_of(self, session: AsyncSession, lead: Lead, call: CallLog, now: datetime) -> None:
         scope = Scope(lead.tenant_id)
         if await repository.CallbackRepository(session, scope).of_source_call(call.id) is not None:
             return
         try:
-            await self.schedule(session, lead, wanted=call.callback_at, text=call.callback_text, now=now,
-                                agent_id=call.agent_id, call_type=call.call_type, user_id=call.user_id,
-                                source_call_id=call.id)
+            row = await self.schedule(session, lead, wanted=call.callback_at, text=call.callback_text, now=now,
+                                      agent_id=call.agent_id, call_type=call.call_type, user_id=call.user_id,
+                                      source_call_id=call.id)
+            call.callback_id = row.id
         except DialRefused as exc:  # e.g. the number is on the list: nobody will be called back
             session.add(lead_event(lead, at=now, kind="callback_refused", code=exc.code, params=exc.params,
                                    detail=exc.detail))
@@ -340,9 +352,6 @@ class SchedulingService:
                                         idempotency_key=watch.idempotency_key(callback_id))
         except LeadcallError as exc:
             await self._refused(callback_id, exc)
-            return
-        async with transaction(self.sessionmaker) as session:
-            self._changed(session, callback_id)
 
     async def _refused(self, callback_id: str, exc: LeadcallError) -> None:
         """A refused placement: moved to when the rules allow it, else missed, with the reason."""

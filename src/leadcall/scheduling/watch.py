@@ -77,7 +77,12 @@ def _after_flush(session: Session, _context: object) -> None:
                     code="lead_archived", reason="the lead was archived", at=row.archived_at)
 
 
+def _rolled_back(session: Session) -> None:
+    session.info.pop(CHANGED, None)  # nothing of it happened
+
+
 def install() -> None:
     """Watches every session (idempotent; called when the scheduler is built)."""
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_rollback", _rolled_back)

@@ -154,8 +154,11 @@ async def call_back(callback_id: str, request: Request, principal: PagePrincipal
 @router.get("/callbacks/interested")
 async def interested_toast(request: Request, principal: PagePrincipal, session: DbSession,
                            lead_id: str = "") -> Response:
-    """A lead just said it is interested (heard over SSE): a notice naming it, for whoever may see the lead."""
+    """A lead just said it is interested (heard over SSE): a notice naming it, for its owner (for everyone who
+    may see it when it has none)."""
     lead = await leads.get_lead(session, principal.scope, lead_id)
+    if lead.owner_id is not None and lead.owner_id != principal.user_id:
+        return Response(status_code=204)  # the notice is the owner's (htmx swaps nothing)
     lang = language_of(request, principal)
     return render(request, "_toast.html", principal, title=translate(lang, "callbacks.interested_title"),
                   message=translate(lang, "callbacks.interested", name=lead.name), kind="ok")

@@ -207,3 +207,16 @@ async def test_roles_and_bad_input(live_client: httpx.AsyncClient, cw: CallWorld
     assert r.status_code == 422 and r.json()["fields"][0]["field"] == "optedOut"
     r = await live_client.post("/api/voice/agents/no-such-agent/analysis", headers=cw.world.admin.headers)
     assert r.status_code == 404
+
+
+async def test_a_refused_call_has_no_outcome_and_says_why(live: LiveServer, live_client: httpx.AsyncClient,
+                                                         cw: CallWorld) -> None:
+    lead = await live_client.post("/api/leads", json={"name": "Refused", "phone": "+12025550106"},
+                                  headers=cw.world.member.headers)
+    placed = await live_client.post(f"/api/leads/{lead.json()['id']}/call", json={"agentId": cw.agent_ids[0]},
+                                    headers=cw.world.member.headers)
+    call = placed.json()["callLog"]
+    assert call["status"] == "failed" and call["outcome"] is None
+    assert call["phoneResult"] == "failed" and "ElevenLabs refused" in call["failureReason"]
+    assert call["outcomeSource"] is None and call["optedOut"] is False
+    assert call["next_action"] == "Revisar el número y reintentar"  # the tenant's language

@@ -10,12 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from leadcall.calls.models import WebhookDelivery
 from leadcall.core.db import transaction
 from leadcall.leads.models import Lead
+from leadcall.scheduling.models import Callback
 from tests.factories import TenantWorld
 from tests.live import CallWorld, LiveServer, finish_jobs, play
 
@@ -101,8 +103,11 @@ async def test_another_tenants_lead_cannot_be_archived_restored_erased_or_read(
     assert unknown.status_code == 404
 
 
-async def test_only_admins_erase(client: httpx.AsyncClient, world: TenantWorld) -> None:
+async def test_only_admins_erase(app: FastAPI, client: httpx.AsyncClient, world: TenantWorld) -> None:
     lead_id = await new_lead(client, world)
+    callback = await client.post(f"/api/leads/{lead_id}/callbacks", json={
+        "at": "2031-03-04T10:00:00+00:00", "note": "Lucía prefers mornings"}, headers=world.member.headers)
+    assert callback.status_code == 201, callback.text
     flagged = await client.patch(f"/api/leads/{lead_id}", json={"doNotCall": True,
                                                                 "doNotCallReason": "Lucía Archivable said stop"},
                                  headers=world.member.headers)
@@ -122,9 +127,13 @@ async def test_only_admins_erase(client: httpx.AsyncClient, world: TenantWorld) 
     again = await client.post(f"/api/leads/{lead_id}/erase", headers=world.admin.headers)
     assert again.status_code == 200 and again.json()["erasedAt"] == body["erasedAt"]
     events = (await client.get(f"/api/leads/{lead_id}/events", headers=world.admin.headers)).json()
-    assert [e["kind"] for e in events] == ["dnc_added", "erased"]
-    assert "+12025550100" not in str(events) and "Lucía" not in str(events)
-    assert events[0]["params"] == {"phone": "[erased]"}
+    kinds = [e["kind"] for e in events]
+    assert "dnc_added" in kinds and kinds[-1] == "erased" and kinds.count("erased") == 1, kinds
+    assert "+12025550100" not in str(events) and "Lucía" not in str(events), events
+    assert next(e for e in events if e["kind"] == "dnc_added")["params"] == {"phone": "[erased]"}
+    async with transaction(app.state.container.sessionmaker) as session:
+        row = await session.get(Callback, callback.json()["id"])
+    assert row is not None and (row.note, row.requested_text) == (None, None) and row.status == "canceled"
 
 
 async def test_a_lead_on_a_live_call_is_neither_archived_nor_erased(live: LiveServer, live_client: httpx.AsyncClient,

@@ -24,6 +24,7 @@ from leadcall.core.db import new_id
 from leadcall.leads.models import LeadEvent
 from leadcall.retention.models import ConversationDeletion
 from leadcall.rules.models import LeadConsent
+from leadcall.scheduling.models import Callback
 
 REMOVED_BODY = WebhookDelivery.REMOVED_BODY
 ERASED = "[erased]"
@@ -106,13 +107,17 @@ def _scrub(value: Any, secrets: Sequence[str]) -> Any:
 
 
 async def erase_lead_records(session: AsyncSession, lead_id: str, secrets: Sequence[str]) -> None:
-    """The lead's own records stay as evidence (its audit trail, its consents), without its personal data."""
+    """The lead's own records stay as evidence (its audit trail, consents, callbacks), without its personal data."""
     secrets = [s for s in secrets if s]
     for event in (await session.execute(select(LeadEvent).where(LeadEvent.lead_id == lead_id))).scalars():
-        event.detail = _scrub(event.detail, secrets)
+        event.detail = None  # free text (a do-not-call reason, a seller's note): it may say anything of the lead
         event.params = _scrub(event.params, secrets)
     for consent in (await session.execute(select(LeadConsent).where(LeadConsent.lead_id == lead_id))).scalars():
         consent.text = _scrub(consent.text, secrets)
+    for callback in (await session.execute(select(Callback).where(Callback.lead_id == lead_id))).scalars():
+        callback.note = callback.requested_text = None  # the seller's note, the lead's words for the time
+        callback.reason = _scrub(callback.reason, secrets)
+        callback.moved_params = _scrub(callback.moved_params, secrets)
 
 
 async def request_provider_deletion(session: AsyncSession, tenant_id: str, call_ids: Sequence[str], *,

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from leadcall.billing.router import router as billing_router
 from leadcall.calls.router import router as calls_router
@@ -16,6 +17,7 @@ from leadcall.core.boundary import check_address, check_request
 from leadcall.core.container import Container
 from leadcall.core.db import transaction
 from leadcall.core.http_errors import API_ERRORS, install_error_handlers
+from leadcall.core.observability import RequestContext, configure_logging
 from leadcall.core.security_headers import SecuredFastAPI
 from leadcall.kit.clock import Clock, SystemClock
 from leadcall.leads.router import router as leads_router
@@ -63,9 +65,17 @@ async def link_simulator_webhooks(app: FastAPI) -> None:
             account.webhook_url = urls[account.api_key]
 
 
+class LeadcallApp(SecuredFastAPI):
+    """The request id outside everything else, so even a 500 answer and its log line carry it."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContext(super().build_middleware_stack())
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_format)
         async with runtime(settings, clock) as rt:
             app.state.container = rt.container
             app.state.events = rt.events
@@ -92,7 +102,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                     await simulator.stop()
 
     # Security headers on every answer, 500s included (core/security_headers.py).
-    app = SecuredFastAPI(hsts=settings.session_cookie_secure, policies={DOCS_PATH: DOCS_POLICY},
+    app = LeadcallApp(hsts=settings.session_cookie_secure, policies={DOCS_PATH: DOCS_POLICY},
                          title="leadcall", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                          description="Call CRM leads with ElevenLabs AI voice agents.")
     app.add_middleware(SessionMiddleware, secret_key=settings.session_secret.get_secret_value(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -42,6 +44,10 @@ class Settings(BaseSettings):
     provider_hosts: str = ""
     # Whether outbound requests may reach loopback, private and link-local addresses at all.
     allow_private_targets: bool = False
+    # Log lines as one JSON object each ("json", for production) or readable text ("text").
+    log_format: Literal["text", "json"] = "text"
+    # The bearer token `GET /metrics` answers to; unset, the route is not served.
+    metrics_token: SecretStr | None = None
 
     @field_validator("provider_hosts")
     @classmethod

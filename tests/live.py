@@ -119,3 +119,24 @@ async def play(live: LiveServer, seconds: float, step: float = 2.0) -> None:
         elapsed += step
         await asyncio.sleep(0.02)  # let webhook processing scheduled after commit run
         await worker.run_once()
+
+
+async def call_with_alert(live: LiveServer, client: httpx.AsyncClient, victim: CallWorld) -> tuple[str, str, str]:
+    """A tenant's completed call whose real cost crossed a budget threshold: (call id, budget id, alert id).
+    Alerts are about money spent, not held, so the call must end and its cost settle first."""
+    world = victim.world
+    placed = await client.post(f"/api/leads/{world.lead_ids[0]}/call", json={"agentId": victim.agent_ids[0]},
+                               headers=world.member.headers)
+    assert placed.status_code == 200, placed.text
+    call_id = str(placed.json()["callLog"]["id"])
+    await play(live, 120)
+    call = (await client.get(f"/api/calls/{call_id}", headers=world.member.headers)).json()
+    assert call["status"] == "completed" and call["cost"], call
+    budget = await client.put("/api/budgets", json={"monthlyLimit": max(round(call["cost"] * 1.5, 2), 0.01)},
+                              headers=world.admin.headers)
+    assert budget.status_code == 200, budget.text
+    await live.app.state.billing.check_alerts(world.tenant_id, world.org_id)
+    await finish_jobs(live)
+    alerts = (await client.get("/api/alerts", headers=world.admin.headers)).json()
+    assert alerts, "the call's cost crossed the 50 % threshold"
+    return call_id, str(budget.json()["id"]), str(alerts[0]["id"])

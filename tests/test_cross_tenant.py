@@ -10,7 +10,7 @@ from leadcall.settings import Settings
 from leadcall.tenancy.deps import CurrentPrincipal
 from tests.cross_tenant import Case, list_leaks, walk
 from tests.factories import PASSWORD, TenantWorld
-from tests.live import CallWorld, LiveServer, finish_jobs, make_call_world
+from tests.live import CallWorld, LiveServer, call_with_alert, make_call_world
 
 
 async def victim_ids(client: httpx.AsyncClient, victim: TenantWorld) -> dict[str, str]:
@@ -35,17 +35,8 @@ async def victim_call_ids(live: LiveServer, client: httpx.AsyncClient, victim: C
     """Ids of a tenant that has an account, agents and a call."""
     ids = await victim_ids(client, victim.world)
     agents = (await client.get("/api/voice/agents/available", headers=victim.world.member.headers)).json()
-    budget = await client.put("/api/budgets", json={"monthlyLimit": 1, "estimatedCallCost": 0.6},
-                              headers=victim.world.admin.headers)
-    assert budget.status_code == 200, budget.text
-    placed = await client.post(f"/api/leads/{victim.world.lead_ids[0]}/call", json={"agentId": agents[0]["agentId"]},
-                               headers=victim.world.member.headers)
-    assert placed.status_code == 200, placed.text
-    await finish_jobs(live)
-    alerts = (await client.get("/api/alerts", headers=victim.world.admin.headers)).json()
-    assert alerts, "the call's hold crossed the 50 % threshold"
-    return {**ids, "call_id": placed.json()["callLog"]["id"], "agent_ref_id": agents[0]["id"],
-            "budget_id": budget.json()["id"], "alert_id": alerts[0]["id"],
+    call_id, budget_id, alert_id = await call_with_alert(live, client, victim)
+    return {**ids, "call_id": call_id, "agent_ref_id": agents[0]["id"], "budget_id": budget_id, "alert_id": alert_id,
             "config_id": victim.account_id, "agent_id": agents[0]["agentId"]}
 
 

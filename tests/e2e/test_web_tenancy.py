@@ -8,7 +8,7 @@ import pytest
 
 from tests.e2e.conftest import browser_session
 from tests.factories import PASSWORD
-from tests.live import CallWorld, LiveServer, finish_jobs, make_call_world, play
+from tests.live import CallWorld, LiveServer, call_with_alert, make_call_world, play
 
 pytestmark = pytest.mark.e2e
 
@@ -16,14 +16,13 @@ pytestmark = pytest.mark.e2e
 async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
     victim = await make_call_world(live, live_client)
     lead_id = victim.world.lead_ids[0]
-    budget = await live_client.put("/api/budgets", json={"monthlyLimit": 1, "estimatedCallCost": 0.6},
-                                   headers=victim.world.admin.headers)
-    assert budget.status_code == 200, budget.text
-    placed = await live_client.post(f"/api/leads/{lead_id}/call", json={"agentId": victim.agent_ids[0]},
-                                    headers=victim.world.member.headers)
+    _ended, budget_id, alert_id = await call_with_alert(live, live_client, victim)
+    # The budget did its part (an alert); a live call is what the attacker must not touch.
+    assert (await live_client.delete(f"/api/budgets/{budget_id}", headers=victim.world.admin.headers)
+            ).status_code == 204
+    placed = await live_client.post(f"/api/leads/{victim.world.lead_ids[1]}/call",
+                                    json={"agentId": victim.agent_ids[0]}, headers=victim.world.member.headers)
     assert placed.status_code == 200, placed.text
-    await finish_jobs(live)
-    alert_id = (await live_client.get("/api/alerts", headers=victim.world.admin.headers)).json()[0]["id"]
     call_id = placed.json()["callLog"]["id"]
     agents = await live_client.get("/api/voice/agents/available", headers=victim.world.member.headers)
     agent_ref = agents.json()[0]["id"]

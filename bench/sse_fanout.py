@@ -23,7 +23,7 @@ from _harness import free_port, make_tenant, p, summary  # noqa: E402
 from leadcall.core.db import make_engine, make_sessionmaker  # noqa: E402
 from leadcall.core.events import Event  # noqa: E402
 from leadcall.core.migrate import upgrade  # noqa: E402
-from leadcall.core.redis_impl import CHANNEL  # noqa: E402
+from leadcall.core.redis_events import CHANNEL  # noqa: E402
 from leadcall.core.secrets import SecretBox  # noqa: E402
 
 CLIENTS = 1000

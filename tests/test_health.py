@@ -14,18 +14,19 @@ from leadcall import public
 from tests.live import LiveServer
 
 
-async def test_health_is_ok_while_a_worker_sweeps_and_degraded_when_none_does(
+async def test_health_is_ok_while_a_worker_sweeps_and_failing_when_none_does(
         live: LiveServer, live_client: httpx.AsyncClient) -> None:
     await live.app.state.worker.run_once()
     r = await live_client.get("/health")
     assert r.status_code == 200
     redis = "ok" if live.app.state.container.settings.redis_url else "not used"
-    assert r.json() == {"status": "ok", "database": "ok", "redis": redis, "lastSweepSecondsAgo": 0.0, "problems": []}
+    assert r.json() == {"status": "ok", "database": "ok", "redis": redis, "relay": redis, "lastSweepSecondsAgo": 0.0,
+                        "problems": []}
     live.clock.advance(61)
     r = await live_client.get("/health")
-    assert r.status_code == 200, "the web process still serves"
+    assert r.status_code == 503, "calls placed now would never be followed"
     body = r.json()
-    assert body["status"] == "degraded" and body["lastSweepSecondsAgo"] == 61.0
+    assert body["status"] == "failing" and body["lastSweepSecondsAgo"] == 61.0
     assert body["problems"] and "not followed" in body["problems"][0]
     await live.app.state.worker.run_once()
     assert (await live_client.get("/health")).json()["status"] == "ok"

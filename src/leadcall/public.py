@@ -11,6 +11,7 @@ from sqlalchemy import text
 from leadcall.calls.webhooks import router as webhooks_router
 from leadcall.core.db import transaction
 from leadcall.core.heartbeats import SWEEP, SWEEP_STALE_SECONDS
+from leadcall.core.redis_events import RedisEventHub
 from leadcall.tenancy.router import public_router as auth_router
 
 health_router = APIRouter(tags=["health"])
@@ -18,9 +19,10 @@ health_router = APIRouter(tags=["health"])
 
 @health_router.get("/health")
 async def health(request: Request, response: Response) -> dict[str, Any]:
-    """For load balancers and operators. 503 when the database (or Redis, where configured) cannot be
-    reached. "degraded", still 200 since the web process itself serves, when no worker has swept in the
-    last minute: calls are then neither polled nor reconciled, and stored webhooks wait."""
+    """For load balancers and operators: 200 "ok", or 503 "failing" with each problem said. Failing: the
+    database (or Redis, where configured) cannot be reached; this process's live-event relay has lost Redis
+    (its browsers get no live status until it subscribes again); or no worker has swept in the last minute
+    (calls are then placed but neither polled nor reconciled, and stored webhooks wait)."""
     state = request.app.state
     problems: list[str] = []
     database = "ok"
@@ -30,7 +32,8 @@ async def health(request: Request, response: Response) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - any failure here means the database cannot be used
         database = "unreachable"
         problems.append("the database cannot be reached")
-    redis = "ok" if state.container.settings.redis_url else "not used"
+    scaled_out = bool(state.container.settings.redis_url)
+    redis = "ok" if scaled_out else "not used"
     last: float | None = None
     try:
         async with asyncio.timeout(5):
@@ -38,16 +41,24 @@ async def health(request: Request, response: Response) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - only the Redis implementation can fail
         redis = "unreachable"
         problems.append("Redis cannot be reached")
-    ago = max(0.0, state.container.clock.now() - last) if last is not None else None
-    failing = bool(problems)
-    if not failing and (ago is None or ago > SWEEP_STALE_SECONDS):
+    relay = "not used"
+    if isinstance(state.events, RedisEventHub):
+        relay = "ok" if state.events.relay_connected else "reconnecting"
+        if relay != "ok":
+            problems.append("live events do not reach this process's browsers: its relay lost Redis and is "
+                            "subscribing again")
+    now = state.container.clock.now()
+    ago = max(0.0, now - last) if last is not None else None
+    # Counted from this process's start at the earliest: a worker started with it has had no time to sweep yet.
+    unseen_for = now - max(last if last is not None else 0.0, state.heartbeats.since)
+    if redis != "unreachable" and unseen_for > SWEEP_STALE_SECONDS:
         problems.append("no worker has swept in the last minute: calls are not followed; start `leadcall worker`"
-                        if state.container.settings.redis_url else
+                        if scaled_out else
                         "the in-process worker has not swept in the last minute: calls are not followed")
-    if failing:
+    if problems:
         response.status_code = 503
-    return {"status": "failing" if failing else "degraded" if problems else "ok", "database": database,
-            "redis": redis, "lastSweepSecondsAgo": round(ago, 1) if ago is not None else None, "problems": problems}
+    return {"status": "failing" if problems else "ok", "database": database, "redis": redis, "relay": relay,
+            "lastSweepSecondsAgo": round(ago, 1) if ago is not None else None, "problems": problems}
 
 
 PUBLIC_ROUTERS: list[APIRouter] = [health_router, auth_router, webhooks_router]

@@ -28,8 +28,10 @@ from leadcall.core.events import EventHub, MemoryEventHub
 from leadcall.core.heartbeats import SWEEP, Heartbeats, MemoryHeartbeats
 from leadcall.core.jobs import ArqJobs, InProcessJobs, JobQueue
 from leadcall.core.ratelimit import MemoryRateLimiter, RateLimiter
-from leadcall.core.redis_impl import RedisCache, RedisEventHub, RedisHeartbeats, RedisRateLimiter
-from leadcall.core.redis_impl import connect as connect_redis
+from leadcall.core.redis_events import RedisEventHub
+from leadcall.core.redis_impl import RedisCache, RedisHeartbeats, RedisRateLimiter
+from leadcall.core.redis_link import RedisLink, client_options
+from leadcall.core.redis_link import connect as connect_redis
 from leadcall.core.secrets import SecretBox
 from leadcall.kit.clock import Clock, SystemClock
 from leadcall.kit.outbound import GuardedTransport
@@ -69,11 +71,12 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
                      clock=clock or SystemClock(), secret_box=SecretBox.from_setting(keys))
 
 
-async def arq_pool(redis_url: str) -> Any:
-    from arq import create_pool
-    from arq.connections import RedisSettings
+def arq_pool(redis_url: str, timeout_seconds: float) -> Any:
+    """arq's client, with our deadlines; it connects on its first command, so a process started while Redis
+    is down starts all the same (and says so in `/health`)."""
+    from arq.connections import ArqRedis
 
-    return await create_pool(RedisSettings.from_dsn(redis_url))
+    return ArqRedis.from_url(redis_url, **client_options(timeout_seconds))
 
 
 @asynccontextmanager
@@ -83,19 +86,20 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     targets = ProviderTargets.from_settings(settings.provider_hosts, settings.allow_private_targets)
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), transport=GuardedTransport(
         targets.connections, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)))
-    redis = connect_redis(settings.redis_url) if settings.redis_url else None
+    timeout = settings.redis_timeout_seconds
+    link = RedisLink(connect_redis(settings.redis_url, timeout)) if settings.redis_url else None
     events: EventHub
     cache: Cache
     limiter: RateLimiter
     jobs: JobQueue
     in_process = InProcessJobs()
-    if redis is not None and settings.redis_url:
-        redis_events = RedisEventHub(redis)
+    if link is not None and settings.redis_url:
+        redis_events = RedisEventHub(link, timeout_seconds=timeout)
         await redis_events.start()
-        events, limiter = redis_events, RedisRateLimiter(redis, container.clock)
-        heartbeats: Heartbeats = RedisHeartbeats(redis, container.clock)
-        cache = RedisCache(redis, container.clock, container.secret_box.derived_key("redis-cache"))
-        jobs = ArqJobs(await arq_pool(settings.redis_url))
+        events, limiter = redis_events, RedisRateLimiter(link, container.clock)
+        heartbeats: Heartbeats = RedisHeartbeats(link, container.clock)
+        cache = RedisCache(link, container.clock, container.secret_box.derived_key("redis-cache"))
+        jobs = ArqJobs(arq_pool(settings.redis_url, timeout), link)
     else:
         events, cache, limiter = MemoryEventHub(), MemoryCache(container.clock), MemoryRateLimiter(container.clock)
         heartbeats = MemoryHeartbeats(container.clock)
@@ -154,7 +158,8 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
         scheduling.close()
         await jobs.close()
         await events.close()
-        if redis is not None:
-            await redis.aclose()
+        if link is not None:
+            await link.close()
+            await link.redis.aclose()
         await http.aclose()
         await container.engine.dispose()

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./leadcall.db"
     redis_url: str | None = None
+    # Deadline of each Redis command (to connect, to read its answer): what a frozen Redis costs a request.
+    redis_timeout_seconds: float = 3.0
     # Signs session cookies and CSRF tokens.
     session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
     # Fernet keys, comma separated; the first encrypts, all decrypt (rotation).

@@ -5,31 +5,43 @@ jobs with one id per tick (so exactly one worker runs each tick cluster-wide), t
 sweep: due polls, overdue calls (reconciliation), stored webhooks not yet processed,
 retention. Everything a job does is idempotent; a worker killed mid-job leaves the
 rows as they were and the next sweep or retry finishes the work.
+
+It outlives Redis: started while Redis is down it waits for it; when Redis restarts,
+freezes or goes away it keeps running, tries again with backoff and carries on once
+Redis answers (arq alone would exit). Jobs lost with a Redis that kept no data are
+found again by the sweep, which reads the database.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from arq import cron, func
-from arq.connections import RedisSettings
+from arq.worker import Worker as ArqWorker
 
 from leadcall.billing.service import ALERTS_JOB
 from leadcall.calls.webhooks import process_delivery
+from leadcall.core.redis_link import REDIS_FAILURES, reconnect_backoff
 from leadcall.retention.archive import DELETE_CONVERSATIONS_JOB
-from leadcall.runtime import Runtime, runtime
+from leadcall.runtime import Runtime, arq_pool, runtime
 from leadcall.settings import Settings
+
+log = logging.getLogger("leadcall.worker")
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     manager: AbstractAsyncContextManager[Runtime] = runtime(Settings())
-    ctx["runtime_manager"] = manager
     ctx["runtime"] = await manager.__aenter__()
+    ctx["runtime_manager"] = manager
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    await ctx["runtime_manager"].__aexit__(None, None, None)
+    manager = ctx.pop("runtime_manager", None)  # once, however the worker stops
+    if manager is not None:
+        await manager.__aexit__(None, None, None)
 
 
 async def process_webhook(ctx: dict[str, Any], delivery_id: str) -> None:
@@ -48,7 +60,68 @@ async def sweep(ctx: dict[str, Any]) -> None:
     await ctx["runtime"].worker.run_once()
 
 
-def worker_settings(settings: Settings) -> dict[str, Any]:
+class Worker(ArqWorker):
+    """arq's worker, made to outlive Redis: a poll that Redis fails is retried with backoff instead of
+    ending the process."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._backoff = reconnect_backoff()
+        self._failures = 0
+
+    async def main(self) -> None:
+        await self._wait_for_redis()
+        await super().main()
+
+    async def _wait_for_redis(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self.pool.ping()
+                return
+            except REDIS_FAILURES as exc:
+                failures += 1
+                if failures == 1:
+                    log.warning("Redis is not answering (%s: %s); the worker waits for it", type(exc).__name__, exc)
+                await asyncio.sleep(self._backoff.compute(failures))
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except REDIS_FAILURES as exc:
+            self._failures += 1
+            if self._failures == 1:
+                log.warning("Redis is not answering (%s: %s); the worker tries again with backoff",
+                            type(exc).__name__, exc)
+            await asyncio.sleep(self._backoff.compute(self._failures))
+            return
+        if self._failures:
+            log.warning("Redis answers again after %d failed polls; the worker carries on", self._failures)
+            self._failures = 0
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        for job_id in job_ids:
+            if self.job_counter >= self.max_jobs:
+                return
+            try:
+                await super().start_jobs([job_id])
+            except REDIS_FAILURES:
+                if job_id.decode() not in self.tasks:
+                    # arq took a slot and counted the job before asking Redis; give both back, or a few
+                    # outages would leave the worker unable to start any job.
+                    self.job_counter -= 1
+                    self.sem.release()
+                raise
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        except REDIS_FAILURES as exc:
+            log.warning("Redis did not answer while the worker stopped (%s); closing without it", exc)
+            await shutdown(self.ctx)
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
     if not settings.redis_url:
         raise RuntimeError("`leadcall worker` needs LEADCALL_REDIS_URL (the embedded default runs its worker "
                            "inside `leadcall serve`)")
@@ -59,7 +132,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "cron_jobs": [cron(sweep, name="sweep", second=set(range(60)), unique=True, run_at_startup=True)],
         "on_startup": startup,
         "on_shutdown": shutdown,
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "redis_pool": arq_pool(settings.redis_url, settings.redis_timeout_seconds),
         "max_jobs": 50,
         "job_timeout": 120,
         "keep_result": 60,

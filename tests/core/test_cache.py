@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from leadcall.core.cache import MemoryCache
 from leadcall.core.redis_impl import RedisCache
+from leadcall.core.redis_link import RedisLink
 from leadcall.kit.clock import ManualClock
 
 TTL, STALE = 30.0, 600.0
@@ -48,7 +49,7 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[tuple[MemoryCac
         yield MemoryCache(clock), clock
         return
     redis = Redis.from_url(os.environ.get("LEADCALL_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    yield RedisCache(redis, clock, KEY, prefix=f"leadcall:test-cache:{uuid.uuid4().hex}:"), clock
+    yield RedisCache(RedisLink(redis), clock, KEY, prefix=f"leadcall:test-cache:{uuid.uuid4().hex}:"), clock
     await redis.aclose()
 
 
@@ -146,7 +147,8 @@ async def test_a_value_not_signed_by_this_deployment_is_never_unpickled() -> Non
     redis = Redis.from_url(os.environ.get("LEADCALL_REDIS_URL", "redis://127.0.0.1:6379/0"))
     prefix = f"leadcall:test-cache:{uuid.uuid4().hex}:"
     clock = ManualClock()
-    ours, theirs = RedisCache(redis, clock, KEY, prefix=prefix), RedisCache(redis, clock, b"x" * 32, prefix=prefix)
+    link = RedisLink(redis)
+    ours, theirs = RedisCache(link, clock, KEY, prefix=prefix), RedisCache(link, clock, b"x" * 32, prefix=prefix)
     try:
         source = Source()
         await redis.set(prefix + "agents:a", pickle.dumps((clock.now() + TTL, clock.now() + TTL, "planted")))

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from leadcall.core.ratelimit import Limit, MemoryRateLimiter, RateLimiter, Refused
 from leadcall.core.redis_impl import RedisRateLimiter
+from leadcall.core.redis_link import RedisLink
 from leadcall.kit.clock import ManualClock
 
 
@@ -23,7 +24,7 @@ async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[tuple[RateLim
         yield MemoryRateLimiter(clock), clock, prefix
         return
     redis = Redis.from_url(os.environ.get("LEADCALL_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    yield RedisRateLimiter(redis, clock), clock, prefix
+    yield RedisRateLimiter(RedisLink(redis), clock), clock, prefix
     await redis.aclose()
 
 

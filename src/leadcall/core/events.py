@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
+RESYNC = "stream.resync"  # to every stream after events may have been missed: re-read what you show
+
 
 @dataclass(frozen=True)
 class Event:
@@ -67,6 +69,14 @@ class MemoryEventHub:
             if event.visible_to(tenant_id, organization_id):
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.put_nowait(event)  # a stalled client loses events, never blocks others
+
+    def resync(self) -> None:
+        """Tells every subscriber that events may have been missed (the relay that feeds this hub lost its
+        source for a while): what it shows should be read again."""
+        for queue, tenant_id, organization_id in list(self._subscribers):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(Event(RESYNC, tenant_id, organization_id,
+                                       {"reason": "live events may have been missed; read the current state again"}))
 
     async def subscribe(self, tenant_id: str, organization_id: str | None, *,
                         idle_seconds: float | None = None) -> AsyncIterator[Event | None]:

@@ -12,6 +12,8 @@ SWEEP_STALE_SECONDS = 60.0  # a sweep runs every second or so; a minute without 
 
 
 class Heartbeats(Protocol):
+    since: float  # when this process began to watch (a worker started with it has had no time to beat yet)
+
     async def beat(self, name: str) -> None:
         """`name` ran just now."""
         ...
@@ -25,6 +27,7 @@ class MemoryHeartbeats:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._last: dict[str, float] = {}
+        self.since = clock.now()
 
     async def beat(self, name: str) -> None:
         self._last[name] = self._clock.now()

@@ -17,6 +17,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from leadcall.core.redis_link import RedisLink, RedisUnavailable
+
 log = logging.getLogger("leadcall.jobs")
 
 Handler = Callable[..., Awaitable[None]]
@@ -72,15 +74,25 @@ class InProcessJobs:
 
 
 class ArqJobs:
-    """Enqueues into arq's Redis queue; `leadcall worker` processes run the jobs."""
+    """Enqueues into arq's Redis queue; `leadcall worker` processes run the jobs.
 
-    def __init__(self, pool: Any) -> None:
+    Jobs are enqueued after a commit, so an enqueue that Redis does not answer cannot fail the request
+    whose work is already done: it is logged and dropped, and the worker's sweep does that work (stored
+    webhooks not yet processed; every budget's alerts, every five minutes)."""
+
+    def __init__(self, pool: Any, link: RedisLink) -> None:
         self._pool = pool
+        self._link = link
 
     async def enqueue(self, name: str, *args: str, unique: bool = True) -> None:
         # The job id makes a second enqueue of the same work a no-op while the first is pending (arq also
         # refuses it while the first one's result is kept); without one, arq gives each enqueue its own id.
-        await self._pool.enqueue_job(name, *args, _job_id=f"{name}:{':'.join(args)}" if unique else None)
+        job_id = f"{name}:{':'.join(args)}" if unique else None
+        try:
+            await self._link.call(lambda: self._pool.enqueue_job(name, *args, _job_id=job_id))
+        except RedisUnavailable:
+            log.warning("job %s%s not enqueued: Redis is not answering; the worker's sweep will do its work",
+                        name, args)
 
     async def close(self) -> None:
         await self._pool.aclose()

@@ -1,8 +1,9 @@
 """Redis implementations of the infrastructure interfaces, for several processes.
 
-Chosen at start-up when LEADCALL_REDIS_URL is set: events go through pub/sub so any
-web process can serve any browser; caches, single-flight loads and rate limits are
-shared by every process.
+Chosen at start-up when LEADCALL_REDIS_URL is set: caches, single-flight loads, rate
+limits and heartbeats are shared by every process (live events: core.redis_events).
+Every command goes through the process's RedisLink (deadlines, fail-fast while Redis
+is down); what a failure means is said per interface below.
 """
 
 from __future__ import annotations
@@ -16,20 +17,17 @@ import logging
 import pickle
 import types
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
-
-from leadcall.core.cache import BackgroundRefreshes
-from leadcall.core.events import Event, MemoryEventHub
+from leadcall.core.cache import BackgroundRefreshes, MemoryCache
 from leadcall.core.ratelimit import Limit, Refused, wait_for
+from leadcall.core.redis_link import RedisLink, RedisUnavailable
 from leadcall.kit.clock import Clock
 
 log = logging.getLogger("leadcall.cache")
 
 T = TypeVar("T")
-CHANNEL = "leadcall:events"
 
 # Provider values are frozen dataclasses holding read-only mappings; let them travel.
 def read_only(mapping: dict[str, object]) -> types.MappingProxyType[str, object]:
@@ -37,52 +35,6 @@ def read_only(mapping: dict[str, object]) -> types.MappingProxyType[str, object]
 
 
 copyreg.pickle(types.MappingProxyType, lambda m: (read_only, (dict(m),)))
-
-
-class RedisEventHub:
-    """Publishes to one Redis channel; each process relays what it hears to its local subscribers."""
-
-    def __init__(self, redis: Redis) -> None:
-        self._redis = redis
-        self._local = MemoryEventHub()
-        self._task: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._relay())
-            await asyncio.wait_for(self._ready.wait(), 10)
-
-    async def _relay(self) -> None:
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(CHANNEL)
-        self._ready.set()
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    with contextlib.suppress(ValueError, KeyError):
-                        self._local.deliver(Event.from_json(message["data"]))
-        finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-    async def publish(self, event: Event) -> None:
-        await self._redis.publish(CHANNEL, event.to_json())
-
-    def subscribe(self, tenant_id: str, organization_id: str | None, *,
-                  idle_seconds: float | None = None) -> AsyncIterator[Event | None]:
-        return self._local.subscribe(tenant_id, organization_id, idle_seconds=idle_seconds)
-
-    @property
-    def subscriber_count(self) -> int:
-        """Subscribers served by this process."""
-        return self._local.subscriber_count
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._local.close()
 
 
 # Stores the loaded value only if this loader still holds the key's lock (an invalidate() in
@@ -105,13 +57,19 @@ class RedisCache:
     Values are pickled (our own frozen dataclasses) and signed with a key every process
     derives from LEADCALL_SECRET_KEYS: a value someone else wrote into Redis is never
     unpickled, only treated as missing.
+
+    While Redis does not answer, values come from this process's own memory cache (loaded
+    from the source once per process, not once per request) and an invalidation drops the
+    memory copy; the one in Redis, if Redis kept it, expires by itself.
     """
 
-    def __init__(self, redis: Redis, clock: Clock, signing_key: bytes, prefix: str = "leadcall:cache:v3:") -> None:
-        self._redis = redis
+    def __init__(self, link: RedisLink, clock: Clock, signing_key: bytes,
+                 prefix: str = "leadcall:cache:v3:") -> None:
+        self._link = link
         self._clock = clock
         self._key = signing_key
         self._prefix = prefix
+        self._fallback = MemoryCache(clock, max_entries=1_000)
         self.refreshes = BackgroundRefreshes()
 
     def _seal(self, payload: bytes) -> bytes:
@@ -127,9 +85,17 @@ class RedisCache:
 
     async def get_or_load(self, key: str, ttl_seconds: float, load: Callable[[], Awaitable[T]], *,
                           stale_seconds: float = 0.0) -> T:
+        try:
+            return await self._get_or_load(key, ttl_seconds, load, stale_seconds)
+        except RedisUnavailable:
+            return await self._fallback.get_or_load(key, ttl_seconds, load, stale_seconds=stale_seconds)
+
+    async def _get_or_load(self, key: str, ttl_seconds: float, load: Callable[[], Awaitable[T]],
+                           stale_seconds: float) -> T:
         full = self._prefix + key
+        redis = self._link.redis
         for _ in range(200):
-            raw = await self._redis.get(full)
+            raw = await self._link.call(lambda: redis.get(full))
             entry = self._open(raw) if isinstance(raw, bytes) else None
             if entry is not None:
                 fresh_until, served_until, value = entry
@@ -147,26 +113,37 @@ class RedisCache:
 
     async def _load(self, full: str, ttl_seconds: float, stale_seconds: float,
                     load: Callable[[], Awaitable[T]]) -> T | object:
+        """Loads and stores the value if no other process is loading it (else _BUSY). Once `load` has run,
+        its value is answered even if Redis fails to store it."""
         token = uuid.uuid4().hex
-        if not await self._redis.set(full + ":lock", token, nx=True, px=15_000):
+        redis = self._link.redis
+        if not await self._link.call(lambda: redis.set(full + ":lock", token, nx=True, px=15_000)):
             return _BUSY
         try:
             value = await load()
         except BaseException:
-            await self._script(_UNLOCK, [full + ":lock"], token)
+            with contextlib.suppress(RedisUnavailable):
+                await self._script(_UNLOCK, [full + ":lock"], token)
             raise
         now = self._clock.now()
         payload = self._seal(pickle.dumps((now + ttl_seconds, now + ttl_seconds + stale_seconds, value)))
-        await self._script(_STORE_IF_LOCKED, [full, full + ":lock"], token, payload,
-                           str(max(1, int((ttl_seconds + stale_seconds) * 1000))))
+        with contextlib.suppress(RedisUnavailable):
+            await self._script(_STORE_IF_LOCKED, [full, full + ":lock"], token, payload,
+                               str(max(1, int((ttl_seconds + stale_seconds) * 1000))))
         return value
 
     async def _script(self, script: str, keys: list[str], *args: str | bytes) -> None:
-        run: Any = self._redis.eval  # redis-py types arguments as str only; bytes are sent as they are
-        await run(script, len(keys), *keys, *args)
+        run: Any = self._link.redis.eval  # redis-py types arguments as str only; bytes are sent as they are
+        await self._link.call(lambda: run(script, len(keys), *keys, *args))
 
     async def invalidate(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key, self._prefix + key + ":lock")
+        await self._fallback.invalidate(key)
+        full = self._prefix + key
+        try:
+            await self._link.call(lambda: self._link.redis.delete(full, full + ":lock"))
+        except RedisUnavailable:
+            log.warning("the cached %s could not be dropped from Redis (not answering); it expires by itself",
+                        key.split(":", 1)[0])
 
 
 _BUSY = object()
@@ -200,45 +177,54 @@ class RedisRateLimiter:
     """The same limits shared by every process: a Lua script checks every window, then counts the event in
     all of them or in none."""
 
-    def __init__(self, redis: Redis, clock: Clock) -> None:
-        self._redis = redis
+    def __init__(self, link: RedisLink, clock: Clock) -> None:
+        self._link = link
         self._clock = clock
 
     async def hit(self, *limits: Limit, event: str | None = None) -> Refused | None:
+        """Raises RedisUnavailable (503) while Redis does not answer: a limit that cannot be checked is not
+        waived."""
         now = self._clock.now()
         args: list[str] = [repr(now), event or uuid.uuid4().hex]
         for limit in limits:
             args += [str(limit.limit), repr(float(limit.window_seconds))]
-        run: Any = self._redis.eval
-        index, oldest = await run(_HIT, len(limits), *(f"leadcall:rate:{limit.key}" for limit in limits), *args)
+        run: Any = self._link.redis.eval
+        keys = [f"leadcall:rate:{limit.key}" for limit in limits]
+        index, oldest = await self._link.call(lambda: run(_HIT, len(limits), *keys, *args))
         if int(index) == 0:
             return None
         refused = limits[int(index) - 1]
         return Refused(int(index) - 1, wait_for(float(oldest), refused.window_seconds, now))
 
     async def forget(self, event: str, *limits: Limit) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for limit in limits:
-                pipe.zrem(f"leadcall:rate:{limit.key}", event)
-            await pipe.execute()
+        """Best effort: while Redis does not answer the event stays counted (it leaves the window in time);
+        the refusal that gives it back is answered as it is."""
 
+        async def remove() -> None:
+            async with self._link.redis.pipeline(transaction=True) as pipe:
+                for limit in limits:
+                    pipe.zrem(f"leadcall:rate:{limit.key}", event)
+                await pipe.execute()
 
-def connect(url: str) -> Redis:
-    client: Redis = Redis.from_url(url)
-    return client
+        try:
+            await self._link.call(remove)
+        except RedisUnavailable:
+            log.warning("a refused placement could not be taken out of its rate limits: Redis is not answering")
 
 
 class RedisHeartbeats:
-    """The last run of each kind of background work, shared by every process (kept a day)."""
+    """The last run of each kind of background work, shared by every process (kept a day). Both raise
+    RedisUnavailable while Redis does not answer (`/health` then says so)."""
 
-    def __init__(self, redis: Redis, clock: Clock, prefix: str = "leadcall:heartbeat:") -> None:
-        self._redis = redis
+    def __init__(self, link: RedisLink, clock: Clock, prefix: str = "leadcall:heartbeat:") -> None:
+        self._link = link
         self._clock = clock
         self._prefix = prefix
+        self.since = clock.now()
 
     async def beat(self, name: str) -> None:
-        await self._redis.set(self._prefix + name, repr(self._clock.now()), ex=86_400)
+        await self._link.call(lambda: self._link.redis.set(self._prefix + name, repr(self._clock.now()), ex=86_400))
 
     async def last(self, name: str) -> float | None:
-        raw = await self._redis.get(self._prefix + name)
+        raw = await self._link.call(lambda: self._link.redis.get(self._prefix + name))
         return float(raw) if raw is not None else None

@@ -68,12 +68,19 @@
     news(form);
   }
 
+  // After a gap in the news (the server's own feed of events was cut for a while: stream.resync, or this
+  // browser's connection was lost), every live part fetches itself again.
+  function resync() {
+    htmx.trigger(document.body, "leadcall:resync");
+  }
+
   function listen(source) {
     // The same functions each time: a source that opens again is not given a second listener.
     source.addEventListener("call.updated", callUpdated);
     source.addEventListener("budget.alert", budgetAlert);
     source.addEventListener("callback.updated", callbackUpdated);
     source.addEventListener("lead.interested", leadInterested);
+    source.addEventListener("stream.resync", resync);
   }
 
   // -- time ---------------------------------------------------------------------------------------
@@ -233,7 +240,7 @@
     body.addEventListener("htmx:sseOpen", function (event) {
       listen(event.detail.source);
       opened += 1;
-      if (opened > 1) htmx.trigger(body, "leadcall:resync");
+      if (opened > 1) resync();
     });
 
     body.addEventListener("htmx:oobAfterSwap", function (event) {

@@ -78,7 +78,8 @@ class ArqJobs:
 
     Jobs are enqueued after a commit, so an enqueue that Redis does not answer cannot fail the request
     whose work is already done: it is logged and dropped, and the worker's sweep does that work (stored
-    webhooks not yet processed; every budget's alerts, every five minutes)."""
+    webhooks not yet processed; every budget's alerts, every five minutes; queued deletions at ElevenLabs,
+    hourly)."""
 
     def __init__(self, pool: Any, link: RedisLink) -> None:
         self._pool = pool

@@ -74,7 +74,9 @@ class Listener:
                 "GET", "/api/events", headers=headers) as r:
             async for line in r.aiter_lines():
                 if line.startswith("data: "):
-                    self.events.append(json.loads(line[6:]))
+                    event = json.loads(line[6:])
+                    if event["name"] in ("call.updated", RESYNC):
+                        self.events.append(event)
 
     async def until(self, seen: Any, what: str, within: float = 60) -> None:
         async with asyncio.timeout(within):

@@ -36,6 +36,12 @@ def dialled(live: LiveServer, cw: CallWorld, number: str) -> list[Any]:
     return [c for c in live.simulator.conversations_for(cw.sim_account) if c.to_number == number]
 
 
+async def calls_placed(client: httpx.AsyncClient, cw: CallWorld) -> int:
+    r = await client.get("/api/voice/agents", headers=cw.world.admin.headers)
+    assert r.status_code == 200, r.text
+    return int(next(a["callsPlaced"] for a in r.json() if a["agentId"] == cw.agent_ids[0]))
+
+
 async def kept_deliveries(live: LiveServer, cw: CallWorld) -> list[WebhookDelivery]:
     async with live.app.state.container.sessionmaker() as session:
         rows = await session.execute(select(WebhookDelivery).where(WebhookDelivery.account_id == cw.account_id))
@@ -46,6 +52,7 @@ async def kept_deliveries(live: LiveServer, cw: CallWorld) -> list[WebhookDelive
 async def test_an_accepted_call_whose_answer_was_lost_is_confirmed_not_redialled(
         live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld, fault: str) -> None:
     lead_id = await new_lead(live_client, cw, "+12025550100")
+    placed_before = await calls_placed(live_client, cw)
     setattr(live.simulator.faults, AFTER_PLACING[fault], 1)
     r = await place(live_client, cw, lead_id)
     assert r.status_code == 200, r.text
@@ -79,6 +86,9 @@ async def test_an_accepted_call_whose_answer_was_lost_is_confirmed_not_redialled
     assert (call["status"], call["outcome"], call["confirming"], call["placementState"]) == (
         "completed", "interested", False, "placed")
     assert call["transcription"] and call["cost"] and call["cost"] > 0 and call["durationSeconds"]
+    assert await calls_placed(live_client, cw) == placed_before + 1  # one dial, counted once
+    lead = (await live_client.get(f"/api/leads/{lead_id}", headers=cw.world.member.headers)).json()
+    assert lead["lastCalledAt"] is not None and lead["status"] == "contacted"
     trail = await events_of(live_client, cw, log["id"])
     assert [e["kind"] for e in trail].count("confirming") == 1
     statuses = [e["toStatus"] for e in trail if e["kind"] in ("created", "status")]

@@ -145,11 +145,11 @@ async def test_kill_9_mid_dial_embedded(settings: Settings, world: TenantWorld, 
     env = {"LEADCALL_PUBLIC_BASE_URL": url, "LEADCALL_PROVIDER_HOSTS": host}
     try:
         web = processes.start("serve", "--port", str(port), **env)
-        await wait_until_up(f"{url}/health")
+        await wait_until_up(f"{url}/health", within=90)
         agent_id = await connect(url, world, provider)
         await kill_mid_dial(processes, web, url, world, provider, agent_id)
         processes.start("serve", "--port", str(port), **env)
-        await wait_until_up(f"{url}/health")
+        await wait_until_up(f"{url}/health", within=90)
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:
             await settles_as_the_provider_says(client, world, provider, agent_id,
                                                found_by="found at ElevenLabs by our id")
@@ -174,8 +174,8 @@ async def test_kill_9_mid_dial_scale_out(settings: Settings, world: TenantWorld,
         web_a = processes.start("serve", "--port", str(port_a), LEADCALL_PUBLIC_BASE_URL=url_b)
         processes.start("serve", "--port", str(port_b), LEADCALL_PUBLIC_BASE_URL=url_b)
         processes.start("worker")
-        await wait_until_up(f"{url_a}/health")
-        await wait_until_up(f"{url_b}/health")
+        await wait_until_up(f"{url_a}/health", within=90)
+        await wait_until_up(f"{url_b}/health", within=90)
         agent_id = await connect(url_a, world, provider)
         await kill_mid_dial(processes, web_a, url_a, world, provider, agent_id)
         async with httpx.AsyncClient(base_url=url_b, timeout=30) as client:

@@ -188,14 +188,15 @@ async def bind(service: CallService, session: AsyncSession, call: CallLog, conv:
         service.audit(session, call, source=source, kind="confirmed", detail=detail)
     if CallStatus(call.status) not in TERMINAL:
         call.next_check_at = now + timedelta(seconds=FIRST_LOOK_SECONDS)
-    await service._count_placed(session, call, now)
     service.publish_after_commit(session, call)
     account_id, conversation_id = call.account_id, conv.conversation_id
 
-    async def apply_kept() -> None:
+    async def after_commit() -> None:
+        # The agent's and lead's counters in their own transaction (billing's lock order, step 4).
+        await service._count_placed_after_record(call, now)
         await apply_kept_webhooks(service, account_id, conversation_id)
 
-    on_commit(session, apply_kept)
+    on_commit(session, after_commit)
 
 
 async def apply_kept_webhooks(service: CallService, account_id: str, conversation_id: str) -> None:

@@ -8,7 +8,10 @@ phone rings) and must never be repeated (it would dial the lead twice):
    concurrent placements cannot exceed the agent's or account's live-call limit
    (nor, with billing, the budget); committed before any dialling;
 2. dial: one provider request, outside any transaction, never retried;
-3. record: `ringing` with the conversation id, or `failed` with a readable reason.
+3. record: `ringing` with the conversation id, or `failed` with a readable reason, or, when
+   the answer leaves open whether the call was placed (timeout, 5xx, cut connection) or never
+   came (the process died), `initiating` and confirming with ElevenLabs by our id
+   (`calls/confirm.py`): never failed on a guess, never dialled again.
 
 Progress afterwards comes from polling and from webhooks, both funnelled through
 `apply_conversation` / `apply_failure`, which only move a call forward (see
@@ -361,7 +364,7 @@ class CallService:
             else:
                 call = await self._record_outcome(session, reserved.id, placement, failure, now)
             self.publish_after_commit(session, call)
-        if placement is not None:
+        if placement is not None and call.confirming_since is None:  # else counted when found by our id
             await self._count_placed_after_record(call, now)
         return placed_answer(call, unconfirmed)
 

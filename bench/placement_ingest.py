@@ -109,8 +109,9 @@ async def main() -> None:
                                api_key=KEY, webhook_secret=SECRET, targets=app.state.voice_manager.targets)
     async with transaction(container.sessionmaker) as session:
         account = await unscoped_get_account(session, tenant.account_id or "")
+        assert account is not None
+        agents = (await app.state.voice_manager.account_listing(session, account)).infos
     app.state.bench_account = account
-    agents = await app.state.voice_manager.account_agents(account)
     app.state.bench_agent = next(a for a in agents if a.phone_numbers)
     headers = {"Authorization": f"Bearer {tenant.token}"}
 

@@ -105,7 +105,8 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
         heartbeats = MemoryHeartbeats(container.clock)
         jobs = in_process
     voices = VoiceManager(secret_box=container.secret_box, clock=container.clock, http=http, cache=cache,
-                          targets=targets)
+                          targets=targets, sessionmaker=container.sessionmaker,
+                          read_sessionmaker=container.read_sessionmaker)
     billing = BillingService(clock=container.clock, events=events, limiter=limiter,
                              per_user_per_minute=settings.placements_per_user_per_minute,
                              per_tenant_per_minute=settings.placements_per_tenant_per_minute,

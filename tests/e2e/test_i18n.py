@@ -14,7 +14,9 @@ from leadcall.rules.regions import REGION_RULES
 from leadcall.scheduling.models import CallbackMode, CallbackStatus
 from leadcall.tenancy.models import Role
 from leadcall.voice.analysis_models import AnalysisState
-from leadcall.voice.manager import Unavailability, VoiceManager
+from leadcall.voice.availability import account_reason, capacity_reason, rule_reason
+from leadcall.voice.listings import PROVIDER_MISCONFIGURED, PROVIDER_UNAVAILABLE, ListingProblem
+from leadcall.voice.manager import Unavailability
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
 from leadcall.voice.schemas import CALL_TYPES
 from leadcall.voice.types import AgentInfo
@@ -93,12 +95,14 @@ def test_every_reason_the_voice_manager_gives_is_translated() -> None:
     account = ElevenLabsAccount(name="Main", concurrency_limit=2)
     info = AgentInfo(agent_id="a", name="Ava", language="es", first_message="", prompt="", voice_id=None)
     found = [
-        VoiceManager._rule_reason(VoiceAgent(agent_id="a", is_enabled=False, allowed_organization_ids=[],
+        rule_reason(VoiceAgent(agent_id="a", is_enabled=False, allowed_organization_ids=[],
                                              allowed_call_types=[]), "team-a", None),
-        VoiceManager._rule_reason(ref, "team-b", None),
-        VoiceManager._rule_reason(ref, "team-a", "follow_up"),
-        VoiceManager._capacity_reason(ref, info, 1, account, 1),
-        VoiceManager._capacity_reason(VoiceAgent(agent_id="a", max_concurrent_calls=None), info, 0, account, 2),
+        rule_reason(ref, "team-b", None),
+        rule_reason(ref, "team-a", "follow_up"),
+        capacity_reason(ref, info, 1, account, 1),
+        capacity_reason(VoiceAgent(agent_id="a", max_concurrent_calls=None), info, 0, account, 2),
+        account_reason(account, ListingProblem(PROVIDER_UNAVAILABLE, "ElevenLabs timed out")),
+        account_reason(account, ListingProblem(PROVIDER_MISCONFIGURED, "invalid API key")),
     ]
     reasons = [r for r in found if r is not None]
     assert len(reasons) == len(found)
@@ -176,7 +180,8 @@ PAGE_CODES = ["lead_already_on_call", "number_on_dnc", "lead_has_no_phone", "bud
               "agent_unknown", "email_taken", "account_name_taken", "phone_invalid", "owner_not_in_team",
               "current_password_wrong", "password_mismatch", "password_too_short", "password_too_common",
               "password_unchanged", "reset_link_invalid", "too_many_password_attempts",
-              "outside_calling_hours", "attempts_exhausted", "no_consent", "timezone_unknown", "csv_no_phone_column"]
+              "outside_calling_hours", "attempts_exhausted", "no_consent", "timezone_unknown", "csv_no_phone_column",
+              "provider_unavailable", "provider_needs_attention"]
 
 
 def test_refusals_a_person_meets_on_the_pages_are_worded_in_both_languages() -> None:

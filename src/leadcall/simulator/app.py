@@ -102,13 +102,19 @@ async def _faults(state: State) -> None:
                        legacy="too_many_requests")
 
 
-async def _account(state: State, _: Annotated[None, Depends(_faults)],
+async def _account(request: Request, state: State, _: Annotated[None, Depends(_faults)],
                    xi_api_key: Annotated[str | None, Header(alias="xi-api-key")] = None) -> SimAccount:
     if not xi_api_key:
         raise SimError(401, "authentication_error", "missing_api_key", "Missing API key: send it in the xi-api-key header")
     found = state.account_by_key(xi_api_key)
     if found is None:
         raise SimError(401, "authentication_error", "invalid_api_key", "Invalid API key")
+    route = request.scope.get("route")
+    found.requests[f"{request.method} {getattr(route, 'path', request.url.path)}"] += 1
+    if found.hold is not None:
+        await found.hold.wait()
+    if found.down_status is not None:
+        raise SimError(found.down_status, "service_unavailable", "internal_error", "The service is down (injected)")
     return found
 
 

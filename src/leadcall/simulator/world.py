@@ -9,6 +9,8 @@ clock second), so a demo at speed 5 shows real timestamps and call lengths.
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +130,11 @@ class SimAccount:
     # A key without the convai_write permission: reads work, PATCH agent answers 401 missing_permissions.
     read_only: bool = False
     phones: dict[str, SimPhone] = field(default_factory=dict)
+    # Test switches for this account alone: `requests` counts its API requests by "METHOD /path";
+    # while `down_status` is set every request answers it; while `hold` is set, requests wait until it is.
+    requests: Counter[str] = field(default_factory=Counter)
+    down_status: int | None = None
+    hold: asyncio.Event | None = None
 
 
 @dataclass

@@ -1,29 +1,42 @@
 """VoiceManager: the only door from the rest of leadcall to voice providers.
 
 It resolves a tenant's accounts, builds a fresh provider adapter per account from
-that account's decrypted settings (sharing one HTTP connection pool), caches agent
-and voice listings briefly (one upstream request per account at a time, however
-many users ask), and decides which agents a caller may use right now.
+that account's decrypted settings (sharing one HTTP connection pool), reads each
+account's listing of agents, numbers and voices through `voice.listings` (cached,
+refreshed in the background, kept in the database, never waited on for long), says
+each account's state beside its agents, and decides which agents a caller may use
+right now.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadcall.core.cache import Cache
 from leadcall.core.errors import BadRequest, NotFound, ProviderProblem, Unavailable
 from leadcall.core.scoping import Scope
 from leadcall.core.secrets import SecretBox
 from leadcall.kit.clock import Clock
+from leadcall.voice.availability import (
+    AccountState,
+    AvailabilityReport,
+    account_reason,
+    account_trouble,
+    capacity_reason,
+    phone_for,
+    rule_reason,
+)
+from leadcall.voice.availability import AgentAvailability as AgentAvailability  # re-exported: callers' names
+from leadcall.voice.availability import AgentChoice as AgentChoice
+from leadcall.voice.availability import Unavailability as Unavailability
 from leadcall.voice.errors import ProviderError, ProviderMisconfigured, ProviderRejected
 from leadcall.voice.factory import VoiceProviderFactory
+from leadcall.voice.listings import AccountListing, ListingProblem, ListingStore
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
 from leadcall.voice.repository import AccountRepository, AgentRepository, unscoped_get_account
 from leadcall.voice.stats import AgentStatsSource, NoStats
@@ -46,13 +59,7 @@ from leadcall.voice.types import (
 
 T = TypeVar("T")
 
-AGENTS_TTL_SECONDS = 30.0
-VOICES_TTL_SECONDS = 300.0
-# Past its TTL a listing is still answered for this long while one refresh runs in the
-# background, so placing a call never waits for ElevenLabs to list agents again.
-STALE_SECONDS = 600.0
 WEBHOOK_VERIFIER_TTL = 30.0
-AGENT_DETAIL_REQUESTS = 4  # agent details fetched at once when an account's agents are (re)listed
 
 
 class LiveCallCounter(Protocol):
@@ -68,45 +75,6 @@ class NoLiveCalls:
         return {}, {}
 
 
-@dataclass(frozen=True)
-class AgentChoice:
-    """An agent a caller may use now, with everything needed to place the call."""
-
-    ref: VoiceAgent
-    account: ElevenLabsAccount
-    info: AgentInfo
-    phone_number: PhoneNumber
-
-
-@dataclass(frozen=True)
-class Unavailability:
-    """Why an agent cannot take a call now: a stable `code` with its `values` (pages and
-    integrations phrase it in their own language) and the English sentence the API shows.
-
-    Codes: agent_disabled, team_not_allowed, call_type_not_allowed (call_type), agent_busy
-    (live, limit), account_at_limit (account, limit), no_phone_number.
-    """
-
-    code: str
-    text: str
-    values: dict[str, str | int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class AgentAvailability:
-    ref: VoiceAgent
-    account: ElevenLabsAccount
-    info: AgentInfo
-    voice: Voice | None
-    live_calls: int
-    unavailable: Unavailability | None
-    phone_number: PhoneNumber | None = None
-
-    @property
-    def unavailable_reason(self) -> str | None:
-        return self.unavailable.text if self.unavailable else None
-
-
 def provider_error_to_leadcall(exc: ProviderError) -> Exception:
     if isinstance(exc, ProviderMisconfigured):
         return ProviderProblem(f"ElevenLabs account problem: {exc.detail}")
@@ -117,6 +85,7 @@ def provider_error_to_leadcall(exc: ProviderError) -> Exception:
 
 class VoiceManager:
     def __init__(self, *, secret_box: SecretBox, clock: Clock, http: httpx.AsyncClient, cache: Cache,
+                 sessionmaker: async_sessionmaker[AsyncSession], read_sessionmaker: async_sessionmaker[AsyncSession],
                  factory: VoiceProviderFactory | None = None, live_calls: LiveCallCounter | None = None,
                  targets: ProviderTargets | None = None) -> None:
         self._box = secret_box
@@ -124,8 +93,9 @@ class VoiceManager:
         self.targets = targets or ProviderTargets()
         self._clock = clock
         self._http = http
-        self._cache = cache
         self._factory = factory or VoiceProviderFactory(clock=clock, http=http)
+        self.listings = ListingStore(cache=cache, clock=clock, sessionmaker=sessionmaker,
+                                     read_sessionmaker=read_sessionmaker, provider_for=self.provider)
         self.live_call_counter: LiveCallCounter = live_calls or NoLiveCalls()
         # How each agent's calls went (the call logs answer, calls/stats.py): picker, settings, API.
         self.agent_stats: AgentStatsSource = NoStats()
@@ -153,52 +123,35 @@ class VoiceManager:
     def provider_for_key(self, api_key: str, base_url: str) -> VoiceProvider:
         return self._factory.build("elevenlabs", ElevenLabsSettings(api_key=api_key, base_url=base_url))
 
-    # -- cached reads ----------------------------------------------------------------
+    # -- listings --------------------------------------------------------------------
 
-    async def account_agents(self, account: ElevenLabsAccount) -> list[AgentInfo]:
-        async def load() -> list[AgentInfo]:
-            provider = self.provider(account)
-            summaries = await provider.list_agents()
-            slots = asyncio.Semaphore(AGENT_DETAIL_REQUESTS)
+    async def account_listing(self, session: AsyncSession, account: ElevenLabsAccount) -> AccountListing:
+        return (await self.listings.listings(session, [account]))[account.id]
 
-            async def detail(agent_id: str) -> AgentInfo:
-                async with slots:
-                    return await provider.get_agent(agent_id)
-
-            return list(await asyncio.gather(*(detail(s.agent_id) for s in summaries)))
-
-        return await self._call(self._cache.get_or_load(f"agents:{account.id}", AGENTS_TTL_SECONDS, load,
-                                                        stale_seconds=STALE_SECONDS))
-
-    async def account_numbers(self, account: ElevenLabsAccount) -> list[PhoneNumber]:
-        async def load() -> list[PhoneNumber]:
-            return list(await self.provider(account).list_phone_numbers())
-
-        return await self._call(self._cache.get_or_load(f"numbers:{account.id}", AGENTS_TTL_SECONDS, load,
-                                                        stale_seconds=STALE_SECONDS))
-
-    async def account_voices(self, account: ElevenLabsAccount) -> list[Voice]:
-        async def load() -> list[Voice]:
-            return list(await self.provider(account).list_voices())
-
-        return await self._call(self._cache.get_or_load(f"voices:{account.id}", VOICES_TTL_SECONDS, load,
-                                                        stale_seconds=STALE_SECONDS))
+    async def account_voices(self, session: AsyncSession, account: ElevenLabsAccount) -> list[Voice]:
+        listing = await self.account_listing(session, account)
+        if listing.problem is not None and not listing.voices:
+            raise account_trouble(account, listing.problem)
+        return list(listing.voices)
 
     async def forget_account(self, account_id: str) -> None:
         self._webhook_verifiers.pop(account_id, None)
-        await self._cache.invalidate(f"agents:{account_id}")
-        await self._cache.invalidate(f"voices:{account_id}")
-        await self._cache.invalidate(f"numbers:{account_id}")
+        await self.listings.invalidate(account_id)
 
-    async def agent_info(self, account: ElevenLabsAccount, agent_id: str) -> AgentInfo:
-        for info in await self.account_agents(account):
+    async def agent_info(self, session: AsyncSession, account: ElevenLabsAccount, agent_id: str) -> AgentInfo:
+        listing = await self.account_listing(session, account)
+        for info in listing.infos:
             if info.agent_id == agent_id:
                 return info
-        raise NotFound(f"agent {agent_id} not found in the ElevenLabs account '{account.name}'")
+        if listing.problem is not None:
+            raise account_trouble(account, listing.problem)
+        raise NotFound(f"agent {agent_id} not found in the ElevenLabs account '{account.name}'",
+                       code="agent_not_in_account", params={"account": account.name})
 
-    async def update_agent(self, account: ElevenLabsAccount, agent_id: str, update: AgentUpdate) -> AgentInfo:
+    async def update_agent(self, session: AsyncSession, account: ElevenLabsAccount, agent_id: str,
+                           update: AgentUpdate) -> AgentInfo:
         info = await self._call(self.provider(account).update_agent(agent_id, update))
-        await self._cache.invalidate(f"agents:{account.id}")
+        await self.listings.replace_agent(session, account, info)
         return info
 
     async def test_connection(self, provider: VoiceProvider) -> ConnectionCheck:
@@ -225,115 +178,88 @@ class VoiceManager:
         await session.flush()
         return refs
 
-    async def availability(self, session: AsyncSession, *, tenant_id: str, organization_id: str,
-                           call_type: str | None, include_unusable: bool = False,
-                           counts: tuple[dict[str, int], dict[str, int]] | None = None) -> list[AgentAvailability]:
-        """The tenant's agents across all its active accounts, each with whether this caller may use it now.
-
-        `counts` (live calls per agent reference and per account) may be given by a caller that already has them.
+    async def availability_report(self, session: AsyncSession, *, tenant_id: str, organization_id: str,
+                                  call_type: str | None, include_unusable: bool = False,
+                                  counts: tuple[dict[str, int], dict[str, int]] | None = None) -> AvailabilityReport:
+        """The tenant's agents across all its active accounts, each with whether this caller may use it now,
+        and each account's state (an account that cannot be listed shows its last listed agents, if any,
+        as unavailable). `counts` (live calls per agent reference and per account) may be given by a caller
+        that already has them.
         """
         scope = Scope(tenant_id)
         accounts = await AccountRepository(session, scope).list(active_only=True)
         per_agent, per_account = counts or await self.live_call_counter.live_calls(session, tenant_id)
+        listings = await self.listings.listings(session, accounts)
         result: list[AgentAvailability] = []
+        states: list[AccountState] = []
         for account in accounts:
-            try:
-                infos = await self.account_agents(account)
-            except (Unavailable, ProviderProblem):
-                continue  # one broken account must not hide the others' agents
-            voices: dict[str, Voice] = {}
-            try:
-                voices = {v.voice_id: v for v in await self.account_voices(account)}
-            except (Unavailable, ProviderProblem):
-                pass
-            numbers = await self._numbers_or_none(account)
-            refs = await self.sync_agent_refs(session, scope, account, infos, self._clock.now())
-            for info in infos:
+            listing = listings[account.id]
+            states.append(AccountState(account, listing.problem, listing.listed_at))
+            voices = {v.voice_id: v for v in listing.voices}
+            refs = await self.sync_agent_refs(session, scope, account, listing.infos, self._clock.now())
+            for info in listing.infos:
                 ref = refs[info.agent_id]
-                if not include_unusable and self._rule_reason(ref, organization_id, call_type) is not None:
+                if not include_unusable and rule_reason(ref, organization_id, call_type) is not None:
                     continue
-                result.append(self._assess(ref, account, info, voices, numbers, per_agent, per_account,
-                                           organization_id, call_type))
+                result.append(self._assess(ref, account, info, voices, list(listing.numbers), per_agent,
+                                           per_account, organization_id, call_type, listing.problem))
         result.sort(key=lambda a: (a.account.name, a.info.name, a.info.agent_id))
-        return result
+        return AvailabilityReport(result, states)
+
+    async def availability(self, session: AsyncSession, *, tenant_id: str, organization_id: str,
+                           call_type: str | None, include_unusable: bool = False,
+                           counts: tuple[dict[str, int], dict[str, int]] | None = None) -> list[AgentAvailability]:
+        return (await self.availability_report(session, tenant_id=tenant_id, organization_id=organization_id,
+                                               call_type=call_type, include_unusable=include_unusable,
+                                               counts=counts)).agents
 
     def _assess(self, ref: VoiceAgent, account: ElevenLabsAccount, info: AgentInfo, voices: dict[str, Voice],
                 numbers: list[PhoneNumber], per_agent: dict[str, int], per_account: dict[str, int],
-                organization_id: str, call_type: str | None) -> AgentAvailability:
+                organization_id: str, call_type: str | None, problem: ListingProblem | None) -> AgentAvailability:
         """Whether this caller may use the agent now, and the number it would call from."""
         live = per_agent.get(ref.id, 0)
-        reason = (self._rule_reason(ref, organization_id, call_type)
-                  or self._capacity_reason(ref, info, live, account, per_account.get(account.id, 0)))
-        phone = self._phone_for(account, info, numbers)
+        reason = (rule_reason(ref, organization_id, call_type) or account_reason(account, problem)
+                  or capacity_reason(ref, info, live, account, per_account.get(account.id, 0)))
+        phone = phone_for(account, info, numbers)
         if reason is None and phone is None:
             reason = Unavailability("no_phone_number", "no phone number is assigned to this agent or its account")
         voice = voices.get(info.voice_id) if info.voice_id else None
-        return AgentAvailability(ref, account, info, voice, live, reason, phone)
-
-    @staticmethod
-    def _rule_reason(ref: VoiceAgent, organization_id: str, call_type: str | None) -> Unavailability | None:
-        if not ref.is_enabled:
-            return Unavailability("agent_disabled", "this agent is disabled by an admin")
-        if ref.allowed_organization_ids and organization_id not in ref.allowed_organization_ids:
-            return Unavailability("team_not_allowed", "your team may not use this agent")
-        if call_type and ref.allowed_call_types and call_type not in ref.allowed_call_types:
-            return Unavailability("call_type_not_allowed",
-                                  f"this agent is not used for {call_type.replace('_', ' ')} calls",
-                                  {"call_type": call_type})
-        return None
-
-    @staticmethod
-    def _capacity_reason(ref: VoiceAgent, info: AgentInfo, live: int, account: ElevenLabsAccount,
-                         account_live: int) -> Unavailability | None:
-        limits = [x for x in (ref.max_concurrent_calls, info.concurrency_limit) if x is not None]
-        if limits and live >= min(limits):
-            return Unavailability("agent_busy",
-                                  f"the agent is busy: {live} call(s) in progress, its limit is {min(limits)}",
-                                  {"live": live, "limit": min(limits)})
-        if account_live >= account.concurrency_limit:
-            return Unavailability("account_at_limit",
-                                  f"the ElevenLabs account '{account.name}' is at its limit of "
-                                  f"{account.concurrency_limit} simultaneous calls",
-                                  {"account": account.name, "limit": account.concurrency_limit})
-        return None
-
-    @staticmethod
-    def _phone_for(account: ElevenLabsAccount, info: AgentInfo, numbers: list[PhoneNumber]) -> PhoneNumber | None:
-        """The number the agent calls from: its own, else the account's default, else any of the account's."""
-        if info.phone_numbers:
-            return info.phone_numbers[0]
-        for number in numbers:
-            if number.phone_number_id == account.default_phone_number_id:
-                return number
-        if account.default_phone_number_id:
-            return PhoneNumber(phone_number_id=account.default_phone_number_id, number="", label="default",
-                               kind=PhoneKind.TWILIO, assigned_agent_id=None)
-        return numbers[0] if numbers else None
+        return AgentAvailability(ref, account, info, voice, live, reason, phone, problem)
 
     async def choose_agent(self, session: AsyncSession, *, tenant_id: str, organization_id: str, agent_id: str,
                            call_type: str | None,
                            counts: tuple[dict[str, int], dict[str, int]] | None = None) -> AgentChoice:
-        """The agent named by `agent_id` (ours or ElevenLabs'), if this caller may use it now; else 400.
+        """The agent named by `agent_id` (ours or ElevenLabs'), if this caller may use it now; else 400,
+        or 503 `provider_unavailable` (424 `provider_needs_attention`) naming the account when the agent's
+        account - or, for an agent never listed, any account - cannot be listed now.
 
         Placing a call looks only at the named agent's account; an agent without a local
         reference yet (never listed) is found through the full listing, which creates it.
         """
         per_agent, per_account = counts or await self.live_call_counter.live_calls(session, tenant_id)
-        for ref, account in await AgentRepository(session, Scope(tenant_id)).placement_candidates(agent_id):
-            try:
-                info = next((i for i in await self.account_agents(account) if i.agent_id == ref.agent_id), None)
-            except (Unavailable, ProviderProblem):
-                continue  # as in the listing: a broken account's agents cannot be chosen
+        candidates = await AgentRepository(session, Scope(tenant_id)).placement_candidates(agent_id)
+        listings = await self.listings.listings(session, [account for _, account in candidates])
+        troubled: AccountState | None = None
+        for ref, account in candidates:
+            listing = listings[account.id]
+            if listing.problem is not None:
+                troubled = troubled or AccountState(account, listing.problem, listing.listed_at)
+                continue
+            info = next((i for i in listing.infos if i.agent_id == ref.agent_id), None)
             if info is None:
                 continue  # deleted in ElevenLabs since it was last listed
-            numbers = [] if info.phone_numbers else await self._numbers_or_none(account)
-            return self._chosen(self._assess(ref, account, info, {}, numbers, per_agent, per_account,
-                                             organization_id, call_type))
-        for item in await self.availability(session, tenant_id=tenant_id, organization_id=organization_id,
-                                            call_type=call_type, include_unusable=True,
-                                            counts=(per_agent, per_account)):
-            if agent_id in (item.ref.id, item.info.agent_id):
-                return self._chosen(item)
+            return self._chosen(self._assess(ref, account, info, {}, list(listing.numbers), per_agent, per_account,
+                                             organization_id, call_type, None))
+        if troubled is None:
+            report = await self.availability_report(session, tenant_id=tenant_id, organization_id=organization_id,
+                                                    call_type=call_type, include_unusable=True,
+                                                    counts=(per_agent, per_account))
+            for item in report.agents:
+                if agent_id in (item.ref.id, item.info.agent_id):
+                    return self._chosen(item)
+            troubled = next((state for state in report.accounts if state.problem is not None), None)
+        if troubled is not None and troubled.problem is not None:
+            raise account_trouble(troubled.account, troubled.problem)
         raise BadRequest("agent not available: no agent with this id in your ElevenLabs accounts", code="agent_unknown")
 
     def recheck(self, choice: AgentChoice, *, organization_id: str, call_type: str | None,
@@ -346,6 +272,9 @@ class VoiceManager:
 
     @staticmethod
     def _chosen(item: AgentAvailability) -> AgentChoice:
+        if item.account_problem is not None and item.unavailable is not None and item.unavailable.code in (
+                "account_unreachable", "account_misconfigured"):
+            raise account_trouble(item.account, item.account_problem)
         if item.unavailable is not None:
             raise BadRequest(f"agent not available: {item.unavailable.text}", code="agent_unavailable",
                              params={"reason": item.unavailable.code, **item.unavailable.values},
@@ -353,12 +282,6 @@ class VoiceManager:
                                     "reasonValues": item.unavailable.values})
         assert item.phone_number is not None  # _assess() reported a missing number otherwise
         return AgentChoice(item.ref, item.account, item.info, item.phone_number)
-
-    async def _numbers_or_none(self, account: ElevenLabsAccount) -> list[PhoneNumber]:
-        try:
-            return await self.account_numbers(account)
-        except (Unavailable, ProviderProblem):
-            return []
 
     # -- calls -------------------------------------------------------------------------
 

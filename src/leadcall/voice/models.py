@@ -67,3 +67,20 @@ class VoiceAgent(IdMixin, TenantOwned, Base):
     last_called_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class AgentListing(TenantOwned, Base):
+    """The last listing of one account's agents (with their details, phone numbers and voices), so a
+    restart or an ElevenLabs outage does not leave the picker empty, and the outcome of the last attempt
+    to list them (`problem_code` set when it failed). `snapshot` is `voice.listings`' JSON form.
+    """
+
+    __tablename__ = "voice_agent_listings"
+
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("elevenlabs_accounts.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    listed_at: Mapped[datetime | None] = mapped_column(nullable=True)  # when the agents kept were listed
+    checked_at: Mapped[datetime]  # the last attempt, good or not
+    problem_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    problem_detail: Mapped[str | None] = mapped_column(String(500), nullable=True)

@@ -4,7 +4,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.core.scoping import ScopedRepository
-from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
+from leadcall.voice.models import AgentListing, ElevenLabsAccount, VoiceAgent
 
 
 class AccountRepository(ScopedRepository[ElevenLabsAccount]):
@@ -45,6 +45,16 @@ class AgentRepository(ScopedRepository[VoiceAgent]):
     async def find_by_agent_id(self, agent_id: str) -> VoiceAgent | None:
         stmt = self.scoped_select().where(VoiceAgent.agent_id == agent_id)
         return (await self.session.execute(stmt)).scalars().first()
+
+
+class ListingRepository(ScopedRepository[AgentListing]):
+    model = AgentListing
+
+    async def for_account(self, account_id: str, *, for_update: bool = False) -> AgentListing | None:
+        stmt = self.scoped_select().where(AgentListing.account_id == account_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
 
 async def unscoped_get_account(session: AsyncSession, account_id: str) -> ElevenLabsAccount | None:

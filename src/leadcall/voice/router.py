@@ -82,10 +82,10 @@ async def list_voices(principal: CanPlaceCalls, session: DbSession, voices: Voic
     account = await service.get_account(session, principal.tenant_scope, config_id)
     return [schemas.Voice(voice_id=v.voice_id, name=v.name, category=v.category, labels=dict(v.labels),
                           preview_url=v.preview_url, description=v.description)
-            for v in await voices.account_voices(account)]
+            for v in await voices.account_voices(session, account)]
 
 
-@router.get("/api/voice/agents/available", response_model=list[schemas.AvailableAgent])
+@router.get("/api/voice/agents/available", response_model=list[schemas.AvailableAgent] | schemas.AvailableAgents)
 async def available_agents(principal: CanPlaceCalls, session: DbSession, voices: Voices, now: Now,
                            call_type: str | None = Query(default=None, alias="callType"),
                            include_busy: bool = Query(default=True, alias="includeBusy"),
@@ -94,26 +94,29 @@ async def available_agents(principal: CanPlaceCalls, session: DbSession, voices:
                                                                            "(default: 30 days before statsTo)"),
                            stats_to: datetime | None = Query(default=None, alias="statsTo",
                                                              description="end of the period (default: now)"),
-                           ) -> list[schemas.AvailableAgent]:
+                           include: str | None = Query(default=None, description="`accounts`: answer "
+                                                       "`{agents, accounts}`, with each account's state"),
+                           ) -> list[schemas.AvailableAgent] | schemas.AvailableAgents:
+    """The agents the caller may use now. An account ElevenLabs cannot list just now shows its last listed
+    agents as unavailable (or none); `include=accounts` says which accounts and why."""
     if call_type is not None and call_type not in CALL_TYPES:
         raise Invalid(f"unknown callType '{call_type}'; use one of {', '.join(CALL_TYPES)}")
+    if include not in (None, "accounts"):
+        raise Invalid(f"unknown include '{include}'; the one value is 'accounts'", code="include_unknown",
+                      params={"include": include}, extra={"field": "include"})
     since, until = stats.period(stats_from, stats_to, now)
-    items = await voices.availability(session, tenant_id=principal.tenant_id,
-                                      organization_id=principal.organization_id, call_type=call_type)
+    report = await voices.availability_report(session, tenant_id=principal.tenant_id,
+                                              organization_id=principal.organization_id, call_type=call_type)
+    items = [i for i in report.agents if include_busy or i.unavailable is None]
     analyses = await analysis_setup.statuses(session, principal.tenant_scope, [i.ref.id for i in items])
     figures = await voices.agent_stats.agent_stats(session, principal.scope, since=since, until=until,
                                                    call_type=call_type)
-    return [schemas.AvailableAgent(
-        id=i.ref.id, agent_id=i.info.agent_id, name=i.info.name, config_id=i.account.id,
-        account_name=i.account.name, language=i.info.language, voice_id=i.info.voice_id,
-        voice_name=i.voice.name if i.voice else None, voice_preview_url=i.voice.preview_url if i.voice else None,
-        tags=sorted(set(i.info.tags) | set(i.ref.tags)), specialty=i.ref.specialty,
-        available=i.unavailable is None, unavailable_reason=i.unavailable_reason,
-        unavailable_code=i.unavailable.code if i.unavailable else None,
-        unavailable_values=i.unavailable.values if i.unavailable else {}, live_calls=i.live_calls,
-        max_concurrent_calls=i.ref.max_concurrent_calls, analysis=analysis_view(analyses[i.ref.id]),
-        stats=stats.stats_view(figures.get(i.ref.id), since, until, call_type)) for i in items
-        if include_busy or i.unavailable_reason is None]
+    agents = [service.available_agent(i).model_copy(update={
+        "analysis": analysis_view(analyses[i.ref.id]),
+        "stats": stats.stats_view(figures.get(i.ref.id), since, until, call_type)}) for i in items]
+    if include is None:
+        return agents
+    return schemas.AvailableAgents(agents=agents, accounts=[service.account_state(s) for s in report.accounts])
 
 
 @router.get("/api/voice/agents", response_model=list[schemas.AgentSettings])

@@ -172,13 +172,35 @@ class AvailableAgent(Schema):
     available: bool
     unavailable_reason: str | None
     unavailable_code: str | None = Field(None, description="agent_disabled, team_not_allowed, "
-                                         "call_type_not_allowed, agent_busy, account_at_limit or no_phone_number")
+                                         "call_type_not_allowed, agent_busy, account_at_limit, no_phone_number, "
+                                         "account_unreachable or account_misconfigured")
     unavailable_values: dict[str, str | int] = Field(default_factory=dict,
                                                      description="the values the reason names (live, limit, …)")
     live_calls: int
     max_concurrent_calls: int | None
     analysis: AgentAnalysis | None = None
     stats: AgentStatsView | None = None
+
+
+class AccountListingState(Schema):
+    """Whether an account's agents are all in the listing beside it."""
+
+    id: str = Field(description="The account's id (`configId`).")
+    name: str
+    ok: bool = Field(description="false: ElevenLabs could not list this account's agents just now; the "
+                                 "agents shown for it (if any) are its last listed ones, and cannot be called")
+    code: str | None = Field(None, description="provider_unavailable (not answering), provider_misconfigured "
+                                               "(an admin must check its key) or listing_pending (first listing "
+                                               "under way)")
+    detail: str | None = Field(None, description="What went wrong, in English")
+    listed_at: datetime | None = Field(None, description="When the agents shown for it were listed")
+
+
+class AvailableAgents(Schema):
+    """`GET /api/voice/agents/available?include=accounts`: the same list, with each account's state."""
+
+    agents: list[AvailableAgent]
+    accounts: list[AccountListingState]
 
 
 class AgentSettings(Schema):

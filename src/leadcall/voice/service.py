@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,7 @@ from leadcall.core.secrets import SecretBox
 from leadcall.tenancy.principal import Permission, Principal
 from leadcall.tenancy.repository import OrganizationRepository
 from leadcall.voice import schemas
+from leadcall.voice.availability import AccountState, AgentAvailability
 from leadcall.voice.manager import VoiceManager
 from leadcall.voice.models import ELEVENLABS_API, TWILIO_API, ElevenLabsAccount, VoiceAgent
 from leadcall.voice.repository import (
@@ -109,6 +110,8 @@ async def update_account(session: AsyncSession, scope: Scope, box: SecretBox, ma
     account.updated_at = now
     await _flush_unique(session, account.name)
     await manager.forget_account(account.id)
+    if data.api_key is not None or data.base_url is not None:
+        await manager.listings.discard(session, account)  # its agents may be another workspace's now
     return account
 
 
@@ -151,6 +154,26 @@ async def test_connection(session: AsyncSession, scope: Scope, manager: VoiceMan
                                     agents_found=agents_found)
 
 
+def available_agent(i: AgentAvailability) -> schemas.AvailableAgent:
+    return schemas.AvailableAgent(
+        id=i.ref.id, agent_id=i.info.agent_id, name=i.info.name, config_id=i.account.id,
+        account_name=i.account.name, language=i.info.language, voice_id=i.info.voice_id,
+        voice_name=i.voice.name if i.voice else None, voice_preview_url=i.voice.preview_url if i.voice else None,
+        tags=sorted(set(i.info.tags) | set(i.ref.tags)), specialty=i.ref.specialty,
+        available=i.unavailable is None, unavailable_reason=i.unavailable_reason,
+        unavailable_code=i.unavailable.code if i.unavailable else None,
+        unavailable_values=i.unavailable.values if i.unavailable else {}, live_calls=i.live_calls,
+        max_concurrent_calls=i.ref.max_concurrent_calls)
+
+
+def account_state(state: AccountState) -> schemas.AccountListingState:
+    problem = state.problem
+    return schemas.AccountListingState(
+        id=state.account.id, name=state.account.name, ok=problem is None, code=problem.code if problem else None,
+        detail=problem.detail if problem else None,
+        listed_at=datetime.fromtimestamp(state.listed_at, UTC) if state.listed_at is not None else None)
+
+
 def agent_details(account: ElevenLabsAccount, info: AgentInfo) -> schemas.AgentDetails:
     return schemas.AgentDetails(
         config_id=account.id, agent_id=info.agent_id, name=info.name, language=info.language,
@@ -171,17 +194,17 @@ async def visible_agent_details(session: AsyncSession, principal: Principal, man
         ref = next((r for r in refs if r.agent_id == agent_id), None)
         if ref is None or (ref.allowed_organization_ids and principal.organization_id not in ref.allowed_organization_ids):
             raise NotFound("agent not found", code="not_found", params={"what": "agent"})
-    return agent_details(account, await manager.agent_info(account, agent_id))
+    return agent_details(account, await manager.agent_info(session, account, agent_id))
 
 
 async def update_agent(session: AsyncSession, scope: Scope, manager: VoiceManager,
                        data: schemas.AgentUpdateRequest) -> schemas.AgentDetails:
     account = await AccountRepository(session, scope).get(data.config_id)
-    await manager.agent_info(account, data.agent_id)  # 404 for an agent of another account
+    await manager.agent_info(session, account, data.agent_id)  # 404 for an agent of another account
     update = AgentUpdate(name=data.name, first_message=data.first_message, prompt=data.prompt,
                          language=data.language, voice_id=data.voice_id,
                          tags=tuple(data.tags) if data.tags is not None else None)
-    return agent_details(account, await manager.update_agent(account, data.agent_id, update))
+    return agent_details(account, await manager.update_agent(session, account, data.agent_id, update))
 
 
 async def list_agent_settings(session: AsyncSession, scope: Scope,

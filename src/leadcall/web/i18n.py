@@ -176,6 +176,29 @@ MESSAGES: dict[str, dict[str, str]] = {
     "picker.no_preview": {"es": "Sin muestra de voz", "en": "No voice sample"},
     "picker.choose_first": {"es": "Elige un agente disponible.", "en": "Choose an available agent."},
     "picker.calling": {"es": "Llamando…", "en": "Calling…"},
+    "picker.retry": {"es": "Reintentar", "en": "Try again"},
+    "picker.account_down": {"es": "La cuenta «{account}» de ElevenLabs no responde; faltan sus agentes.",
+                            "en": "The ElevenLabs account '{account}' is not answering; its agents are missing."},
+    "picker.account_down_shown": {
+        "es": "La cuenta «{account}» de ElevenLabs no responde; sus agentes se muestran como estaban y ahora no "
+              "se pueden llamar.",
+        "en": "The ElevenLabs account '{account}' is not answering; its agents are shown as last listed and "
+              "cannot be called now."},
+    "picker.account_problem": {
+        "es": "La cuenta «{account}» de ElevenLabs necesita atención (un administrador debe revisar su clave); "
+              "faltan sus agentes.",
+        "en": "The ElevenLabs account '{account}' needs attention (an admin must check its key); its agents are "
+              "missing."},
+    "picker.account_problem_shown": {
+        "es": "La cuenta «{account}» de ElevenLabs necesita atención (un administrador debe revisar su clave); "
+              "sus agentes ahora no se pueden llamar.",
+        "en": "The ElevenLabs account '{account}' needs attention (an admin must check its key); its agents "
+              "cannot be called now."},
+    "picker.account_pending": {
+        "es": "La cuenta «{account}» de ElevenLabs aún no ha respondido; sus agentes faltan por ahora. "
+              "Reinténtalo en un momento.",
+        "en": "The ElevenLabs account '{account}' has not answered yet; its agents are missing for now. "
+              "Try again in a moment."},
     "reason.agent_disabled": {"es": "un administrador ha desactivado este agente", "en": "an admin has disabled this agent"},
     "reason.team_not_allowed": {"es": "tu equipo no puede usar este agente", "en": "your team may not use this agent"},
     "reason.call_type_not_allowed": {"es": "este agente no hace llamadas de este tipo",
@@ -184,6 +207,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "en": "busy: {live} call(s) in progress, its limit is {limit}"},
     "reason.account_at_limit": {"es": "la cuenta «{account}» está en su límite de {limit} llamadas simultáneas",
                                 "en": "the account '{account}' is at its limit of {limit} simultaneous calls"},
+    "reason.account_unreachable": {"es": "la cuenta «{account}» de ElevenLabs no responde",
+                                   "en": "the ElevenLabs account '{account}' is not answering"},
+    "reason.account_misconfigured": {"es": "la cuenta «{account}» de ElevenLabs necesita atención",
+                                     "en": "the ElevenLabs account '{account}' needs attention"},
     "reason.no_phone_number": {"es": "no tiene un número de teléfono asignado",
                                "en": "no phone number is assigned to it"},
     "calltype.prospecting": {"es": "Prospección", "en": "Prospecting"},
@@ -419,6 +446,16 @@ MESSAGES: dict[str, dict[str, str]] = {
                                    "o un administrador puede ampliarlo.",
                              "en": "The monthly budget of {limit} {currency} is spent ({used} {currency} used or held "
                                    "for live calls). Calls can be placed again from {until}, or an admin can raise it."},
+    "problem.provider_unavailable": {
+        "es": "La cuenta «{account}» de ElevenLabs no responde ahora mismo, así que sus agentes no se pueden usar; "
+              "inténtalo de nuevo en un momento.",
+        "en": "The ElevenLabs account '{account}' is not answering right now, so its agents cannot be used; "
+              "try again in a moment."},
+    "problem.provider_needs_attention": {
+        "es": "La cuenta «{account}» de ElevenLabs necesita atención (un administrador debe revisar su clave), "
+              "así que sus agentes no se pueden usar.",
+        "en": "The ElevenLabs account '{account}' needs attention (an admin must check its key), so its agents "
+              "cannot be used."},
     "problem.call_already_ended": {"es": "La llamada ya ha terminado.", "en": "The call has already ended."},
     "problem.call_being_placed": {"es": "La llamada aún se está realizando; inténtalo de nuevo en un momento.",
                                   "en": "The call is still being placed; try again in a moment."},

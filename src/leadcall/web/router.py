@@ -263,13 +263,30 @@ def _agent_view(item: AgentAvailability, unavailable: Unavailability | None,
                      unavailable=unavailable, stats=stats)
 
 
+@dataclass(frozen=True)
+class AccountNote:
+    """An account whose agents are missing from the picker, or shown but not callable: said above them."""
+
+    key: str
+    account: str
+
+
+# (the account's problem code, whether its last listed agents are shown) → what the picker says
+_ACCOUNT_NOTES = {("provider_unavailable", False): "picker.account_down",
+                  ("provider_unavailable", True): "picker.account_down_shown",
+                  ("provider_misconfigured", False): "picker.account_problem",
+                  ("provider_misconfigured", True): "picker.account_problem_shown",
+                  ("listing_pending", False): "picker.account_pending"}
+
+
 async def _agents(request: Request, session: DbSession, principal: Principal, call_type: str | None, *,
-                  with_stats: bool = False) -> list[AgentView]:
+                  with_stats: bool = False) -> tuple[list[AgentView], list[AccountNote]]:
     """The agents this caller's team may use, each with whether it can take a call of `call_type` right now
-    (and, `with_stats`, how its calls of that type went: the picker's line; its live refreshes skip them)."""
+    (and, `with_stats`, how its calls of that type went: the picker's line; its live refreshes skip them),
+    and a note for each account whose agents are missing or cannot be called."""
     manager = voices_of(request)
-    usable = await manager.availability(session, tenant_id=principal.tenant_id,
-                                        organization_id=principal.organization_id, call_type=None)
+    report = await manager.availability_report(session, tenant_id=principal.tenant_id,
+                                               organization_id=principal.organization_id, call_type=None)
     typed: dict[str, Unavailability | None] = {}
     if call_type:
         typed = {a.ref.id: a.unavailable for a in await manager.availability(
@@ -280,7 +297,10 @@ async def _agents(request: Request, session: DbSession, principal: Principal, ca
         since, until = agent_stats.period(None, None, utc_datetime(request.app.state.container.clock))
         figures = await manager.agent_stats.agent_stats(session, principal.scope, since=since, until=until,
                                                         call_type=call_type)
-    return [_agent_view(a, typed.get(a.ref.id, a.unavailable), figures.get(a.ref.id)) for a in usable]
+    shown = {a.account.id for a in report.agents}
+    notes = [AccountNote(_ACCOUNT_NOTES.get((s.problem.code, s.account.id in shown), "picker.account_down"),
+                         s.account.name) for s in report.accounts if s.problem is not None]
+    return [_agent_view(a, typed.get(a.ref.id, a.unavailable), figures.get(a.ref.id)) for a in report.agents], notes
 
 
 def _call_type(value: str | None) -> str:
@@ -296,10 +316,10 @@ async def picker(lead_id: str, request: Request, principal: PagePrincipal, sessi
     principal.require(Permission.place_calls)
     lead = await leads.get_lead(session, principal.scope, lead_id)
     chosen = _call_type(call_type)
-    agents = await _agents(request, session, principal, chosen, with_stats=True)
+    agents, notes = await _agents(request, session, principal, chosen, with_stats=True)
     first = next((a.id for a in agents if a.available), None)
-    return render(request, "_picker.html", principal, lead=lead, agents=agents, checked=first, call_type=chosen,
-                  idempotency_key=f"web-{secrets.token_urlsafe(18)}",
+    return render(request, "_picker.html", principal, lead=lead, agents=agents, notes=notes, checked=first,
+                  call_type=chosen, idempotency_key=f"web-{secrets.token_urlsafe(18)}",
                   eligibility=await eligibility_of(request, principal, session, lead, now))
 
 
@@ -308,8 +328,8 @@ async def picker_availability(lead_id: str, request: Request, principal: PagePri
                               call_type: str | None = None) -> Response:
     """Out-of-band updates of each agent's availability, so an open picker stays true while calls come and go."""
     await leads.get_lead(session, principal.scope, lead_id)
-    agents = await _agents(request, session, principal, _call_type(call_type))
-    return render(request, "_agent_availability.html", principal, agents=agents)
+    agents, notes = await _agents(request, session, principal, _call_type(call_type))
+    return render(request, "_agent_availability.html", principal, agents=agents, notes=notes)
 
 
 # -- the call -----------------------------------------------------------------------------------------------

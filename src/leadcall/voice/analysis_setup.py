@@ -16,7 +16,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadcall.core.errors import ProviderProblem, Unavailable
 from leadcall.core.scoping import Scope
 from leadcall.tenancy.repository import unscoped_get_tenant
 from leadcall.voice import analysis
@@ -140,12 +139,11 @@ async def set_up_account(session: AsyncSession, manager: VoiceManager, account: 
                          language: str, now: datetime) -> dict[str, AnalysisStatus]:
     """Every enabled agent of a (newly connected) account; an account that cannot list its agents is left
     as it is (its agents show "not set up" once they are listed)."""
-    try:
-        infos = await manager.account_agents(account)
-    except (Unavailable, ProviderProblem) as exc:
-        log.info("analysis of account %s not set up: %s", account.id, exc)
+    listing = await manager.account_listing(session, account)
+    if listing.problem is not None:
+        log.info("analysis of account %s not set up: %s", account.id, listing.problem.detail)
         return {}
-    refs = await manager.sync_agent_refs(session, Scope(account.tenant_id), account, infos, now.timestamp())
+    refs = await manager.sync_agent_refs(session, Scope(account.tenant_id), account, listing.infos, now.timestamp())
     return {ref.id: await set_up(session, manager, account, ref, language=language, now=now)
             for ref in refs.values() if ref.is_enabled}
 

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadcall.core.cache import BackgroundRefreshes, Cache
-from leadcall.core.db import transaction
+from leadcall.core.db import on_commit, transaction
 from leadcall.core.scoping import Scope
 from leadcall.kit.clock import Clock
 from leadcall.voice.errors import ProviderError, ProviderMisconfigured, ProviderRejected
@@ -240,6 +240,7 @@ class ListingStore:
         # account id → (this process's current look-up of it, when it began)
         self._lookups: dict[str, tuple[asyncio.Task[AccountListing], float]] = {}
         self._writes: set[asyncio.Task[None]] = set()
+        self._unsaved: dict[str, tuple[ElevenLabsAccount, AccountListing]] = {}
 
     async def listings(self, session: AsyncSession, accounts: Iterable[ElevenLabsAccount]
                        ) -> dict[str, AccountListing]:
@@ -259,6 +260,8 @@ class ListingStore:
             found[account_id] = stored or AccountListing(problem=ListingProblem(
                 LISTING_PENDING, f"ElevenLabs has not answered yet for the account '{wanted[account_id].name}'; "
                                  "its agents appear as soon as it does"))
+        if self._unsaved:
+            await self._save_unsaved(session, wanted)
         return found
 
     def _lookup(self, account: ElevenLabsAccount) -> tuple[asyncio.Task[AccountListing], float]:
@@ -290,12 +293,25 @@ class ListingStore:
         return from_row(row) if row is not None else None
 
     async def _store(self, account: ElevenLabsAccount, listing: AccountListing) -> None:
-        """Written after the listing is answered (a caller never waits on the database's write lock)."""
+        """Written after the listing is answered (a caller never waits on the database's write lock). An
+        account whose row is not committed yet (listed by the request creating it) has it written by the
+        next request that lists it."""
         try:
             async with transaction(self._sessionmaker) as session:
                 await self.save(session, account, listing)
-        except IntegrityError:  # the account was deleted meanwhile, or another process stored it first
-            log.info("the listing of ElevenLabs account %s was not stored", account.id)
+        except IntegrityError:
+            self._unsaved[account.id] = (account, listing)
+
+    async def _save_unsaved(self, session: AsyncSession, account_ids: Iterable[str]) -> None:
+        for account_id in account_ids:
+            unsaved = self._unsaved.pop(account_id, None)
+            if unsaved is None:
+                continue
+            try:
+                async with session.begin_nested():
+                    await self.save(session, *unsaved)
+            except IntegrityError:  # the account is gone, or another process stored a listing first
+                log.info("the listing of ElevenLabs account %s was not stored", account_id)
 
     async def save(self, session: AsyncSession, account: ElevenLabsAccount, listing: AccountListing) -> None:
         repo = ListingRepository(session, Scope(account.tenant_id))
@@ -312,12 +328,13 @@ class ListingStore:
         await session.flush()
 
     async def replace_agent(self, session: AsyncSession, account: ElevenLabsAccount, info: AgentInfo) -> None:
-        """After an agent update: its details as ElevenLabs answered them, and no cached listing."""
+        """After an agent update: its details as ElevenLabs answered them, and no cached listing once they
+        are committed (the next listing starts from them)."""
         stored = await self.stored(session, account)
         if stored is not None:
             now = self._clock.now()
             await self.save(session, account, replace(stored.with_agent(info, now), checked_at=now))
-        await self.invalidate(account.id)
+        self._invalidate_after_commit(session, account.id)
 
     async def discard(self, session: AsyncSession, account: ElevenLabsAccount) -> None:
         """Forget the stored copy too (the account now names another workspace or API)."""
@@ -325,6 +342,13 @@ class ListingStore:
         if row is not None:
             await session.delete(row)
         await self.invalidate(account.id)
+        self._invalidate_after_commit(session, account.id)
+
+    def _invalidate_after_commit(self, session: AsyncSession, account_id: str) -> None:
+        async def invalidate() -> None:
+            await self.invalidate(account_id)
+
+        on_commit(session, invalidate)
 
     async def invalidate(self, account_id: str) -> None:
         self._lookups.pop(account_id, None)

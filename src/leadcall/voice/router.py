@@ -68,7 +68,7 @@ async def agent_update(body: schemas.AgentUpdateRequest, principal: CanManageAge
     details = await service.update_agent(session, principal.tenant_scope, voices, body)
     account = await service.get_account(session, principal.tenant_scope, body.config_id)
     refs = await voices.sync_agent_refs(session, principal.tenant_scope, account,
-                                        [await voices.agent_info(account, body.agent_id)], now.timestamp())
+                                        [await voices.agent_info(session, account, body.agent_id)], now.timestamp())
     ref = refs[body.agent_id]
     if ref.is_enabled:  # a changed agent gets leadcall's analysis again (the change may have touched it)
         await analysis_setup.set_up(session, voices, account, ref, now=now,

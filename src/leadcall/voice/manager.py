@@ -268,7 +268,7 @@ class VoiceManager:
         agent's details `choose_agent` found: no provider request, so none is made under the lock."""
         per_agent, per_account = counts
         self._chosen(self._assess(choice.ref, choice.account, choice.info, {}, [choice.phone_number], per_agent,
-                                  per_account, organization_id, call_type))
+                                  per_account, organization_id, call_type, None))
 
     @staticmethod
     def _chosen(item: AgentAvailability) -> AgentChoice:

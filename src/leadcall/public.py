@@ -12,6 +12,7 @@ from leadcall.calls.webhooks import router as webhooks_router
 from leadcall.core.db import transaction
 from leadcall.core.heartbeats import SWEEP, SWEEP_STALE_SECONDS
 from leadcall.core.redis_events import RedisEventHub
+from leadcall.operations import metrics_router
 from leadcall.tenancy.router import public_router as auth_router
 
 health_router = APIRouter(tags=["health"])
@@ -61,5 +62,5 @@ async def health(request: Request, response: Response) -> dict[str, Any]:
             "lastSweepSecondsAgo": round(ago, 1) if ago is not None else None, "problems": problems}
 
 
-PUBLIC_ROUTERS: list[APIRouter] = [health_router, auth_router, webhooks_router]
+PUBLIC_ROUTERS: list[APIRouter] = [health_router, auth_router, webhooks_router, metrics_router]
 # The web app's sign-in pages and static files are public too (leadcall.web.public_router, /static).

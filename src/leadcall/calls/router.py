@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from leadcall.calls import schemas
 from leadcall.calls.service import CallService, to_wire
+from leadcall.core import metrics
 from leadcall.core.deps import DbSession
 from leadcall.core.errors import NotFound
 from leadcall.core.events import EventHub
@@ -124,5 +125,5 @@ async def events(principal: CurrentPrincipal, request: Request) -> StreamingResp
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
 
-    return StreamingResponse(body(), media_type="text/event-stream",
+    return StreamingResponse(metrics.counted_stream(body()), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

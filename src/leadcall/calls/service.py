@@ -50,6 +50,7 @@ from leadcall.core.db import on_commit, transaction
 from leadcall.core.errors import Conflict, Invalid, LeadcallError, NotFound
 from leadcall.core.events import Event, EventHub
 from leadcall.core.jobs import JobQueue
+from leadcall.core.metrics import observe_placement
 from leadcall.core.scoping import Scope
 from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
@@ -200,6 +201,7 @@ class CallService:
 
     # -- placing ---------------------------------------------------------------------
 
+    @observe_placement
     async def place_call(self, principal: Principal, *, lead_id: str, agent_id: str, call_type: str,
                          idempotency_key: str | None, hours_override: str | None = None) -> schemas.CallPlaced:
         key = idempotency_key.strip()[:200] if idempotency_key and idempotency_key.strip() else None

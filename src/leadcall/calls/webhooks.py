@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from leadcall.calls import confirm, repository
 from leadcall.calls.models import WebhookDelivery
 from leadcall.calls.service import CallService
+from leadcall.core import metrics
 from leadcall.core.db import new_id, on_commit, transaction
 from leadcall.core.errors import NotFound, Unauthenticated
 from leadcall.core.request_body import read_limited
@@ -35,6 +36,7 @@ def _service(request: Request) -> CallService:
     return service
 
 
+@metrics.observe_webhook
 async def receive(request: Request, account_id: str) -> dict[str, object]:
     service = _service(request)
     body = await read_limited(request, MAX_BODY_BYTES)  # 413 before an oversized body is read whole
@@ -54,6 +56,7 @@ async def receive(request: Request, account_id: str) -> dict[str, object]:
         return {"received": True, "duplicate": False, "ignored": True}
     except ProviderError as exc:  # bad, stale or missing signature; no secret configured
         raise Unauthenticated(f"webhook refused: {exc.detail}") from exc
+    metrics.webhook_kind(event.kind.value)
     async with transaction(service.sessionmaker) as session:
         row = {"id": new_id(), "account_id": account_id, "tenant_id": tenant_id, "dedup_key": event.dedup_key,
                "kind": event.kind.value, "conversation_id": event.conversation_id, "received_at": service.now(),

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from leadcall.calls.webhooks import router as webhooks_router
@@ -18,7 +19,17 @@ from leadcall.tenancy.router import public_router as auth_router
 health_router = APIRouter(tags=["health"])
 
 
-@health_router.get("/health")
+class Health(BaseModel):
+    status: str = Field(description='"ok", or "failing" with each problem said')
+    database: str
+    redis: str
+    relay: str
+    lastSweepSecondsAgo: float | None  # noqa: N815 - the wire name
+    problems: list[str]
+
+
+@health_router.get("/health", response_model=Health,
+                   responses={503: {"model": Health, "description": "Failing: see `problems`"}})
 async def health(request: Request, response: Response) -> dict[str, Any]:
     """For load balancers and operators: 200 "ok", or 503 "failing" with each problem said. Failing: the
     database (or Redis, where configured) cannot be reached; this process's live-event relay has lost Redis

@@ -126,7 +126,7 @@ async def test_news_that_arrive_while_the_card_refreshes_are_not_lost(page: Page
     status = page.locator(".call-card").get_by_test_id("call-status")
     await expect(status).to_have_text("Sonando")
     await play(live, 14)
-    await expect(status).to_have_text("En curso")
+    await expect(status).to_have_text("En curso", timeout=15_000)  # the sweep that polls it may be busy
     call_id = await page.locator(".call-card").get_attribute("data-call-id")
     live_card = await page.request.get(f"{live.url}/calls/{call_id}/card")
     assert live_card.ok

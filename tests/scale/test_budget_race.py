@@ -112,8 +112,15 @@ async def test_a_burst_against_a_budget_places_exactly_what_it_holds(
         budget = await client.put("/api/budgets", headers=world.admin.headers, json={
             "organizationId": world.org_id, "monthlyLimit": CALLS_THE_BUDGET_HOLDS, "estimatedCallCost": 1})
         assert budget.status_code == 200, budget.text
-        agents = (await client.get("/api/voice/agents/available", headers=world.member.headers)).json()
-        agent_id = agents[0]["agentId"]
+        # The account was connected before its simulator ran: its first listing failed, and a failed
+        # listing is tried again in the background, so the agents appear once the simulator answers.
+        agents: list[dict[str, str]] = []
+        for _ in range(120):
+            agents = (await client.get("/api/voice/agents/available", headers=world.member.headers)).json()
+            if agents and any(a.get("available") for a in agents):
+                break
+            await asyncio.sleep(0.5)
+        agent_id = next(a["agentId"] for a in agents if a.get("available"))
 
     answers: list[int | str] = []
     codes: Counter[str] = Counter()

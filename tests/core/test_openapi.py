@@ -20,6 +20,9 @@ async def test_every_operation_documents_the_error_envelope(client: httpx.AsyncC
         assert not missing, (method, path, missing)
         for status in COMMON:
             content = op["responses"][status]["content"]["application/json"]
+            if (method, path, status) == ("get", "/health", "503"):  # failing health says so in its own body
+                assert content["schema"] == {"$ref": "#/components/schemas/Health"}
+                continue
             assert content["schema"] == {"$ref": "#/components/schemas/Error"}, (method, path, status)
         assert "Retry-After" in op["responses"]["429"]["headers"]
 

@@ -26,7 +26,7 @@ from leadcall.simulator import DEMO_ACCOUNTS
 from tests.factories import TenantWorld
 from tests.live import free_port
 from tests.redis_server import PrivateRedis, running_private_redis
-from tests.scale.test_multiprocess import Processes, wait_for_status, wait_until_up
+from tests.scale.test_multiprocess import Processes, available_agents, wait_for_status, wait_until_up
 
 pytestmark = pytest.mark.scale
 
@@ -123,7 +123,7 @@ async def test_calls_end_right_through_a_redis_restart_and_a_killed_worker(
     first_worker = processes.start("worker")
     listener = Listener(stack["b"], headers)
     async with httpx.AsyncClient(base_url=stack["a"], timeout=30) as client:
-        agents = (await client.get("/api/voice/agents/available", headers=headers)).json()
+        agents = await available_agents(client, headers)
         placed: dict[str, tuple[str, str]] = {}  # call id → (phone, conversation id)
         for index, phone in enumerate(CALLS):
             lead = await client.post("/api/leads", json={"name": f"Fault {index}", "phone": phone}, headers=headers)

@@ -31,7 +31,7 @@ from leadcall.tenancy import service as tenancy
 from leadcall.tenancy.repository import unscoped_get_tenant
 from tests.factories import TenantWorld
 from tests.live import free_port
-from tests.scale.test_multiprocess import REDIS_URL, Processes, wait_until_up
+from tests.scale.test_multiprocess import REDIS_URL, Processes, available_agents, wait_until_up
 
 pytestmark = pytest.mark.scale
 PLACEMENTS = 100
@@ -112,15 +112,7 @@ async def test_a_burst_against_a_budget_places_exactly_what_it_holds(
         budget = await client.put("/api/budgets", headers=world.admin.headers, json={
             "organizationId": world.org_id, "monthlyLimit": CALLS_THE_BUDGET_HOLDS, "estimatedCallCost": 1})
         assert budget.status_code == 200, budget.text
-        # The account was connected before its simulator ran: its first listing failed, and a failed
-        # listing is tried again in the background, so the agents appear once the simulator answers.
-        agents: list[dict[str, str]] = []
-        for _ in range(120):
-            agents = (await client.get("/api/voice/agents/available", headers=world.member.headers)).json()
-            if agents and any(a.get("available") for a in agents):
-                break
-            await asyncio.sleep(0.5)
-        agent_id = next(a["agentId"] for a in agents if a.get("available"))
+        agent_id = (await available_agents(client, world.member.headers))[0]["agentId"]
 
     answers: list[int | str] = []
     codes: Counter[str] = Counter()

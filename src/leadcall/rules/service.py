@@ -240,7 +240,7 @@ class RulesService:
 
     async def _dnc(self, session: AsyncSession, lead: Lead, verdict: Verdict) -> None:
         assert lead.phone is not None
-        entry = await DncRepository(session, _tenant(lead)).by_phone(lead.phone)
+        entry = await DncRepository(session, Scope(lead.tenant_id)).by_phone(lead.phone)
         if entry is not None:
             reason = entry.reason or "no reason given"
             verdict.refusals.append(Refusal(code="number_on_dnc", params={
@@ -294,10 +294,6 @@ class RulesService:
 def _jsonable(params: dict[str, Any]) -> dict[str, object]:
     return {k: v if isinstance(v, str | int | float | bool | list | dict) or v is None else str(v)
             for k, v in params.items()}
-
-
-def _tenant(lead: Lead) -> Scope:
-    return Scope(lead.tenant_id, None)
 
 
 async def put_rules(session: AsyncSession, tenant_id: str, organization_id: str | None, *,

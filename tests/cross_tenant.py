@@ -28,6 +28,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/voice/agents/{agent_ref_id}/analysis"): {"optedOut": True},
     ("POST", "/api/leads/{lead_id}/consent"): {"source": "api"},
     ("POST", "/api/leads/{lead_id}/callbacks"): {"at": "2030-01-07T10:00:00Z"},
+    ("PATCH", "/api/webhook-endpoints/{endpoint_id}"): {"url": "https://attacker.example/hooks"},
 }
 
 

@@ -25,7 +25,19 @@ async def victim_ids(client: httpx.AsyncClient, victim: TenantWorld) -> dict[str
     callback = await client.post(f"/api/leads/{victim.lead_ids[0]}/callbacks", json={"at": "2030-01-07T10:00:00"},
                                  headers=victim.member.headers)
     assert callback.status_code == 201, callback.text
+    # An outgoing webhook endpoint with one delivery waiting (a lead change; nothing is sent by the walk).
+    endpoint = await client.post("/api/webhook-endpoints", json={"url": "https://crm.invalid/hooks",
+                                                                 "eventTypes": ["lead.updated"]},
+                                 headers=victim.admin.headers)
+    assert endpoint.status_code == 201, endpoint.text
+    endpoint_id = endpoint.json()["id"]
+    changed = await client.patch(f"/api/leads/{victim.lead_ids[1]}", json={"company": "Walker"},
+                                 headers=victim.member.headers)
+    assert changed.status_code == 200, changed.text
+    deliveries = (await client.get(f"/api/webhook-endpoints/{endpoint_id}/deliveries",
+                                   headers=victim.admin.headers)).json()["items"]
     return {"lead_id": victim.lead_ids[0], "callback_id": callback.json()["id"], "user_id": victim.member.user_id,
+            "endpoint_id": endpoint_id, "delivery_id": deliveries[0]["id"],
             "token_id": tokens[0]["id"],
             "tenant_id": victim.tenant_id, "organization_id": victim.org_id, "session_id": sessions[0]["id"],
             "phone": "%2B12025550199"}

@@ -19,6 +19,7 @@ from leadcall.core.db import transaction
 from leadcall.core.http_errors import API_ERRORS, install_error_handlers
 from leadcall.core.observability import RequestContext, configure_logging
 from leadcall.core.security_headers import SecuredFastAPI
+from leadcall.integrations.router import router as webhook_endpoints_router
 from leadcall.kit.clock import Clock, SystemClock
 from leadcall.leads.router import router as leads_router
 from leadcall.public import PUBLIC_ROUTERS
@@ -40,7 +41,8 @@ from leadcall.web.rules import router as rules_pages_router
 from leadcall.web.scheduling import router as scheduling_pages_router
 
 API_ROUTERS: list[APIRouter] = [tenancy_router, leads_router, voice_router, calls_router, billing_router,
-                                retention_router, rules_router, voice_analysis_router, scheduling_router]
+                                retention_router, rules_router, voice_analysis_router, scheduling_router,
+                                webhook_endpoints_router]
 
 
 def mount_simulator(app: FastAPI, settings: Settings, clock: Clock | None) -> None:
@@ -89,6 +91,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             app.state.heartbeats = rt.heartbeats
             app.state.rules = rt.rules
             app.state.scheduling = rt.scheduling
+            app.state.webhooks = rt.webhooks
             simulator = getattr(app.state, "simulator", None)
             if simulator is not None:
                 await link_simulator_webhooks(app)

@@ -33,6 +33,9 @@ from leadcall.core.redis_impl import RedisCache, RedisHeartbeats, RedisRateLimit
 from leadcall.core.redis_link import RedisLink, client_options
 from leadcall.core.redis_link import connect as connect_redis
 from leadcall.core.secrets import SecretBox
+from leadcall.integrations.delivery import DELIVER_JOB, TIMEOUT_SECONDS, WebhookDeliveries
+from leadcall.integrations.delivery import SWEEP_SECONDS as WEBHOOKS_SWEEP_SECONDS
+from leadcall.integrations.targets import WebhookTargets
 from leadcall.kit.clock import Clock, SystemClock
 from leadcall.kit.outbound import GuardedTransport
 from leadcall.retention.archive import DELETE_CONVERSATIONS_JOB
@@ -59,6 +62,7 @@ class Runtime:
     retention: RetentionService
     rules: RulesService
     scheduling: SchedulingService
+    webhooks: WebhookDeliveries
 
 
 def build_container(settings: Settings, clock: Clock | None = None) -> Container:
@@ -116,7 +120,8 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     hooks = PlacementHooks(reserve=billing.reserve, settle=billing.settle, admit=billing.admit,
                            eligible=rules.check, refused=rules.note_refusal, lead_zone=lead_zone)
     calls = CallService(sessionmaker=container.sessionmaker, voices=voices, events=events, clock=container.clock,
-                        hooks=hooks, jobs=jobs, read_sessionmaker=container.read_sessionmaker)
+                        hooks=hooks, jobs=jobs, read_sessionmaker=container.read_sessionmaker,
+                        public_base_url=settings.public_base_url)
     scheduling = SchedulingService(sessionmaker=container.sessionmaker, calls=calls, rules=rules, events=events,
                                    clock=container.clock)
 
@@ -144,16 +149,32 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
 
     in_process.register(DELETE_CONVERSATIONS_JOB, delete_conversations)
 
+    # Outgoing webhooks: their own connection pool, to any public host (the SSRF guard), never following a redirect.
+    webhook_targets = WebhookTargets(settings.allow_private_targets)
+    webhook_http = httpx.AsyncClient(
+        timeout=httpx.Timeout(TIMEOUT_SECONDS, connect=5.0), follow_redirects=False,
+        transport=GuardedTransport(webhook_targets.policy,
+                                   limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)))
+    webhooks = WebhookDeliveries(sessionmaker=container.sessionmaker, secret_box=container.secret_box,
+                                 clock=container.clock, http=webhook_http, targets=webhook_targets, events=events,
+                                 jobs=jobs)
+
+    async def deliver_webhooks(endpoint_id: str) -> None:
+        await webhooks.deliver_endpoint(endpoint_id)
+
+    in_process.register(DELIVER_JOB, deliver_webhooks)
+
     async def swept() -> None:
         await heartbeats.beat(SWEEP)
 
     worker = CallWorker(calls, chores=[Chore("budget alerts", ALERTS_SWEEP_SECONDS, billing.check_all_alerts),
                                        Chore("retention", SWEEP_EVERY_SECONDS, retention.sweep_count),
-                                       Chore("callbacks", CALLBACKS_SWEEP_SECONDS, scheduling.run_due)],
+                                       Chore("callbacks", CALLBACKS_SWEEP_SECONDS, scheduling.run_due),
+                                       Chore("webhooks", WEBHOOKS_SWEEP_SECONDS, webhooks.enqueue_due)],
                         heartbeat=swept)
     try:
         yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker, heartbeats, retention, rules,
-                      scheduling)
+                      scheduling, webhooks)
     finally:
         await worker.stop()
         scheduling.close()
@@ -163,4 +184,5 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
             await link.close()
             await link.redis.aclose()
         await http.aclose()
+        await webhook_http.aclose()
         await container.engine.dispose()

@@ -53,6 +53,7 @@ from leadcall.core.events import Event, EventHub
 from leadcall.core.jobs import JobQueue
 from leadcall.core.ratelimit import Limit, RateLimiter
 from leadcall.core.scoping import Scope, ScopedRepository
+from leadcall.integrations import outbox
 from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.tenancy.principal import Principal
 from leadcall.tenancy.repository import OrganizationRepository, unscoped_get_tenant
@@ -264,10 +265,14 @@ class BillingService:
                 except IntegrityError:
                     continue  # this threshold was raised this month by another check
                 raised += 1
-                event = Event("budget.alert", alert.tenant_id, alert.organization_id,
-                              {"alertId": alert.id, "budgetId": alert.budget_id, "threshold": alert.threshold,
-                               "spent": round(float(alert.spent), 2), "monthlyLimit": alert.monthly_limit,
-                               "period": alert.period})
+                data = {"alertId": alert.id, "budgetId": alert.budget_id, "organizationId": alert.organization_id,
+                        "threshold": alert.threshold, "spent": round(float(alert.spent), 2),
+                        "monthlyLimit": alert.monthly_limit, "period": alert.period}
+                # Its outgoing webhooks in the alert's own transaction (an alert raised twice is written once).
+                await outbox.record(session, tenant_id=alert.tenant_id, organization_id=alert.organization_id,
+                                    event_type="budget.alert", subject=f"budget:{alert.budget_id}", data=data,
+                                    now=alert.created_at)
+                event = Event("budget.alert", alert.tenant_id, alert.organization_id, data)
 
                 async def publish(event: Event = event) -> None:
                     await self.events.publish(event)

@@ -87,7 +87,7 @@ def placement_state(call: CallLog) -> str:
     return "confirming" if call.confirming_since is not None else "dialing"
 
 
-def mark_confirming(service: CallService, session: AsyncSession, call: CallLog, why: str, *, source: str) -> None:
+async def mark_confirming(service: CallService, session: AsyncSession, call: CallLog, why: str, *, source: str) -> None:
     """The call may be ringing although ElevenLabs did not say so: look it up by our id from now on."""
     now = service.now()
     if call.confirming_since is None:
@@ -96,7 +96,7 @@ def mark_confirming(service: CallService, session: AsyncSession, call: CallLog, 
         service.audit(session, call, source=source, kind="confirming",
                       detail=f"{why}; it may be ringing, so it is not dialled again: confirming with ElevenLabs "
                              f"by our id {call.id}")
-        service.publish_after_commit(session, call)
+        await service.publish_after_commit(session, call)
     call.next_check_at = now + timedelta(seconds=FIRST_LOOK_SECONDS)
 
 
@@ -105,7 +105,7 @@ async def record_unconfirmed(service: CallService, session: AsyncSession, call_i
     call = await repository.unscoped_get_call(session, call_id, for_update=True)
     assert call is not None
     if call.conversation_id is None and CallStatus(call.status) not in TERMINAL:
-        mark_confirming(service, session, call, f"ElevenLabs did not confirm the call ({detail})", source="api")
+        await mark_confirming(service, session, call, f"ElevenLabs did not confirm the call ({detail})", source="api")
     return call
 
 
@@ -125,8 +125,8 @@ async def confirm_call(service: CallService, call_id: str, *, source: str) -> No
             if now < dial_over_at:  # a dial may still be under way in some process
                 call.next_check_at = dial_over_at
                 return
-            mark_confirming(service, session, call, "the server stopped before it recorded ElevenLabs' answer to "
-                                                    "the dial", source=source)
+            await mark_confirming(service, session, call, "the server stopped before it recorded ElevenLabs' answer "
+                                                          "to the dial", source=source)
         call.checks_made += 1
         call.next_check_at = now + timedelta(seconds=next_check_delay(call.checks_made))
         account = await unscoped_get_account(session, call.account_id)
@@ -173,7 +173,7 @@ async def _fail(service: CallService, session: AsyncSession, call: CallLog, reas
                                             None, None, None)
     if service._move(session, call, CallStatus.failed, source=source, detail=reason):
         await service._settle(session, call)
-        service.publish_after_commit(session, call)
+        await service.publish_after_commit(session, call)
 
 
 async def bind(service: CallService, session: AsyncSession, call: CallLog, conv: Conversation, *, source: str,
@@ -188,7 +188,7 @@ async def bind(service: CallService, session: AsyncSession, call: CallLog, conv:
         service.audit(session, call, source=source, kind="confirmed", detail=detail)
     if CallStatus(call.status) not in TERMINAL:
         call.next_check_at = now + timedelta(seconds=FIRST_LOOK_SECONDS)
-    service.publish_after_commit(session, call)
+    await service.publish_after_commit(session, call)
     account_id, conversation_id = call.account_id, conv.conversation_id
 
     async def after_commit() -> None:

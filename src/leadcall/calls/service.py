@@ -52,11 +52,12 @@ from leadcall.core.events import Event, EventHub
 from leadcall.core.jobs import JobQueue
 from leadcall.core.metrics import observe_placement
 from leadcall.core.scoping import Scope
+from leadcall.integrations import outbox
 from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
 from leadcall.leads.models import Lead, LeadStatus
 from leadcall.leads.repository import LeadRepository
-from leadcall.leads.service import refuse_archived
+from leadcall.leads.service import announce_lead, refuse_archived
 from leadcall.tenancy.models import Tenant
 from leadcall.tenancy.principal import Principal
 from leadcall.tenancy.repository import unscoped_get_tenant
@@ -170,8 +171,9 @@ class PlacementHooks:
 class CallService:
     def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], voices: VoiceManager, events: EventHub,
                  clock: Clock, hooks: PlacementHooks | None = None, jobs: JobQueue | None = None,
-                 read_sessionmaker: async_sessionmaker[AsyncSession] | None = None) -> None:
+                 read_sessionmaker: async_sessionmaker[AsyncSession] | None = None, public_base_url: str = "") -> None:
         self.sessionmaker = sessionmaker
+        self.public_base_url = public_base_url  # webhooks carry absolute recording URLs
         self.read_sessionmaker = read_sessionmaker or sessionmaker
         self.voices = voices
         self.events = events
@@ -190,8 +192,15 @@ class CallService:
                               from_status=from_status, to_status=to_status,
                               detail=detail[:2000] if detail else None))
 
-    def publish_after_commit(self, session: AsyncSession, call: CallLog) -> None:
+    async def publish_after_commit(self, session: AsyncSession, call: CallLog) -> None:
+        """The one place a call's change is announced: its outgoing webhooks are written to the outbox in this
+        transaction (`call.created`, `call.updated`, `call.completed`), the live event goes out once it has
+        committed. Called after every change of a call, with the call as the change left it."""
         wire = to_wire(call).model_dump(mode="json", by_alias=True)
+        recording = f"{self.public_base_url}{wire['audioUrl']}" if wire.get("audioUrl") else None
+        await outbox.record_call(session, tenant_id=call.tenant_id, organization_id=call.organization_id,
+                                 call_id=call.id, data={**wire, "recordingUrl": recording},
+                                 ended=CallStatus(call.status) in TERMINAL, now=self.now())
         event = Event("call.updated", call.tenant_id, call.organization_id, wire)
 
         async def publish() -> None:
@@ -321,7 +330,7 @@ class CallService:
             await session.flush()
             self.audit(session, call, source="api", kind="created", to_status=CallStatus.initiating.value,
                        detail=f"agent {choice.info.name} ({choice.info.agent_id}), {call_type}, to {lead.phone}")
-            self.publish_after_commit(session, call)
+            await self.publish_after_commit(session, call)
             lead_clock = analysis.lead_clock_variables(lead, self._zone(lead, tenant), now)
         return call, lead_clock
 
@@ -365,7 +374,7 @@ class CallService:
                 call = await confirm.record_unconfirmed(self, session, reserved.id, unconfirmed)
             else:
                 call = await self._record_outcome(session, reserved.id, placement, failure, now)
-            self.publish_after_commit(session, call)
+            await self.publish_after_commit(session, call)
         if placement is not None and call.confirming_since is None:  # else counted when found by our id
             await self._count_placed_after_record(call, now)
         return placed_answer(call, unconfirmed)
@@ -555,6 +564,8 @@ class CallService:
         if lead is not None and lead.status == LeadStatus.new.value and result.phone_result is PhoneResult.answered:
             # The lead was reached: a new lead is now a contacted one (later stages stay a person's call).
             lead.status = LeadStatus.contacted.value
+            lead.updated_at = self.now()
+            await announce_lead(session, lead, self.now())
 
     async def apply_failure(self, session: AsyncSession, call: CallLog, failure_reason: str, *, source: str) -> bool:
         """A call that never connected (busy, no answer)."""
@@ -608,7 +619,7 @@ class CallService:
                         "restarted); its outcome cannot be known" if unknown else f"lost track of the call: {exc.detail}")
                     if self._move(session, call, CallStatus.failed, source=source, detail=call.failure_reason):
                         await self._settle(session, call)
-                        self.publish_after_commit(session, call)
+                        await self.publish_after_commit(session, call)
             return
         async with transaction(self.sessionmaker) as session:
             call = await repository.unscoped_get_call(session, call_id, for_update=True)
@@ -622,7 +633,7 @@ class CallService:
             if conv.status.is_terminal:
                 call.next_check_at = None
             if changed:
-                self.publish_after_commit(session, call)
+                await self.publish_after_commit(session, call)
 
     # -- reading and correcting --------------------------------------------------------
 
@@ -671,7 +682,7 @@ class CallService:
         if "callback_at" in given:
             call.callback_at = data.callback_at
         call.updated_at = self.now()
-        self.publish_after_commit(session, call)
+        await self.publish_after_commit(session, call)
         await session.flush()
         return call
 
@@ -703,7 +714,7 @@ class CallService:
                 call.failure_reason = call.failure_reason or f"canceled by {principal.name}"
                 self._move(session, call, CallStatus.canceled, source="user", detail=result.detail)
                 call.next_check_at = self.now() + timedelta(seconds=FIRST_CHECK_SECONDS)  # collect final data
-                self.publish_after_commit(session, call)
+                await self.publish_after_commit(session, call)
             wire = to_wire(call)
         return schemas.CancelResult(canceled=result.ended, detail=result.detail, call_log=wire)
 

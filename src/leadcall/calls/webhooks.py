@@ -126,7 +126,7 @@ async def process_delivery(service: CallService, delivery_id: str) -> None:
             if event.conversation is not None and event.conversation.status.is_terminal:
                 call.next_check_at = None
             if changed:
-                service.publish_after_commit(session, call)
+                await service.publish_after_commit(session, call)
             delivery.processed_at = service.now()
     except Exception as exc:  # noqa: BLE001 - recorded; the worker retries pending deliveries
         log.exception("webhook %s failed", delivery_id)

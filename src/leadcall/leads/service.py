@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.core.errors import Conflict, Invalid
 from leadcall.core.scoping import Scope
+from leadcall.integrations import outbox
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
 from leadcall.leads import schemas
 from leadcall.leads.dnc import DncRepository, sync_lead_flag
@@ -102,7 +103,18 @@ async def update_lead(session: AsyncSession, principal: Principal, lead_id: str,
     await session.flush()
     if "do_not_call" in changes or "phone" in changes:
         await sync_lead_flag(session, lead, now=now, actor_id=principal.user_id, actor_name=principal.email)
+    await announce_lead(session, lead, now)
     return lead
+
+
+async def announce_lead(session: AsyncSession, lead: Lead, now: datetime, *, event_type: str = "lead.updated") -> None:
+    """A lead changed (`lead.updated`) or opted out (`lead.opted_out`): its outgoing webhooks, with the lead as
+    the API shows it, go to the outbox in the caller's transaction. Every path that changes a lead for its
+    CRM to know calls this once the change is made."""
+    view = await lead_view(session, Scope(lead.tenant_id), lead)
+    await outbox.record(session, tenant_id=lead.tenant_id, organization_id=lead.organization_id,
+                        event_type=event_type, subject=f"lead:{lead.id}",
+                        data=view.model_dump(mode="json", by_alias=True), now=now)
 
 
 async def list_leads(session: AsyncSession, scope: Scope, *, limit: int, cursor: str | None,

@@ -17,6 +17,7 @@ from leadcall.leads.dnc import DncRepository, lead_event, list_number, unlist_nu
 from leadcall.leads.models import DncEntry, DncSource, Lead
 from leadcall.leads.phones import PhoneError, to_e164
 from leadcall.leads.repository import LeadRepository
+from leadcall.leads.service import announce_lead
 from leadcall.rules import schemas
 from leadcall.rules.models import LeadConsent
 from leadcall.tenancy.principal import Principal
@@ -172,6 +173,7 @@ async def opt_out(session: AsyncSession, principal: Principal, lead_id: str, now
     if lead.phone:
         await add(session, principal, lead.phone, "opted out", source=DncSource.opt_out.value, now=now,
                   call_id=call_id)
+    await announce_lead(session, lead, now, event_type="lead.opted_out")
 
 
 async def consents(session: AsyncSession, scope: Scope, lead_id: str) -> list[LeadConsent]:

@@ -29,11 +29,12 @@ from leadcall.core.db import on_commit, transaction
 from leadcall.core.errors import Conflict, Forbidden, Invalid, LeadcallError
 from leadcall.core.events import Event, EventHub
 from leadcall.core.scoping import Scope
+from leadcall.integrations import outbox
 from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.leads.dnc import DncRepository, lead_event, list_number
 from leadcall.leads.models import DncSource, Lead, LeadEvent
 from leadcall.leads.repository import LeadRepository
-from leadcall.leads.service import refuse_archived
+from leadcall.leads.service import announce_lead, refuse_archived
 from leadcall.rules import records
 from leadcall.rules.service import DialRefused, RulesService, iso
 from leadcall.scheduling import repository, watch
@@ -168,6 +169,9 @@ class SchedulingService:
                                params={"callbackId": row.id, "dueAt": iso(due_at), "mode": mode.value},
                                detail=note, actor_id=user_id if actor_name else None, actor_name=actor_name))
         self._changed(session, row.id)
+        await outbox.record(session, tenant_id=row.tenant_id, organization_id=row.organization_id,
+                            event_type="callback.scheduled", subject=f"lead:{lead.id}",
+                            data=to_wire(row).model_dump(mode="json", by_alias=True), now=now)
         return row
 
     async def create(self, session: AsyncSession, principal: Principal, lead_id: str, body: wire.CallbackCreate,
@@ -255,6 +259,7 @@ class SchedulingService:
             list_number(session, lead.tenant_id, lead.phone, reason="opted out", source=DncSource.opt_out.value,
                         now=now, actor_id=None, actor_name="leadcall (call analysis)", call_id=call.id)
             session.add(lead_event(lead, at=now, kind="opted_out", params={"callId": call.id}))
+            await announce_lead(session, lead, now, event_type="lead.opted_out")
         else:
             tenant = await unscoped_get_tenant(session, lead.tenant_id)
             principal = system_principal(lead, call.user_id, tenant.default_language if tenant else "en")

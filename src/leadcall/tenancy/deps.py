@@ -174,6 +174,7 @@ CanManageBudgets = Annotated[Principal, Depends(requires(Permission.manage_budge
 CanManageRetention = Annotated[Principal, Depends(requires(Permission.manage_retention))]
 CanManageDnc = Annotated[Principal, Depends(requires(Permission.manage_dnc))]
 CanManageCallingRules = Annotated[Principal, Depends(requires(Permission.manage_calling_rules))]
+CanManageWebhooks = Annotated[Principal, Depends(requires(Permission.manage_webhooks))]
 
 
 async def _authenticate(request: Request) -> None:

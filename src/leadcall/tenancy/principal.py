@@ -26,6 +26,7 @@ class Permission(StrEnum):
     manage_retention = "manage_retention"
     manage_dnc = "manage_dnc"
     manage_calling_rules = "manage_calling_rules"
+    manage_webhooks = "manage_webhooks"  # outgoing webhooks (admins)
 
 
 _MEMBER = {Permission.view_leads, Permission.edit_leads, Permission.place_calls}

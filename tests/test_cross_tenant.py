@@ -73,6 +73,7 @@ def body_cases(victim: TenantWorld, ids: dict[str, str] | None = None) -> list[C
         Case("POST", f"{base}/agent-update", json={"configId": ids["config_id"], "agentId": ids["agent_id"],
                                                    "name": "Hijacked"}),
         Case("GET", f"{base}/voices", params={"configId": ids["config_id"]}),
+        Case("POST", f"{base}/check", params={"configId": ids["config_id"]}),
         Case("PUT", "/api/budgets", json={"organizationId": victim.org_id, "monthlyLimit": 5}),
     ]
 

@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.billing.service import ALERTS_JOB, ALERTS_SWEEP_SECONDS, BillingService
+from leadcall.calls.health import CallActivity
 from leadcall.calls.models import CallLog
 from leadcall.calls.service import CallService, PlacementHooks
 from leadcall.calls.stats import CallStats
@@ -44,7 +45,9 @@ from leadcall.rules.service import RulesService, lead_zone
 from leadcall.scheduling.service import SWEEP_SECONDS as CALLBACKS_SWEEP_SECONDS
 from leadcall.scheduling.service import SchedulingService
 from leadcall.settings import Settings
+from leadcall.voice.health import CHECK_EVERY_SECONDS as WEBHOOK_CHECK_SECONDS
 from leadcall.voice.manager import VoiceManager
+from leadcall.voice.service import unscoped_check_all_webhooks
 from leadcall.voice.targets import ProviderTargets
 
 
@@ -133,6 +136,7 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     hooks.settle = settle
     voices.live_call_counter = calls
     voices.agent_stats = CallStats()
+    voices.account_activity = CallActivity()
     retention = RetentionService(sessionmaker=container.sessionmaker, voices=voices, clock=container.clock)
 
     async def process_webhook(delivery_id: str) -> None:
@@ -164,13 +168,18 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
 
     in_process.register(DELIVER_JOB, deliver_webhooks)
 
+    async def check_workspace_webhooks() -> int:
+        return await unscoped_check_all_webhooks(container.sessionmaker, voices, settings.public_base_url,
+                                                 container.clock)
+
     async def swept() -> None:
         await heartbeats.beat(SWEEP)
 
     worker = CallWorker(calls, chores=[Chore("budget alerts", ALERTS_SWEEP_SECONDS, billing.check_all_alerts),
                                        Chore("retention", SWEEP_EVERY_SECONDS, retention.sweep_count),
                                        Chore("callbacks", CALLBACKS_SWEEP_SECONDS, scheduling.run_due),
-                                       Chore("webhooks", WEBHOOKS_SWEEP_SECONDS, webhooks.enqueue_due)],
+                                       Chore("webhooks", WEBHOOKS_SWEEP_SECONDS, webhooks.enqueue_due),
+                                       Chore("workspace webhooks", WEBHOOK_CHECK_SECONDS, check_workspace_webhooks)],
                         heartbeat=swept)
     try:
         yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker, heartbeats, retention, rules,

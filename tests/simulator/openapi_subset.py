@@ -37,6 +37,8 @@ PATHS = (
     "/v1/convai/conversations",
     "/v1/convai/conversations/{conversation_id}",
     "/v1/convai/conversations/{conversation_id}/audio",
+    "/v1/convai/settings",
+    "/v1/workspace/webhooks",
 )
 # Schemas the tests name directly (most are reached from PATHS anyway).
 SCHEMAS = (
@@ -54,6 +56,8 @@ SCHEMAS = (
     "AgentPlatformSettingsRequestModel",
     "PromptEvaluationCriteria",
     "AnalysisProperty",
+    "GetConvAISettingsResponseModel",
+    "WorkspaceWebhookListResponseModel",
 )
 
 

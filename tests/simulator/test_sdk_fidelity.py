@@ -64,6 +64,11 @@ async def test_async_sdk_reads_everything_places_calls_and_verifies_webhooks(ser
     assert preview and preview.startswith(served.url)
     async with httpx.AsyncClient() as plain:
         assert (await plain.get(preview)).headers["content-type"] == "audio/mpeg"
+    workspace = await client.conversational_ai.settings.get()
+    assert workspace.webhooks is not None and workspace.webhooks.post_call_webhook_id
+    hooks = await client.webhooks.list()
+    [hook] = [h for h in hooks.webhooks if h.webhook_id == workspace.webhooks.post_call_webhook_id]
+    assert hook.webhook_url.endswith("/hooks/elevenlabs") and hook.is_disabled is False
     numbers = await client.conversational_ai.phone_numbers.list()
     assert sorted(n.provider for n in numbers) == ["sip_trunk", "twilio"]
     twilio_number = next(n for n in numbers if n.provider == "twilio")

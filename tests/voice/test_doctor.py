@@ -6,17 +6,20 @@ import asyncio
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from leadcall.cli.doctor import place_test_call
 from leadcall.core.db import transaction
-from leadcall.core.errors import NotFound
+from leadcall.core.errors import Invalid, NotFound
 from leadcall.voice import analysis
 from leadcall.voice.doctor import check_account
 from tests.live import CallWorld, LiveServer
 
 LEADCALL = str(Path(sys.executable).with_name("leadcall"))
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 
 async def test_doctor_reports_without_changing_anything(live: LiveServer, cw: CallWorld) -> None:
@@ -26,7 +29,7 @@ async def test_doctor_reports_without_changing_anything(live: LiveServer, cw: Ca
               for a in cw.sim_account.agents.values()}
     async with transaction(live.app.state.container.sessionmaker) as session:
         report = await check_account(session, live.app.state.voice_manager, cw.account_id,
-                                     public_base_url=live.app.state.container.settings.public_base_url)
+                                     public_base_url=live.app.state.container.settings.public_base_url, now=NOW)
     assert report.connection_ok and report.has_webhook_secret and report.numbers
     assert report.webhook_url.endswith(f"/api/webhooks/elevenlabs/transcription?account={cw.account_id}")
     by_id = {a.agent_id: a for a in report.agents}
@@ -42,7 +45,8 @@ async def test_doctor_reports_without_changing_anything(live: LiveServer, cw: Ca
 
     async with transaction(live.app.state.container.sessionmaker) as session:
         with pytest.raises(NotFound):
-            await check_account(session, live.app.state.voice_manager, "no-such-account", public_base_url="http://x")
+            await check_account(session, live.app.state.voice_manager, "no-such-account", public_base_url="http://x",
+                                now=NOW)
 
 
 async def test_the_doctor_command_prints_the_report(live: LiveServer, cw: CallWorld) -> None:
@@ -58,3 +62,49 @@ async def test_the_doctor_command_prints_the_report(live: LiveServer, cw: CallWo
     missing = await asyncio.to_thread(subprocess.run, [LEADCALL, "doctor", "--account", "nope"], env=env,
                                       capture_output=True, text=True, timeout=60, check=False)
     assert missing.returncode == 1 and "no ElevenLabs account with id nope" in missing.stderr
+
+
+async def test_the_doctor_says_where_the_post_call_webhook_points(live: LiveServer, cw: CallWorld) -> None:
+    settings = live.app.state.container.settings
+    sessionmaker = live.app.state.container.sessionmaker
+    async with transaction(sessionmaker) as session:
+        report = await check_account(session, live.app.state.voice_manager, cw.account_id,
+                                     public_base_url=settings.public_base_url, now=NOW)
+    assert report.webhook is not None and report.webhook.state.value == "ok" and report.problems == []
+    text = "\n".join(report.lines(show_patch=True))
+    assert "post-call webhook: ok (The post-call webhook points at this leadcall account and is enabled.)" in text
+    agent_id = next(iter(cw.sim_account.agents))
+    assert f"PATCH /v1/convai/agents/{agent_id} (what set-up sends):" in text and '"platform_settings"' in text
+
+    cw.sim_account.post_call_webhook.disabled = True
+    async with transaction(sessionmaker) as session:
+        report = await check_account(session, live.app.state.voice_manager, cw.account_id,
+                                     public_base_url=settings.public_base_url, now=NOW)
+    assert report.webhook is not None and report.webhook.state.value == "disabled"
+    assert "post-call webhook: DISABLED" in "\n".join(report.lines())
+    assert report.problems == ["post-call webhook: The post-call webhook is disabled in the workspace's settings."]
+
+
+async def test_asked_with_a_number_the_doctor_places_one_call_and_follows_it(live: LiveServer, cw: CallWorld) -> None:
+    said: list[str] = []
+
+    async def pause() -> None:
+        await live.simulator.advance(5)
+
+    status = await place_test_call(live.app.state.call_service, live.app.state.worker, account_id=cw.account_id,
+                             email=cw.world.member.email, to_number="+12025550100", agent_id=None, say=said.append,
+                             pause=pause)
+    assert status == "completed"
+    assert said[0].startswith("test call ") and "placed with agent" in said[0]
+    assert any("ended completed, phone result answered, outcome interested" in line for line in said)
+    placed = [c for c in live.simulator.conversations.values() if c.account_id == cw.sim_account.account_id]
+    assert len(placed) == 1 and placed[0].to_number == "+12025550100"  # exactly one dial
+
+    with pytest.raises(NotFound):
+        await place_test_call(live.app.state.call_service, live.app.state.worker, account_id=cw.account_id,
+                        email="nobody@example.com", to_number="+12025550100", agent_id=None, say=said.append,
+                        pause=pause)
+    with pytest.raises(Invalid):
+        await place_test_call(live.app.state.call_service, live.app.state.worker, account_id=cw.account_id,
+                        email=cw.world.member.email, to_number="+12025550100", agent_id="agent_nope",
+                        say=said.append, pause=pause)

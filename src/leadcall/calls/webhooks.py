@@ -15,6 +15,7 @@ import logging
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from leadcall.calls import confirm, repository
 from leadcall.calls.models import WebhookDelivery
@@ -23,6 +24,7 @@ from leadcall.core import metrics
 from leadcall.core.db import new_id, on_commit, transaction
 from leadcall.core.errors import NotFound, Unauthenticated
 from leadcall.core.request_body import read_limited
+from leadcall.voice import health
 from leadcall.voice.errors import ProviderError, UnhandledWebhookType
 from leadcall.voice.types import WebhookEventKind
 
@@ -55,6 +57,7 @@ async def receive(request: Request, account_id: str) -> dict[str, object]:
         log.info("ignoring a signed ElevenLabs webhook of type %r (account %s)", exc.event_type[:80], account_id)
         return {"received": True, "duplicate": False, "ignored": True}
     except ProviderError as exc:  # bad, stale or missing signature; no secret configured
+        await _note_refused(service, tenant_id, account_id, exc.detail)
         raise Unauthenticated(f"webhook refused: {exc.detail}") from exc
     metrics.webhook_kind(event.kind.value)
     async with transaction(service.sessionmaker) as session:
@@ -74,6 +77,16 @@ async def receive(request: Request, account_id: str) -> dict[str, object]:
 
         on_commit(session, process_soon)
     return {"received": True, "duplicate": False}
+
+
+async def _note_refused(service: CallService, tenant_id: str, account_id: str, detail: str) -> None:
+    """Counted for the account's health (a tenant admin sees refused deliveries). Two refusals at once may both
+    find no row yet: one insert wins, the other is not counted (never a failed answer)."""
+    try:
+        async with transaction(service.sessionmaker) as session:
+            await health.note_refused(session, tenant_id, account_id, detail, service.now())
+    except IntegrityError:
+        log.info("a refused webhook of account %s was not counted (a concurrent one was)", account_id)
 
 
 async def process_delivery(service: CallService, delivery_id: str) -> None:

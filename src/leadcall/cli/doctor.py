@@ -1,28 +1,113 @@
-"""`leadcall doctor --account <id>`: read-only checks of an ElevenLabs account (voice/doctor.py)."""
+"""`leadcall doctor --account <id>`: checks of an ElevenLabs account (voice/doctor.py), read-only at ElevenLabs.
+
+Only with `--call +E164` (and `--as <email>`, the seller the call is placed for) does it dial: one call, through
+the normal placement path (CallService.place_call: calling rules, budget, the placement saga), to a lead it
+creates for that number, and it follows the call to its end by polling ElevenLabs as the worker does.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import typer
 
+from leadcall.calls.models import TERMINAL
+from leadcall.calls.service import CallService
+from leadcall.calls.worker import CallWorker
 from leadcall.cli._context import fail
 from leadcall.core.db import transaction
-from leadcall.core.errors import LeadcallError
+from leadcall.core.errors import Invalid, LeadcallError, NotFound
+from leadcall.leads import schemas as lead_schemas
+from leadcall.leads.service import create_lead
 from leadcall.runtime import runtime
 from leadcall.settings import Settings
+from leadcall.tenancy import repository as tenancy_repository
+from leadcall.tenancy.service import principal_for
 from leadcall.voice.doctor import check_account
 
+FOLLOW_SECONDS = 15 * 60
+TEST_LEAD_NAME = "leadcall doctor (test call)"
+Say = Callable[[str], None]
 
-def doctor(account: str = typer.Option(..., "--account", help="The leadcall id of the ElevenLabs account.")) -> None:
-    async def run() -> list[str]:
+
+async def place_test_call(calls: CallService, worker: CallWorker, *, account_id: str, email: str, to_number: str,
+                    agent_id: str | None, say: Say, pause: Callable[[], Awaitable[None]],
+                    follow_seconds: float = FOLLOW_SECONDS) -> str:
+    """Places one call for the user `email` to `to_number` with `agent_id` (default: the account's first agent
+    the user may call with) and follows it until it ends; returns its final status."""
+    async with transaction(calls.sessionmaker) as session:
+        user = await tenancy_repository.unscoped_find_user_by_email(session, email)
+        tenant = await tenancy_repository.unscoped_get_tenant(session, user.tenant_id) if user else None
+        if user is None or tenant is None:
+            raise NotFound(f"no user with the email {email}", code="not_found", params={"what": "user"})
+        principal = principal_for(user, tenant, "session")
+        agents = [a for a in await calls.voices.availability(session, tenant_id=tenant.id,
+                                                             organization_id=principal.organization_id,
+                                                             call_type=None)
+                  if a.account.id == account_id]
+        if not agents:
+            raise NotFound(f"the account {account_id} has no agent {email} may call with", code="not_found",
+                           params={"what": "agent"})
+        chosen = agent_id or agents[0].info.agent_id
+        if chosen not in {a.info.agent_id for a in agents}:
+            raise Invalid(f"the agent {chosen} is not one of this account's agents {email} may call with",
+                          code="agent_unknown", params={"agentId": chosen})
+        lead = await create_lead(session, principal, lead_schemas.LeadCreate(name=TEST_LEAD_NAME, phone=to_number),
+                                 datetime.fromtimestamp(calls.clock.now(), UTC))
+        lead_id = lead.id
+    placed = await calls.place_call(principal, lead_id=lead_id, agent_id=chosen, call_type="qualification",
+                                    idempotency_key=None)
+    call_id = placed.call_log.id
+    say(f"test call {call_id}: placed with agent {chosen} for lead {lead_id}, status {placed.call_log.status}")
+    status = str(placed.call_log.status)
+    waited_since = calls.clock.now()
+    while status not in {s.value for s in TERMINAL}:
+        if calls.clock.now() - waited_since > follow_seconds:
+            say(f"test call {call_id}: still {status} after {int(follow_seconds)} s; the worker follows it on")
+            return status
+        await pause()
+        await worker.run_once()
+        async with transaction(calls.sessionmaker) as session:
+            call = await calls.get_call(session, principal.tenant_scope, call_id)
+            if call.status != status:
+                status = call.status
+                say(f"test call {call_id}: {status}")
+    async with transaction(calls.sessionmaker) as session:
+        call = await calls.get_call(session, principal.tenant_scope, call_id)
+        say(f"test call {call_id}: ended {call.status}, phone result {call.phone_result}, outcome "
+            f"{call.sales_result} ({call.outcome_source}), {call.duration_seconds or 0} s, cost {call.cost} "
+            f"{call.cost_currency or ''}".rstrip())
+        if call.failure_reason:
+            say(f"  failure: {call.failure_reason}")
+    return status
+
+
+def doctor(account: str = typer.Option(..., "--account", help="The leadcall id of the ElevenLabs account."),
+           call: str | None = typer.Option(None, "--call", help="Also place ONE real call to this E.164 number "
+                                           "and follow it to its end (costs money)."),
+           as_email: str | None = typer.Option(None, "--as", help="With --call: the email of the seller the "
+                                               "call is placed for."),
+           agent: str | None = typer.Option(None, "--agent", help="With --call: the ElevenLabs agent id."),
+           show_patch: bool = typer.Option(False, "--show-patch", help="Print the agent PATCH body the analysis "
+                                           "set-up sends to each agent.")) -> None:
+    if call is not None and not as_email:
+        raise fail(Invalid("--call needs --as <email>: the seller the call is placed for"))
+
+    async def run() -> None:
         settings = Settings()
-        async with runtime(settings) as rt, transaction(rt.container.sessionmaker) as session:
-            report = await check_account(session, rt.voices, account, public_base_url=settings.public_base_url)
-            return report.lines()
+        async with runtime(settings) as rt:
+            async with transaction(rt.container.sessionmaker) as session:
+                report = await check_account(session, rt.voices, account, public_base_url=settings.public_base_url,
+                                             now=datetime.fromtimestamp(rt.container.clock.now(), UTC))
+            for line in report.lines(show_patch=show_patch):
+                typer.echo(line)
+            if call is not None and as_email is not None:
+                await place_test_call(rt.calls, rt.worker, account_id=account, email=as_email, to_number=call,
+                                agent_id=agent, say=typer.echo, pause=lambda: asyncio.sleep(2))
 
     try:
-        for line in asyncio.run(run()):
-            typer.echo(line)
+        asyncio.run(run())
     except LeadcallError as exc:
         raise fail(exc) from exc

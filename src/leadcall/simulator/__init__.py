@@ -19,7 +19,7 @@ from typing import TypedDict
 from leadcall.simulator.app import create_simulator_app
 from leadcall.simulator.state import SimulatorState
 from leadcall.simulator.webhooks import Delivery, sign
-from leadcall.simulator.world import Faults, SimAccount, SimAgent, SimConversation, SimPhone, SimVoice
+from leadcall.simulator.world import Faults, SimAccount, SimAgent, SimConversation, SimPhone, SimVoice, SimWebhook
 
 
 class DemoAccount(TypedDict):
@@ -69,5 +69,5 @@ def seed_demo_accounts(state: SimulatorState, webhook_url: str | None = None) ->
 __all__ = ["DEMO_ACCOUNTS", "DEMO_CONCURRENCY_LIMIT", "DEMO_EN_API_KEY", "DEMO_EN_TWILIO_ACCOUNT_SID",
            "DEMO_EN_TWILIO_AUTH_TOKEN", "DEMO_EN_WEBHOOK_SECRET", "DEMO_ES_API_KEY", "DEMO_ES_TWILIO_ACCOUNT_SID",
            "DEMO_ES_TWILIO_AUTH_TOKEN", "DEMO_ES_WEBHOOK_SECRET", "Delivery", "DemoAccount", "Faults", "SimAccount",
-           "SimAgent", "SimConversation", "SimPhone", "SimVoice", "SimulatorState", "create_simulator_app",
+           "SimAgent", "SimConversation", "SimPhone", "SimVoice", "SimWebhook", "SimulatorState", "create_simulator_app",
            "seed_demo_accounts", "sign"]

@@ -21,7 +21,11 @@ Choices where ElevenLabs' behaviour is not documented (elevenlabs-api.md, UNCONF
   the preview files;
 - the conversation list's `user_id` filter matches the `user_id` the call was placed with
   (`conversation_initiation_client_data.user_id`), the one GET conversation answers;
-  `call_start_after_unix` / `call_start_before_unix` are inclusive.
+  `call_start_after_unix` / `call_start_before_unix` are inclusive;
+- a key marked `workspace_hidden` answers 401 `missing_permissions` to the workspace settings and webhooks
+  (the permission's name, `workspace_read`, is a guess); a delivery the receiver does not answer 200 becomes
+  the post-call webhook's `most_recent_failure_*` (the code is null when no answer came); the simulator never
+  auto-disables a webhook by itself (tests set `auto_disabled`).
 """
 
 from __future__ import annotations
@@ -299,6 +303,26 @@ async def get_phone_number(phone_number_id: str, account: Account) -> dict[str, 
     if phone is None:
         raise not_found("phone_number_not_found", f"Phone number {phone_number_id} not found")
     return wire.phone_json(phone, account)
+
+
+def _workspace_readable(account: SimAccount) -> None:
+    if account.workspace_hidden:
+        raise SimError(401, "authentication_error", "missing_permissions",
+                       "The API key you used is missing the permission workspace_read to execute this operation.",
+                       legacy="missing_permissions")
+
+
+@api.get("/v1/convai/settings")
+async def get_convai_settings(account: Account) -> dict[str, Any]:
+    _workspace_readable(account)
+    return wire.convai_settings_json(account)
+
+
+@api.get("/v1/workspace/webhooks")
+async def list_workspace_webhooks(account: Account, include_usages: bool = False) -> dict[str, Any]:
+    _workspace_readable(account)
+    return {"webhooks": [wire.workspace_webhook_json(h, account, include_usages)
+                         for h in sorted(account.workspace_webhooks.values(), key=lambda h: (h.created_at, h.name))]}
 
 
 @api.get("/v1/user")

@@ -92,8 +92,9 @@ class SimulatorState:
                                           reverse=self.faults.reverse_webhooks
                                           or conversation.scenario.duplicate_out_of_order,
                                           drop=self.faults.drop_webhooks)
-                self.deliveries += await webhooks.deliver(events, timestamp=int(self.now()),
-                                                          transport=self.webhook_transport)
+                sent = await webhooks.deliver(events, timestamp=int(self.now()), transport=self.webhook_transport)
+                self._note_failures(self.accounts[conversation.account_id], sent)
+                self.deliveries += sent
 
     def start(self) -> None:
         """Runs `tick()` every 0.2 s in the background (no-op with a ManualClock or when running).
@@ -138,10 +139,10 @@ class SimulatorState:
         if self.account_by_key(api_key) is not None:
             raise ValueError("an account with this API key exists already")
         account = SimAccount(account_id=_token("acct_", 16), name=name, api_key=api_key,
-                             webhook_secret=webhook_secret, webhook_url=webhook_url,
-                             concurrency_limit=concurrency_limit,
+                             webhook_secret=webhook_secret, concurrency_limit=concurrency_limit,
                              twilio_account_sid=twilio_account_sid or "AC" + secrets.token_hex(16),
                              twilio_auth_token=twilio_auth_token or secrets.token_hex(16))
+        account.webhook_url = webhook_url
         self.accounts[account.account_id] = account
         return account
 
@@ -264,17 +265,28 @@ class SimulatorState:
         def event(kind: str, data: dict[str, Any]) -> WebhookEvent:
             return WebhookEvent(url, account.webhook_secret, kind, c.conversation_id, data)
 
+        wanted = set(account.post_call_events)
         if not c.connects:
-            return [event(webhooks.CALL_INITIATION_FAILURE, self._failure_data(account, c, now))]
+            return ([event(webhooks.CALL_INITIATION_FAILURE, self._failure_data(account, c, now))]
+                    if "call_initiation_failure" in wanted else [])
         if c.status(now) != "done":
             return []
-        events = [event(webhooks.POST_CALL_TRANSCRIPTION, wire.conversation_json(c, now))]
-        audio = self.audio_for(c)
+        events = ([event(webhooks.POST_CALL_TRANSCRIPTION, wire.conversation_json(c, now))]
+                  if "transcript" in wanted else [])
+        audio = self.audio_for(c) if "audio" in wanted else None
         if audio is not None:
             events.append(event(webhooks.POST_CALL_AUDIO, {"agent_id": c.agent.agent_id,
                                                            "conversation_id": c.conversation_id,
                                                            "full_audio": base64.b64encode(audio).decode()}))
         return events
+
+    def _note_failures(self, account: SimAccount, sent: list[Delivery]) -> None:
+        """A delivery not answered 200 is the post-call webhook's most recent failure, as the API reports it."""
+        hook = account.post_call_webhook
+        for delivery in sent:
+            if hook is not None and delivery.url == hook.url and not delivery.ok:
+                hook.last_failure_code, hook.last_failure_at = delivery.status_code, delivery.event_timestamp or int(
+                    self.now())
 
     def _failure_data(self, account: SimAccount, c: SimConversation, now: float) -> dict[str, Any]:
         """`call_initiation_failure` data; metadata is Twilio's StatusCallback form or the SIP outcome."""

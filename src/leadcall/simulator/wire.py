@@ -11,7 +11,7 @@ from typing import Any
 
 from leadcall.simulator.analysis import analysis_json
 from leadcall.simulator.scenarios import Kind
-from leadcall.simulator.world import SimAccount, SimAgent, SimConversation, SimPhone, SimVoice
+from leadcall.simulator.world import SimAccount, SimAgent, SimConversation, SimPhone, SimVoice, SimWebhook
 
 CREDITS_PER_MINUTE = 400
 USD_PER_MINUTE = 0.10
@@ -215,3 +215,23 @@ def conversation_summary_json(c: SimConversation, now: float) -> dict[str, Any]:
         "conversation_initiation_source": full["metadata"]["conversation_initiation_source"],
         "direction": "outbound",
     }
+
+
+def convai_settings_json(account: SimAccount) -> dict[str, Any]:
+    """`GetConvAISettingsResponseModel`."""
+    return {"conversation_initiation_client_data_webhook": None,
+            "webhooks": {"post_call_webhook_id": account.post_call_webhook_id,
+                         "events": list(account.post_call_events), "transcript_format": "json", "send_audio": None},
+            "can_use_mcp_servers": False, "rag_retention_period_days": 10,
+            "conversation_embedding_retention_days": None, "default_livekit_stack": "standard"}
+
+
+def workspace_webhook_json(hook: SimWebhook, account: SimAccount, include_usages: bool) -> dict[str, Any]:
+    """`WorkspaceWebhookResponseModel`; `usage` only when asked for (`include_usages`)."""
+    usage = [{"usage_type": "ConvAI Settings"}] if hook.webhook_id == account.post_call_webhook_id else []
+    return {"name": hook.name, "webhook_id": hook.webhook_id, "webhook_url": hook.url,
+            "is_disabled": hook.disabled, "is_auto_disabled": hook.auto_disabled,
+            "created_at_unix": hook.created_at, "auth_type": "hmac", "usage": usage if include_usages else None,
+            "events": [] if include_usages else None,
+            "most_recent_failure_error_code": hook.last_failure_code,
+            "most_recent_failure_timestamp": hook.last_failure_at}

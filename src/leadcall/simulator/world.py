@@ -10,6 +10,7 @@ clock second), so a demo at speed 5 shows real timestamps and call lengths.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,6 +111,24 @@ class SimAgent:
 
 
 @dataclass
+class SimWebhook:
+    """A workspace webhook (`GET /v1/workspace/webhooks`). `disabled` is a person's switch, `auto_disabled`
+    the service's after repeated failures; the last failed delivery's status code (None: no answer) and time."""
+
+    webhook_id: str
+    name: str
+    url: str
+    created_at: int
+    disabled: bool = False
+    auto_disabled: bool = False
+    last_failure_code: int | None = None
+    last_failure_at: int | None = None
+
+
+POST_CALL_EVENTS = ("transcript", "audio", "call_initiation_failure")
+
+
+@dataclass
 class SimAccount:
     """One ElevenLabs workspace: its API key, webhook secret and URL, and what it owns.
 
@@ -121,7 +140,6 @@ class SimAccount:
     name: str
     api_key: str
     webhook_secret: str
-    webhook_url: str | None
     concurrency_limit: int
     twilio_account_sid: str
     twilio_auth_token: str
@@ -135,6 +153,39 @@ class SimAccount:
     requests: Counter[str] = field(default_factory=Counter)
     down_status: int | None = None
     hold: asyncio.Event | None = None
+    # The workspace's webhooks and which one gets the post-call events (`GET /v1/convai/settings`).
+    workspace_webhooks: dict[str, SimWebhook] = field(default_factory=dict)
+    post_call_webhook_id: str | None = None
+    post_call_events: list[str] = field(default_factory=lambda: list(POST_CALL_EVENTS))
+    # A key without permission to read the workspace settings and webhooks (401 missing_permissions).
+    workspace_hidden: bool = False
+
+    @property
+    def post_call_webhook(self) -> SimWebhook | None:
+        return self.workspace_webhooks.get(self.post_call_webhook_id) if self.post_call_webhook_id else None
+
+    @property
+    def webhook_url(self) -> str | None:
+        """Where post-call events go now: the post-call webhook's URL, unless none is set or it is disabled."""
+        hook = self.post_call_webhook
+        return hook.url if hook is not None and not hook.disabled and not hook.auto_disabled else None
+
+    @webhook_url.setter
+    def webhook_url(self, url: str | None) -> None:
+        """Point the post-call webhook at `url` (a new webhook when none is set); None unsets it."""
+        hook = self.post_call_webhook
+        if url is None:
+            self.post_call_webhook_id = None
+        elif hook is not None:
+            hook.url = url
+        else:
+            self.post_call_webhook_id = self.add_webhook("Post-call", url).webhook_id
+
+    def add_webhook(self, name: str, url: str, created_at: int = 0) -> SimWebhook:
+        """A new webhook of the workspace (not the post-call one until `post_call_webhook_id` names it)."""
+        hook = SimWebhook(webhook_id=uuid.uuid4().hex, name=name, url=url, created_at=created_at)
+        self.workspace_webhooks[hook.webhook_id] = hook
+        return hook
 
 
 @dataclass

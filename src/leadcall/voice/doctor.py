@@ -1,25 +1,32 @@
 """`leadcall doctor`: read-only checks of one ElevenLabs account against what leadcall needs of it.
 
-It changes nothing (no PATCH, no call): the connection, the account's agents with what leadcall's
-analysis would add to each (a dry run of voice/analysis.py's plan), its phone numbers, and the
-post-call webhook URL the workspace must call (leadcall cannot read the workspace's webhook settings
-through the API it uses, so it says what to check there).
+It changes nothing at ElevenLabs (no PATCH, no call): the connection, the workspace's post-call webhook as
+ElevenLabs reports it (whether it points at this leadcall account and is enabled: voice/health.py; the
+result is stored as the account's health), the account's agents with what leadcall's analysis would add to
+each (a dry run of voice/analysis.py's plan, with the PATCH body set-up would send), and its phone numbers.
+Placing a test call is the CLI's `--call` (cli/doctor.py), through the normal placement path.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.core.errors import NotFound
 from leadcall.core.scoping import Scope
-from leadcall.voice import analysis
+from leadcall.voice import analysis, schemas
 from leadcall.voice.analysis_setup import statuses, tenant_language
 from leadcall.voice.errors import ProviderError
+from leadcall.voice.health import WebhookCheck, WebhookState
 from leadcall.voice.manager import VoiceManager
+from leadcall.voice.models import ElevenLabsAccount
+from leadcall.voice.providers.elevenlabs.adapter import analysis_patch_body
 from leadcall.voice.repository import AgentRepository, unscoped_get_account
-from leadcall.voice.service import webhook_url
+from leadcall.voice.service import check_webhook, webhook_url
 
 
 @dataclass
@@ -31,6 +38,7 @@ class AgentCheck:
     would_add: list[str] = field(default_factory=list)
     keeps: list[str] = field(default_factory=list)
     problem: str | None = None
+    patch_body: dict[str, Any] | None = None  # what set-up sends (the whole analysis: items to keep included)
 
 
 @dataclass
@@ -40,17 +48,26 @@ class Report:
     connection_detail: str
     webhook_url: str
     has_webhook_secret: bool
+    webhook: WebhookCheck | None = None
     agents: list[AgentCheck] = field(default_factory=list)
     numbers: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
+    def lines(self, *, show_patch: bool = False) -> list[str]:
         out = [f"account: {self.account}",
                f"connection: {'ok' if self.connection_ok else 'FAILED'} ({self.connection_detail})",
-               f"post-call webhook: the workspace must send post_call_transcription (and call_initiation_failure) "
-               f"to {self.webhook_url}, enabled, signed with the secret stored here"
-               f" ({'stored' if self.has_webhook_secret else 'NOT STORED: webhooks will be refused'})",
-               f"phone numbers: {', '.join(self.numbers) if self.numbers else 'none'}"]
+               f"webhook secret: {'stored' if self.has_webhook_secret else 'NOT STORED: webhooks will be refused'}"]
+        if self.webhook is not None:
+            w = self.webhook
+            out.append(f"post-call webhook: {w.state.value.upper() if w.state is not WebhookState.ok else 'ok'} "
+                       f"({w.detail})")
+            if w.seen_url:
+                out.append(f"  ElevenLabs sends to: {w.seen_url}; events: {', '.join(w.events) or 'none listed'}")
+            if w.failure_at is not None:
+                out.append(f"  ElevenLabs' last failed delivery: {w.failure_at.isoformat()} "
+                           f"(status {w.failure_code if w.failure_code is not None else 'none: no answer'})")
+        out.append(f"  leadcall expects: {self.webhook_url}")
+        out.append(f"phone numbers: {', '.join(self.numbers) if self.numbers else 'none'}")
         for a in self.agents:
             state = "enabled" if a.enabled else ("disabled" if a.enabled is False else "not listed by leadcall yet")
             out.append(f"agent {a.name} ({a.agent_id}), {state}, analysis {a.analysis_state}")
@@ -62,15 +79,25 @@ class Report:
                 out.append("  leadcall's analysis items are in place")
             if a.keeps:
                 out.append(f"  the agent's own items, kept unchanged: {', '.join(a.keeps)}")
+            if show_patch and a.patch_body is not None:
+                out.append(f"  PATCH /v1/convai/agents/{a.agent_id} (what set-up sends):")
+                out += ["    " + line for line in json.dumps(a.patch_body, indent=2, ensure_ascii=False).splitlines()]
         out += [f"problem: {p}" for p in self.problems]
         return out
 
 
 async def check_account(session: AsyncSession, manager: VoiceManager, account_id: str, *,
-                        public_base_url: str) -> Report:
+                        public_base_url: str, now: datetime) -> Report:
+    """The operator's check (`leadcall doctor`): any tenant's account by its id."""
     account = await unscoped_get_account(session, account_id)
     if account is None:
         raise NotFound(f"no ElevenLabs account with id {account_id}", code="not_found", params={"what": "account"})
+    return await inspect(session, manager, account, public_base_url=public_base_url, now=now)
+
+
+async def inspect(session: AsyncSession, manager: VoiceManager, account: ElevenLabsAccount, *,
+                  public_base_url: str, now: datetime) -> Report:
+    """Every read-only check of one account (the settings page's check passes a tenant's own account)."""
     provider = manager.provider(account)
     check = await manager.test_connection(provider)
     report = Report(account=f"{account.name} ({account.id}, {account.base_url})", connection_ok=check.ok,
@@ -79,6 +106,9 @@ async def check_account(session: AsyncSession, manager: VoiceManager, account_id
     if not check.ok:
         report.problems.append("the key cannot be used; nothing else was checked")
         return report
+    report.webhook = await check_webhook(session, manager, account, public_base_url, now)
+    if report.webhook.state is not WebhookState.ok:
+        report.problems.append(f"post-call webhook: {report.webhook.detail}")
     language = await tenant_language(session, account.tenant_id)
     scope = Scope(account.tenant_id)
     refs = {r.agent_id: r for r in await AgentRepository(session, scope).for_accounts([account.id])}
@@ -106,5 +136,20 @@ async def check_account(session: AsyncSession, manager: VoiceManager, account_id
             plan = analysis.plan(current, language=language, call_types=call_types,
                                  opted_out=status is not None and status.state.value == "opted_out")
             item.would_add, item.keeps = list(plan.added), list(plan.kept)
+            item.patch_body = analysis_patch_body(plan.target)
         report.agents.append(item)
     return report
+
+
+def report_view(config_id: str, report: Report, checked_at: datetime) -> schemas.AccountCheck:
+    w = report.webhook
+    return schemas.AccountCheck(
+        config_id=config_id, connection_ok=report.connection_ok, connection_detail=report.connection_detail,
+        webhook_url=report.webhook_url, has_webhook_secret=report.has_webhook_secret,
+        workspace_webhook=None if w is None else schemas.WorkspaceWebhookView(
+            state=w.state.value, detail=w.detail, url=w.seen_url, checked_at=checked_at, last_failure_code=w.failure_code,
+            last_failure_at=w.failure_at),
+        numbers=report.numbers, problems=report.problems,
+        agents=[schemas.AgentCheckView(agent_id=a.agent_id, name=a.name, enabled=a.enabled,
+                                       analysis_state=a.analysis_state, would_add=a.would_add, keeps=a.keeps,
+                                       problem=a.problem) for a in report.agents])

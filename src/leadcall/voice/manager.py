@@ -36,6 +36,7 @@ from leadcall.voice.availability import AgentChoice as AgentChoice
 from leadcall.voice.availability import Unavailability as Unavailability
 from leadcall.voice.errors import ProviderError, ProviderMisconfigured, ProviderRejected
 from leadcall.voice.factory import VoiceProviderFactory
+from leadcall.voice.health import AccountActivitySource, NoActivity
 from leadcall.voice.listings import AccountListing, ListingProblem, ListingStore
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
 from leadcall.voice.repository import AccountRepository, AgentRepository, unscoped_get_account
@@ -99,6 +100,8 @@ class VoiceManager:
         self.live_call_counter: LiveCallCounter = live_calls or NoLiveCalls()
         # How each agent's calls went (the call logs answer, calls/stats.py): picker, settings, API.
         self.agent_stats: AgentStatsSource = NoStats()
+        # Each account's webhooks and calls as leadcall saw them (calls/health.py): account health.
+        self.account_activity: AccountActivitySource = NoActivity()
         # account id → (expires at, tenant id, verifier): webhooks arrive in bursts, and verifying
         # one needs only the account's webhook secret, not a database round trip and three decryptions.
         self._webhook_verifiers: dict[str, tuple[float, str, VoiceProvider]] = {}

@@ -84,3 +84,23 @@ class AgentListing(TenantOwned, Base):
     checked_at: Mapped[datetime]  # the last attempt, good or not
     problem_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
     problem_detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class AccountHealth(TenantOwned, Base):
+    """What leadcall last learnt of one account's webhooks: the workspace's post-call webhook as ElevenLabs
+    reported it (`webhook_state`: voice.health.WebhookState, with the URL it points at, without its query, and
+    ElevenLabs' last failed delivery to it) and the deliveries refused here (bad or missing signature)."""
+
+    __tablename__ = "voice_account_health"
+
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("elevenlabs_accounts.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    webhook_checked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    webhook_state: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    webhook_detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    webhook_seen_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    webhook_failure_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    webhook_failure_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    refused_count: Mapped[int] = mapped_column(Integer, default=0)
+    refused_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    refused_detail: Mapped[str | None] = mapped_column(String(300), nullable=True)

@@ -4,7 +4,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.core.scoping import ScopedRepository
-from leadcall.voice.models import AgentListing, ElevenLabsAccount, VoiceAgent
+from leadcall.voice.models import AccountHealth, AgentListing, ElevenLabsAccount, VoiceAgent
 
 
 class AccountRepository(ScopedRepository[ElevenLabsAccount]):
@@ -55,6 +55,22 @@ class ListingRepository(ScopedRepository[AgentListing]):
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+
+class HealthRepository(ScopedRepository[AccountHealth]):
+    model = AccountHealth
+
+    async def for_account(self, account_id: str, *, for_update: bool = False) -> AccountHealth | None:
+        stmt = self.scoped_select().where(AccountHealth.account_id == account_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def for_accounts(self, account_ids: list[str]) -> dict[str, AccountHealth]:
+        if not account_ids:
+            return {}
+        stmt = self.scoped_select().where(AccountHealth.account_id.in_(account_ids))
+        return {row.account_id: row for row in (await self.session.execute(stmt)).scalars()}
 
 
 async def unscoped_get_account(session: AsyncSession, account_id: str) -> ElevenLabsAccount | None:

@@ -8,7 +8,7 @@ from leadcall.core.deps import ContainerDep, DbSession, Now
 from leadcall.core.errors import Invalid
 from leadcall.core.http_errors import error_responses
 from leadcall.tenancy.deps import ApiRoute, CanManageAccounts, CanManageAgents, CanPlaceCalls
-from leadcall.voice import analysis_setup, schemas, service, stats
+from leadcall.voice import analysis_setup, doctor, schemas, service, stats
 from leadcall.voice.analysis_router import analysis_view
 from leadcall.voice.analysis_setup import tenant_language
 from leadcall.voice.deps import Voices
@@ -19,10 +19,27 @@ BASE = "/api/voice/providers/elevenlabs"
 
 
 @router.get(f"{BASE}/config", response_model=list[schemas.Account])
-async def list_accounts(principal: CanManageAccounts, session: DbSession,
-                        container: ContainerDep) -> list[schemas.Account]:
+async def list_accounts(principal: CanManageAccounts, session: DbSession, container: ContainerDep,
+                        voices: Voices, now: Now) -> list[schemas.Account]:
+    """The tenant's accounts, each with its `health`: webhooks received, refused and missing, calls followed by
+    polling only, what ElevenLabs last reported of the workspace's post-call webhook, the last provider error
+    and the concurrency left (no request to ElevenLabs: `POST …/check` reads the workspace again)."""
     accounts = await service.list_accounts(session, principal.tenant_scope)
-    return [service.account_view(a, container.secret_box, container.settings.public_base_url) for a in accounts]
+    health = await service.accounts_health(session, principal.tenant_scope, voices, accounts, now)
+    return [service.account_view(a, container.secret_box, container.settings.public_base_url).model_copy(
+        update={"health": health[a.id]}) for a in accounts]
+
+
+@router.post(f"{BASE}/check", response_model=schemas.AccountCheck)
+async def check_account(principal: CanManageAccounts, session: DbSession, container: ContainerDep,
+                        voices: Voices, now: Now, config_id: str = Query(alias="configId")) -> schemas.AccountCheck:
+    """`leadcall doctor` for one of the tenant's accounts, read-only at ElevenLabs: the connection, whether the
+    workspace's post-call webhook points at this account and is enabled (stored as its health), its numbers
+    and what leadcall's analysis would add to each agent (a dry run). It places no call."""
+    account = await service.get_account(session, principal.tenant_scope, config_id)
+    report = await doctor.inspect(session, voices, account, public_base_url=container.settings.public_base_url,
+                                  now=now)
+    return doctor.report_view(account.id, report, now)
 
 
 @router.post(f"{BASE}/config", response_model=schemas.Account, status_code=201)

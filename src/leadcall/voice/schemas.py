@@ -32,6 +32,84 @@ class Account(Schema):
     last_checked_at: datetime | None
     last_check_ok: bool | None
     last_check_detail: str | None
+    health: AccountHealthView | None = Field(default=None, description="In the GET listing of accounts")
+
+
+class HealthWarningView(Schema):
+    code: str = Field(description="webhooks_stopped (calls end but no webhook arrives: polling follows them "
+                                  "meanwhile), webhook_not_set, webhook_missing, webhook_elsewhere, "
+                                  "webhook_disabled, webhook_auto_disabled, webhook_no_transcripts (what "
+                                  "ElevenLabs reports of the workspace's post-call webhook) or webhooks_refused "
+                                  "(deliveries refused here: signature)")
+    params: dict[str, object] = Field(default_factory=dict)
+
+
+class ProviderProblemView(Schema):
+    code: str
+    detail: str
+    at: datetime
+    where: Literal["call", "listing"] = Field(description="call: a dial ElevenLabs refused or did not answer; "
+                                                          "listing: reading the account's agents or numbers")
+
+
+class WorkspaceWebhookView(Schema):
+    """The workspace's post-call webhook as ElevenLabs reported it at `checkedAt` (null: not checked yet)."""
+
+    state: Literal["ok", "not_set", "missing", "elsewhere", "disabled", "auto_disabled", "no_transcripts",
+                   "unreadable"] | None = Field(description="unreadable: the key may not read the workspace's "
+                                                            "settings (or ElevenLabs did not answer); the rest "
+                                                            "is ElevenLabs' own report")
+    detail: str | None
+    url: str | None = Field(description="Where it points, without its query")
+    checked_at: datetime | None
+    last_failure_code: int | None = Field(description="ElevenLabs' most recent failed delivery: the status "
+                                                      "code it got (null: no answer)")
+    last_failure_at: datetime | None
+
+
+class AccountHealthView(Schema):
+    """How the account's webhooks and calls went (figures over the last `windowHours`)."""
+
+    status: Literal["ok", "warning"]
+    warnings: list[HealthWarningView]
+    last_webhook_at: datetime | None
+    last_webhook_age_seconds: int | None
+    webhooks_refused: int = Field(description="deliveries refused here (bad or missing signature), ever")
+    last_refused_at: datetime | None
+    last_refused_detail: str | None
+    unapplied_webhooks: int = Field(description="stored deliveries that could not be applied to a call")
+    workspace_webhook: WorkspaceWebhookView
+    window_hours: int
+    calls_ended: int
+    polling_only_calls: int = Field(description="completed calls no webhook came for (followed by polling)")
+    last_provider_error: ProviderProblemView | None
+    live_calls: int
+    concurrency_limit: int
+    remaining_concurrency: int
+
+
+class AgentCheckView(Schema):
+    agent_id: str
+    name: str
+    enabled: bool | None = Field(description="null: leadcall has not listed it yet")
+    analysis_state: str
+    would_add: list[str] = Field(description="leadcall's items and criteria set-up would add or update")
+    keeps: list[str] = Field(description="the agent's own items, sent back unchanged")
+    problem: str | None
+
+
+class AccountCheck(Schema):
+    """`POST …/check`: the read-only doctor of one account."""
+
+    config_id: str
+    connection_ok: bool
+    connection_detail: str
+    webhook_url: str = Field(description="Where the workspace's post-call webhook must point")
+    has_webhook_secret: bool
+    workspace_webhook: WorkspaceWebhookView | None = Field(description="null: the key could not be used")
+    numbers: list[str]
+    agents: list[AgentCheckView]
+    problems: list[str]
 
 
 class AccountCreate(Schema):

@@ -5,22 +5,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from leadcall.core.db import transaction
 from leadcall.core.errors import Conflict, Invalid, NotFound
 from leadcall.core.scoping import Scope
 from leadcall.core.secrets import SecretBox
+from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.tenancy.principal import Permission, Principal
 from leadcall.tenancy.repository import OrganizationRepository
-from leadcall.voice import schemas
+from leadcall.voice import health, schemas
 from leadcall.voice.availability import AccountState, AgentAvailability
 from leadcall.voice.manager import VoiceManager
 from leadcall.voice.models import ELEVENLABS_API, TWILIO_API, ElevenLabsAccount, VoiceAgent
 from leadcall.voice.repository import (
     AccountRepository,
     AgentRepository,
+    HealthRepository,
+    ListingRepository,
     unscoped_accounts_at,
     unscoped_all_accounts,
+    unscoped_get_account,
 )
 from leadcall.voice.schemas import CALL_TYPES
 from leadcall.voice.targets import ProviderTargets
@@ -268,3 +273,69 @@ async def unscoped_rotate_secrets(session: AsyncSession, box: SecretBox) -> int:
             account.twilio_auth_token_encrypted = box.rotate(account.twilio_auth_token_encrypted)
     await session.flush()
     return len(accounts)
+
+
+async def accounts_health(session: AsyncSession, scope: Scope, voices: VoiceManager,
+                          accounts: list[ElevenLabsAccount], now: datetime) -> dict[str, schemas.AccountHealthView]:
+    """Each account's health (voice/health.py): stored observations and call figures, no ElevenLabs request."""
+    ids = [a.id for a in accounts]
+    activity = await voices.account_activity.account_activity(session, scope, ids, now=now)
+    rows = await HealthRepository(session, scope).for_accounts(ids)
+    _, live = await voices.live_call_counter.live_calls(session, scope.tenant_id)
+    listings = ListingRepository(session, scope)
+    views: dict[str, schemas.AccountHealthView] = {}
+    for account in accounts:
+        listing = await listings.for_account(account.id)
+        listing_problem = (health.ProviderProblem(listing.problem_code, listing.problem_detail or "",
+                                                  listing.checked_at, "listing")
+                           if listing is not None and listing.problem_code else None)
+        found = health.assemble(activity.get(account.id, health.AccountActivity()), rows.get(account.id),
+                                listing_problem, account.concurrency_limit, live.get(account.id, 0), now)
+        views[account.id] = health_view(found)
+    return views
+
+
+def health_view(h: health.Health) -> schemas.AccountHealthView:
+    a, row, problem = h.activity, h.row, h.last_provider_error
+    return schemas.AccountHealthView(
+        status="warning" if h.warnings else "ok",
+        warnings=[schemas.HealthWarningView(code=w.code, params=w.params) for w in h.warnings],
+        last_webhook_at=a.last_webhook_at,
+        last_webhook_age_seconds=int((h.now - a.last_webhook_at).total_seconds()) if a.last_webhook_at else None,
+        webhooks_refused=row.refused_count if row else 0, last_refused_at=row.refused_at if row else None,
+        last_refused_detail=row.refused_detail if row else None, unapplied_webhooks=a.unapplied_webhooks,
+        workspace_webhook=schemas.WorkspaceWebhookView(
+            state=row.webhook_state if row else None,
+            detail=row.webhook_detail if row else None, url=row.webhook_seen_url if row else None,
+            checked_at=row.webhook_checked_at if row else None,
+            last_failure_code=row.webhook_failure_code if row else None,
+            last_failure_at=row.webhook_failure_at if row else None),
+        window_hours=int(health.WINDOW.total_seconds() // 3600), calls_ended=a.calls_ended,
+        polling_only_calls=a.polling_only,
+        last_provider_error=schemas.ProviderProblemView(code=problem.code, detail=problem.detail, at=problem.at,
+                                                        where=problem.where)
+        if problem else None,
+        live_calls=h.live_calls, concurrency_limit=h.concurrency_limit,
+        remaining_concurrency=max(0, h.concurrency_limit - h.live_calls))
+
+
+async def check_webhook(session: AsyncSession, voices: VoiceManager, account: ElevenLabsAccount,
+                        public_base_url: str, now: datetime) -> health.WebhookCheck:
+    """Reads the workspace's post-call webhook from ElevenLabs (reads only) and stores what it says."""
+    check = await health.check_webhook(voices.provider(account), webhook_url(public_base_url, account.id))
+    await health.store_check(session, account, check, now)
+    return check
+
+
+async def unscoped_check_all_webhooks(sessionmaker: async_sessionmaker[AsyncSession], voices: VoiceManager,
+                                      public_base_url: str, clock: Clock) -> int:
+    """The worker's chore: every active account's post-call webhook read again (every tenant), one transaction
+    each, so one account ElevenLabs does not answer for costs the others nothing."""
+    async with transaction(sessionmaker) as session:
+        ids = [a.id for a in await unscoped_all_accounts(session) if a.is_active]
+    for account_id in ids:
+        async with transaction(sessionmaker) as session:
+            account = await unscoped_get_account(session, account_id)
+            if account is not None:
+                await check_webhook(session, voices, account, public_base_url, utc_datetime(clock))
+    return len(ids)

@@ -231,6 +231,31 @@ class WebhookEvent:
 
 
 @dataclass(frozen=True)
+class WorkspaceWebhook:
+    """One webhook of the workspace as the vendor lists it. `disabled`: turned off by a person;
+    `auto_disabled`: turned off by the vendor after repeated failed deliveries. The last failure is the
+    status code our side answered (None when no answer came) and when."""
+
+    webhook_id: str
+    name: str
+    url: str
+    disabled: bool
+    auto_disabled: bool
+    last_failure_code: int | None = None
+    last_failure_unix: int | None = None
+
+
+@dataclass(frozen=True)
+class PostCallWebhook:
+    """The workspace's post-call webhook setting: the webhook it names (`webhook_id`, None when none is set),
+    that webhook (None when the id names none the vendor lists) and the events it sends."""
+
+    webhook_id: str | None
+    webhook: WorkspaceWebhook | None
+    events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ConnectionCheck:
     ok: bool
     detail: str
@@ -298,6 +323,10 @@ class VoiceProvider(Protocol):
         ...
 
     async def list_voices(self) -> tuple[Voice, ...]: ...
+
+    async def get_post_call_webhook(self) -> PostCallWebhook:
+        """Where and whether the workspace sends its post-call webhooks (reads only)."""
+        ...
 
     async def list_phone_numbers(self) -> tuple[PhoneNumber, ...]: ...
 

@@ -51,6 +51,7 @@ from leadcall.voice.providers.elevenlabs.payloads import (
     AnalysisSettingsPatch,
     AudioData,
     ClientData,
+    ConvAISettingsPayload,
     ConversationConfigPatch,
     ConversationPayload,
     ConversationsPage,
@@ -65,6 +66,7 @@ from leadcall.voice.providers.elevenlabs.payloads import (
     TtsSectionPatch,
     VoicesPage,
     WebhookEnvelope,
+    WorkspaceWebhooksPayload,
 )
 from leadcall.voice.types import (
     AgentInfo,
@@ -84,11 +86,13 @@ from leadcall.voice.types import (
     FailureReason,
     PhoneKind,
     PhoneNumber,
+    PostCallWebhook,
     TranscriptRole,
     TranscriptTurn,
     Voice,
     WebhookEvent,
     WebhookEventKind,
+    WorkspaceWebhook,
 )
 
 SIGNATURE_HEADER = "ElevenLabs-Signature"
@@ -388,6 +392,26 @@ class ElevenLabsProvider:
             )
             for v in page.voices
         )
+
+    async def get_post_call_webhook(self) -> PostCallWebhook:
+        """`GET /v1/convai/settings` names the post-call webhook (`webhooks.post_call_webhook_id`, `events`);
+        `GET /v1/workspace/webhooks` says where it points and whether it is disabled (the second request only
+        when an id is set)."""
+        settings = _parse(ConvAISettingsPayload,
+                          await self._client.get_json("/v1/convai/settings", "reading the workspace's agent settings"),
+                          "the workspace's agent settings")
+        hook_id, events = settings.webhooks.post_call_webhook_id, tuple(settings.webhooks.events)
+        if not hook_id:
+            return PostCallWebhook(webhook_id=None, webhook=None, events=events)
+        listing = _parse(WorkspaceWebhooksPayload,
+                         await self._client.get_json("/v1/workspace/webhooks", "listing the workspace's webhooks"),
+                         "the workspace's webhooks")
+        found = next((w for w in listing.webhooks if w.webhook_id == hook_id), None)
+        webhook = None if found is None else WorkspaceWebhook(
+            webhook_id=found.webhook_id, name=found.name, url=found.webhook_url, disabled=found.is_disabled,
+            auto_disabled=found.is_auto_disabled, last_failure_code=found.most_recent_failure_error_code,
+            last_failure_unix=found.most_recent_failure_timestamp)
+        return PostCallWebhook(webhook_id=hook_id, webhook=webhook, events=events)
 
     async def list_phone_numbers(self) -> tuple[PhoneNumber, ...]:
         data = await self._client.get_json("/v1/convai/phone-numbers", "listing phone numbers")

@@ -188,6 +188,40 @@ class AgentPatchBody(_Write):
     conversation_config: ConversationConfigPatch | None = None
 
 
+# --- workspace settings and webhooks ---------------------------------------------------------
+
+
+class ConvAIWebhooksPayload(_Read):
+    """`ConvAIWebhooks` (`send_audio` is deprecated in favour of `events`)."""
+
+    post_call_webhook_id: str | None = None
+    events: list[str] = Field(default_factory=list)
+
+
+class ConvAISettingsPayload(_Read):
+    """`GetConvAISettingsResponseModel`, read for its post-call webhook."""
+
+    webhooks: ConvAIWebhooksPayload = Field(default_factory=ConvAIWebhooksPayload)
+
+
+class WorkspaceWebhookPayload(_Read):
+    """`WorkspaceWebhookResponseModel`."""
+
+    webhook_id: str
+    name: str = ""
+    webhook_url: str = ""
+    is_disabled: bool = False
+    is_auto_disabled: bool = False
+    most_recent_failure_error_code: int | None = None
+    most_recent_failure_timestamp: int | None = None
+
+
+class WorkspaceWebhooksPayload(_Read):
+    """`WorkspaceWebhookListResponseModel`."""
+
+    webhooks: list[WorkspaceWebhookPayload] = Field(default_factory=list)
+
+
 # --- voices -----------------------------------------------------------------------------------
 
 

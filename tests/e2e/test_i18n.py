@@ -15,6 +15,7 @@ from leadcall.scheduling.models import CallbackMode, CallbackStatus
 from leadcall.tenancy.models import Role
 from leadcall.voice.analysis_models import AnalysisState
 from leadcall.voice.availability import account_reason, capacity_reason, rule_reason
+from leadcall.voice.health import WebhookState
 from leadcall.voice.listings import PROVIDER_MISCONFIGURED, PROVIDER_UNAVAILABLE, ListingProblem
 from leadcall.voice.manager import Unavailability
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
@@ -51,6 +52,9 @@ FAMILIES = {
     "analysisdone": [AnalysisState.ready.value, AnalysisState.opted_out.value],
     "callbackstatus": [s.value for s in CallbackStatus],
     "callbackmode": [m.value for m in CallbackMode],
+    "webhookstate": [s.value for s in WebhookState],
+    "healthwarning": ["webhooks_stopped", "webhooks_refused",
+                      *(f"webhook_{s.value}" for s in WebhookState if s not in (WebhookState.ok, WebhookState.unreadable))],
 }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from leadcall.web.catalog.analysis import ANALYSIS_MESSAGES
+from leadcall.web.catalog.health import HEALTH_MESSAGES
 from leadcall.web.catalog.rules import RULES_MESSAGES
 from leadcall.web.catalog.scheduling import SCHEDULING_MESSAGES
 
@@ -611,6 +612,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 MESSAGES.update(RULES_MESSAGES)
 MESSAGES.update(ANALYSIS_MESSAGES)
 MESSAGES.update(SCHEDULING_MESSAGES)
+MESSAGES.update(HEALTH_MESSAGES)
 
 def translate(language: str, key: str, **values: object) -> str:
     """The message in `language` (English if that language lacks it); an unknown key shows as itself."""

@@ -29,6 +29,8 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/leads/{lead_id}/consent"): {"source": "api"},
     ("POST", "/api/leads/{lead_id}/callbacks"): {"at": "2030-01-07T10:00:00Z"},
     ("PATCH", "/api/webhook-endpoints/{endpoint_id}"): {"url": "https://attacker.example/hooks"},
+    ("PATCH", "/api/campaigns/{campaign_id}"): {"name": "Hijacked"},
+    ("POST", "/api/campaigns/{campaign_id}/cancel"): {"hangUp": True},
 }
 
 

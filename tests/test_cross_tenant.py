@@ -48,7 +48,11 @@ async def victim_call_ids(live: LiveServer, client: httpx.AsyncClient, victim: C
     ids = await victim_ids(client, victim.world)
     agents = (await client.get("/api/voice/agents/available", headers=victim.world.member.headers)).json()
     call_id, budget_id, alert_id = await call_with_alert(live, client, victim)
-    return {**ids, "call_id": call_id, "agent_ref_id": agents[0]["id"], "budget_id": budget_id, "alert_id": alert_id,
+    campaign = await client.post("/api/campaigns", headers=victim.world.manager.headers, json={
+        "name": "Victim's list", "agentIds": [agents[0]["agentId"]], "leads": {"ids": victim.world.lead_ids}})
+    assert campaign.status_code == 201, campaign.text
+    return {**ids, "call_id": call_id, "campaign_id": campaign.json()["id"], "agent_ref_id": agents[0]["id"],
+            "budget_id": budget_id, "alert_id": alert_id,
             "config_id": victim.account_id, "agent_id": agents[0]["agentId"]}
 
 
@@ -75,6 +79,8 @@ def body_cases(victim: TenantWorld, ids: dict[str, str] | None = None) -> list[C
         Case("GET", f"{base}/voices", params={"configId": ids["config_id"]}),
         Case("POST", f"{base}/check", params={"configId": ids["config_id"]}),
         Case("PUT", "/api/budgets", json={"organizationId": victim.org_id, "monthlyLimit": 5}),
+        Case("POST", "/api/campaigns", json={"name": "X", "agentIds": [ids["agent_id"]],
+                                             "organizationId": victim.org_id, "leads": {"ids": [ids["lead_id"]]}}),
     ]
 
 
@@ -98,6 +104,9 @@ async def test_every_route_answers_404_to_another_tenants_ids(live: LiveServer, 
     assert call.status_code == 200 and call.json()["status"] != "canceled"
     accounts = (await live_client.get("/api/voice/providers/elevenlabs/config", headers=victim.world.admin.headers)).json()
     assert [a["name"] for a in accounts] == ["Main"]
+    campaign = await live_client.get(f"/api/campaigns/{ids['campaign_id']}", headers=victim.world.member.headers)
+    assert campaign.status_code == 200 and campaign.json()["state"] == "draft"
+    assert campaign.json()["name"] == "Victim's list"
 
 
 async def test_walker_catches_a_route_that_forgets_the_scope(settings: Settings, world: TenantWorld,

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 from leadcall.billing.router import router as billing_router
 from leadcall.calls.router import router as calls_router
 from leadcall.calls.webhooks import router as webhooks_router
+from leadcall.campaigns.router import router as campaigns_router
 from leadcall.core.boundary import check_address, check_request
 from leadcall.core.container import Container
 from leadcall.core.db import transaction
@@ -43,7 +44,7 @@ from leadcall.web.scheduling import router as scheduling_pages_router
 
 API_ROUTERS: list[APIRouter] = [tenancy_router, leads_router, voice_router, calls_router, billing_router,
                                 retention_router, rules_router, voice_analysis_router, scheduling_router,
-                                webhook_endpoints_router]
+                                webhook_endpoints_router, campaigns_router]
 
 
 def mount_simulator(app: FastAPI, settings: Settings, clock: Clock | None) -> None:
@@ -93,6 +94,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             app.state.rules = rt.rules
             app.state.scheduling = rt.scheduling
             app.state.webhooks = rt.webhooks
+            app.state.campaigns = rt.campaigns
+            app.state.dispatcher = rt.dispatcher
+            app.state.campaign_progress = rt.progress
             simulator = getattr(app.state, "simulator", None)
             if simulator is not None:
                 await link_simulator_webhooks(app)

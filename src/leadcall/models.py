@@ -2,6 +2,7 @@
 
 from leadcall.billing import models as _billing  # noqa: F401
 from leadcall.calls import models as _calls  # noqa: F401
+from leadcall.campaigns import models as _campaigns  # noqa: F401
 from leadcall.core.db import Base
 from leadcall.integrations import models as _integrations  # noqa: F401
 from leadcall.leads import models as _leads  # noqa: F401

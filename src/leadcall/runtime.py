@@ -22,6 +22,10 @@ from leadcall.calls.service import CallService, PlacementHooks
 from leadcall.calls.stats import CallStats
 from leadcall.calls.webhooks import process_delivery
 from leadcall.calls.worker import CallWorker, Chore
+from leadcall.campaigns.dispatcher import DISPATCH_JOB, CampaignDispatcher
+from leadcall.campaigns.dispatcher import SWEEP_SECONDS as CAMPAIGNS_SWEEP_SECONDS
+from leadcall.campaigns.progress import ProgressPublisher
+from leadcall.campaigns.service import CampaignService
 from leadcall.core.cache import Cache, MemoryCache
 from leadcall.core.container import Container
 from leadcall.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
@@ -66,6 +70,9 @@ class Runtime:
     rules: RulesService
     scheduling: SchedulingService
     webhooks: WebhookDeliveries
+    campaigns: CampaignService
+    dispatcher: CampaignDispatcher
+    progress: ProgressPublisher
 
 
 def build_container(settings: Settings, clock: Clock | None = None) -> Container:
@@ -128,10 +135,23 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     scheduling = SchedulingService(sessionmaker=container.sessionmaker, calls=calls, rules=rules, events=events,
                                    clock=container.clock)
 
+    async def wake_dispatcher() -> None:
+        await dispatcher.wake()
+
+    campaigns = CampaignService(sessionmaker=container.sessionmaker, rules=rules, calls=calls,
+                                clock=container.clock, wake=wake_dispatcher)
+    # Waiting for a pacing slot is waiting in real time; on a test's manual clock the sweep moves on instead.
+    dispatcher = CampaignDispatcher(sessionmaker=container.sessionmaker, calls=calls, campaigns=campaigns,
+                                    clock=container.clock, jobs=jobs,
+                                    linger_seconds=20.0 if isinstance(container.clock, SystemClock) else 0.0)
+    progress = ProgressPublisher(sessionmaker=container.sessionmaker, events=events)
+
     async def settle(session: AsyncSession, call: CallLog) -> None:
-        """A call has ended: billing reconciles its reservation, then the follow-through acts on its outcome."""
+        """A call has ended: billing reconciles its reservation, then the follow-through acts on its outcome,
+        then its campaign (if any) on its result."""
         await billing.settle(session, call)
         await scheduling.settle(session, call)
+        await dispatcher.settle(session, call)
 
     hooks.settle = settle
     voices.live_call_counter = calls
@@ -172,6 +192,11 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
         return await unscoped_check_all_webhooks(container.sessionmaker, voices, settings.public_base_url,
                                                  container.clock)
 
+    async def dispatch_campaigns() -> None:
+        await dispatcher.dispatch()
+
+    in_process.register(DISPATCH_JOB, dispatch_campaigns)
+
     async def swept() -> None:
         await heartbeats.beat(SWEEP)
 
@@ -179,14 +204,16 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
                                        Chore("retention", SWEEP_EVERY_SECONDS, retention.sweep_count),
                                        Chore("callbacks", CALLBACKS_SWEEP_SECONDS, scheduling.run_due),
                                        Chore("webhooks", WEBHOOKS_SWEEP_SECONDS, webhooks.enqueue_due),
-                                       Chore("workspace webhooks", WEBHOOK_CHECK_SECONDS, check_workspace_webhooks)],
+                                       Chore("workspace webhooks", WEBHOOK_CHECK_SECONDS, check_workspace_webhooks),
+                                       Chore("campaigns", CAMPAIGNS_SWEEP_SECONDS, dispatcher.sweep)],
                         heartbeat=swept)
     try:
         yield Runtime(container, limiter, events, jobs, voices, billing, calls, worker, heartbeats, retention, rules,
-                      scheduling, webhooks)
+                      scheduling, webhooks, campaigns, dispatcher, progress)
     finally:
         await worker.stop()
         scheduling.close()
+        progress.close()
         await jobs.close()
         await events.close()
         if link is not None:

@@ -24,6 +24,7 @@ from arq.worker import Worker as ArqWorker
 
 from leadcall.billing.service import ALERTS_JOB
 from leadcall.calls.webhooks import process_delivery
+from leadcall.campaigns.dispatcher import DISPATCH_JOB
 from leadcall.core.redis_link import REDIS_FAILURES, reconnect_backoff
 from leadcall.integrations.delivery import DELIVER_JOB
 from leadcall.retention.archive import DELETE_CONVERSATIONS_JOB
@@ -59,6 +60,10 @@ async def delete_conversations(ctx: dict[str, Any], tenant_id: str) -> None:
 
 async def deliver_webhooks(ctx: dict[str, Any], endpoint_id: str) -> None:
     await ctx["runtime"].webhooks.deliver_endpoint(endpoint_id)
+
+
+async def dispatch_campaigns(ctx: dict[str, Any]) -> None:
+    await ctx["runtime"].dispatcher.dispatch()
 
 
 async def sweep(ctx: dict[str, Any]) -> None:
@@ -135,7 +140,8 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                       func(check_budget_alerts, name=ALERTS_JOB, max_tries=5, keep_result=0),
                       func(delete_conversations, name=DELETE_CONVERSATIONS_JOB, max_tries=3, keep_result=0),
                       # Its deliveries keep their own schedule; a job that fails leaves leases that lapse.
-                      func(deliver_webhooks, name=DELIVER_JOB, max_tries=1, keep_result=0)],
+                      func(deliver_webhooks, name=DELIVER_JOB, max_tries=1, keep_result=0),
+                      func(dispatch_campaigns, name=DISPATCH_JOB, max_tries=1, keep_result=0)],
         "cron_jobs": [cron(sweep, name="sweep", second=set(range(60)), unique=True, run_at_startup=True)],
         "on_startup": startup,
         "on_shutdown": shutdown,

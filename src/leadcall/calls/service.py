@@ -160,8 +160,9 @@ class PlacementHooks:
     # the attempt is refused after all: only placements count.
     admit: Callable[[Principal, str | None], Awaitable[Callable[[], Awaitable[None]]]] | None = None
     # Inside the reservation, under the tenant's placement lock: the calling rules; refuse by raising.
-    # `hours_override`: an admin's reason to place this call outside the calling hours.
-    eligible: Callable[[AsyncSession, Lead, datetime, Principal, str | None], Awaitable[None]] | None = None
+    # `hours_override`: an admin's reason to place this call outside the calling hours; the last argument is the
+    # dial's path (`placement`, `callback`, `campaign`).
+    eligible: Callable[[AsyncSession, Lead, datetime, Principal, str | None, str], Awaitable[None]] | None = None
     # After a refused reservation rolled back: the refusal goes in the lead's audit trail.
     refused: Callable[[Principal, str, LeadcallError], Awaitable[None]] | None = None
     # The lead's time zone (the calling rules' reading): the agent's `lead_local_time`, callback times.
@@ -212,19 +213,23 @@ class CallService:
 
     @observe_placement
     async def place_call(self, principal: Principal, *, lead_id: str, agent_id: str, call_type: str,
-                         idempotency_key: str | None, hours_override: str | None = None) -> schemas.CallPlaced:
+                         idempotency_key: str | None, hours_override: str | None = None,
+                         path: str = "placement") -> schemas.CallPlaced:
+        """`path` names who dials (`placement`: a person; `callback`, `campaign`: the scheduler), for the
+        calling rules. A campaign's dials are paced by the campaign, not by the per-person rate limits."""
         key = idempotency_key.strip()[:200] if idempotency_key and idempotency_key.strip() else None
         if key is not None:
             replay = await self._replay(principal, key)
             if replay is not None:
                 return replay
         # Counted once per idempotency key: requests racing their key's first one are that one placement.
-        give_back = await self.hooks.admit(principal, key) if self.hooks.admit is not None else None
+        give_back = (await self.hooks.admit(principal, key)
+                     if self.hooks.admit is not None and path != "campaign" else None)
         try:
             choice, lead = await self._prepare(principal, lead_id=lead_id, agent_id=agent_id, call_type=call_type,
-                                               hours_override=hours_override)
+                                               hours_override=hours_override, path=path)
             reserved = await self._reserve(principal, choice, lead, call_type=call_type, key=key,
-                                           hours_override=hours_override)
+                                           hours_override=hours_override, path=path)
         except Exception as exc:
             # Refused (the lead is on a call, the key's insert raced ours…) because the key's first request
             # got there first: its call is the answer.
@@ -265,13 +270,13 @@ class CallService:
             pause = min(pause * 2, 0.5)
 
     async def _lead_checks(self, session: AsyncSession, principal: Principal, lead: Lead,
-                           hours_override: str | None) -> tuple[dict[str, int], dict[str, int]]:
+                           hours_override: str | None, path: str) -> tuple[dict[str, int], dict[str, int]]:
         """The lead's refusals in their order; returns the tenant's live calls per agent and per account."""
         refuse_archived(lead)  # (archiving takes the tenant row first too: the two cannot cross)
         if not lead.phone:
             raise NotFound("lead has no phone number; add one before calling", code="lead_has_no_phone")
         if self.hooks.eligible is not None:
-            await self.hooks.eligible(session, lead, self.now(), principal, hours_override)
+            await self.hooks.eligible(session, lead, self.now(), principal, hours_override, path)
         per_agent, per_account, on_lead = await repository.CallRepository(
             session, principal.tenant_scope).live_counts(lead.id)
         if on_lead:
@@ -279,13 +284,13 @@ class CallService:
         return per_agent, per_account
 
     async def _prepare(self, principal: Principal, *, lead_id: str, agent_id: str, call_type: str,
-                       hours_override: str | None) -> tuple[AgentChoice, Lead]:
+                       hours_override: str | None, path: str) -> tuple[AgentChoice, Lead]:
         """Every check once without any lock, in a read-only unit: what may ask ElevenLabs (the agent's
         details, cached) happens here, never under the placement lock; what is refused anyway is refused
         before queueing for the lock."""
         async with self.read_sessionmaker() as session:  # rolled back: what a check may add is the reservation's
             lead = await LeadRepository(session, principal.scope).get(lead_id)
-            counts = await self._lead_checks(session, principal, lead, hours_override)
+            counts = await self._lead_checks(session, principal, lead, hours_override, path)
             # Refuses (400) an agent that is disabled, not allowed here, or at its or its account's limit.
             choice = await self.voices.choose_agent(session, tenant_id=principal.tenant_id,
                                                     organization_id=principal.organization_id, agent_id=agent_id,
@@ -294,7 +299,8 @@ class CallService:
         return choice, lead
 
     async def _reserve(self, principal: Principal, choice: AgentChoice, prepared: Lead, *, call_type: str,
-                       key: str | None, hours_override: str | None) -> tuple[CallLog, dict[str, str]] | None:
+                       key: str | None, hours_override: str | None,
+                       path: str) -> tuple[CallLog, dict[str, str]] | None:
         """The admission, one short transaction under the tenant's placement lock (billing's lock order):
         the checks again, on what no concurrent placement can change meanwhile, then the call and its
         hold; returns the call and the lead's clock for the agent. None when the idempotency key has its
@@ -309,7 +315,7 @@ class CallService:
                     session, principal.tenant_scope).by_idempotency_key(principal.user_id, key) is not None:
                 return None
             lead = await LeadRepository(session, principal.scope).get(prepared.id)
-            counts = await self._lead_checks(session, principal, lead, hours_override)
+            counts = await self._lead_checks(session, principal, lead, hours_override, path)
             self.voices.recheck(choice, organization_id=principal.organization_id, call_type=call_type, counts=counts)
             account = choice.account
             now = self.now()

@@ -12,8 +12,9 @@ class LeadRepository(ScopedRepository[Lead]):
     model = Lead
     label = "lead"
 
-    def _filtered(self, *, search: str | None, status: str | None, owner_id: str | None,
-                  organization_id: str | None, archived: bool) -> Select[Lead]:
+    def filtered(self, *, search: str | None, status: str | None, owner_id: str | None,
+                  organization_id: str | None, archived: bool = False) -> Select[Lead]:
+        """The scope's leads matching a list's filters (the lead list, a campaign's saved filter)."""
         stmt = self.scoped_select()
         stmt = stmt.where(Lead.archived_at.is_not(None) if archived else Lead.archived_at.is_(None))
         if search:
@@ -32,7 +33,7 @@ class LeadRepository(ScopedRepository[Lead]):
                    status: str | None = None, owner_id: str | None = None,
                    organization_id: str | None = None, archived: bool = False) -> tuple[list[Lead], int]:
         """Newest first, keyset-paginated on (created_at, id); archived leads or the others, never both."""
-        stmt = self._filtered(search=search, status=status, owner_id=owner_id, organization_id=organization_id,
+        stmt = self.filtered(search=search, status=status, owner_id=owner_id, organization_id=organization_id,
                               archived=archived)
         total = (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
         if after is not None:

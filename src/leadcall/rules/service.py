@@ -173,10 +173,10 @@ class RulesService:
         self.clock = clock
 
     async def check(self, session: AsyncSession, lead: Lead, at: datetime, principal: Principal,
-                    hours_override: str | None = None) -> None:
+                    hours_override: str | None = None, path: str = "placement") -> None:
         """Refuses the dial (409) unless every rule allows it. An admin's `hours_override` lets this one call
         through the calling hours (no other rule), and is kept in the lead's audit trail with the call."""
-        verdict = await self.may_dial(session, lead, at, path="placement")
+        verdict = await self.may_dial(session, lead, at, path=path)
         if hours_override is not None:
             if principal.role is not Role.admin:
                 raise Forbidden("only an admin may place a call outside the calling hours",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.core.scoping import ScopedRepository
 from leadcall.leads.models import Lead
+from leadcall.scheduling import lease
 from leadcall.scheduling.models import OPEN, Callback, CallbackStatus
 
 
@@ -38,21 +39,17 @@ class CallbackRepository(ScopedRepository[Callback]):
         return row
 
 
+SCHEDULED = (Callback.status == CallbackStatus.scheduled.value,)
+
+
 async def unscoped_due(session: AsyncSession, now: datetime, limit: int) -> list[str]:
     """Scheduled callbacks whose time has come and that no live worker holds."""
-    return list((await session.execute(select(Callback.id).where(
-        Callback.status == CallbackStatus.scheduled.value, Callback.due_at <= now,
-        or_(Callback.claimed_until.is_(None), Callback.claimed_until < now))
-        .order_by(Callback.due_at).limit(limit))).scalars())
+    return await lease.unscoped_due_ids(session, Callback, now, limit, open_where=SCHEDULED)
 
 
 async def claim(session: AsyncSession, callback_id: str, now: datetime, until: datetime) -> bool:
-    """One conditional UPDATE: of two workers racing for a callback, exactly one gets it."""
-    result = await session.execute(update(Callback).where(
-        Callback.id == callback_id, Callback.status == CallbackStatus.scheduled.value, Callback.due_at <= now,
-        or_(Callback.claimed_until.is_(None), Callback.claimed_until < now))
-        .values(claimed_until=until).execution_options(synchronize_session=False))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    """Of two workers racing for a callback, exactly one gets it (`lease.claim`)."""
+    return await lease.claim(session, Callback, callback_id, now, until, open_where=SCHEDULED)
 
 
 async def unscoped_get(session: AsyncSession, callback_id: str) -> Callback | None:

@@ -354,7 +354,7 @@ class SchedulingService:
         second run of this (a worker killed after the reservation) replays the same call."""
         try:
             await self.calls.place_call(principal, lead_id=lead_id, agent_id=agent_id, call_type=call_type,
-                                        idempotency_key=watch.idempotency_key(callback_id))
+                                        idempotency_key=watch.idempotency_key(callback_id), path="callback")
         except LeadcallError as exc:
             await self._refused(callback_id, exc)
 

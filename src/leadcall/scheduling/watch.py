@@ -9,10 +9,15 @@ and its consequence commit or roll back together):
   `placed` with that call, or the reservation fails when that callback is no longer open; any other open
   callback of the lead is canceled (the lead was called otherwise).
 The ids of callbacks changed here are kept in `session.info[CHANGED]` for whoever publishes their events.
+
+Other rows of the scheduler (campaign attempts) bind their reserved calls the same way: `bind_key` names the
+prefix of their idempotency keys and the function that binds the call to its row in the reservation (or
+refuses it, raising, when that row may no longer be dialled), so the row and its call commit together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, select, update
@@ -25,6 +30,16 @@ from leadcall.scheduling.models import OPEN, Callback, CallbackStatus
 
 KEY_PREFIX = "callback:"
 CHANGED = "leadcall.callbacks_changed"
+
+
+# Key prefix → binds a reserved call to the scheduler row its key names; answers that row's id.
+Binder = Callable[[Session, CallLog, str], str]
+_BINDERS: dict[str, Binder] = {}
+
+
+def bind_key(prefix: str, binder: Binder) -> None:
+    """Calls whose idempotency key starts with `prefix` are bound by `binder` (given the rest of the key)."""
+    _BINDERS[prefix] = binder
 
 
 def idempotency_key(callback_id: str) -> str:
@@ -60,6 +75,10 @@ def _placed(session: Session, call: CallLog) -> str | None:
 def _after_flush(session: Session, _context: object) -> None:
     for row in list(session.new):
         if isinstance(row, CallLog):
+            key = row.idempotency_key or ""
+            for prefix, binder in _BINDERS.items():
+                if key.startswith(prefix):
+                    binder(session, row, key[len(prefix):])
             own = _placed(session, row)
             where = [Callback.tenant_id == row.tenant_id, Callback.lead_id == row.lead_id]
             if own is not None:

@@ -175,6 +175,7 @@ CanManageRetention = Annotated[Principal, Depends(requires(Permission.manage_ret
 CanManageDnc = Annotated[Principal, Depends(requires(Permission.manage_dnc))]
 CanManageCallingRules = Annotated[Principal, Depends(requires(Permission.manage_calling_rules))]
 CanManageWebhooks = Annotated[Principal, Depends(requires(Permission.manage_webhooks))]
+CanRunCampaigns = Annotated[Principal, Depends(requires(Permission.run_campaigns))]
 
 
 async def _authenticate(request: Request) -> None:

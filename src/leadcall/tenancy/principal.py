@@ -27,11 +27,12 @@ class Permission(StrEnum):
     manage_dnc = "manage_dnc"
     manage_calling_rules = "manage_calling_rules"
     manage_webhooks = "manage_webhooks"  # outgoing webhooks (admins)
+    run_campaigns = "run_campaigns"  # create, edit, start, pause and cancel campaigns (their organization's)
 
 
 _MEMBER = {Permission.view_leads, Permission.edit_leads, Permission.place_calls}
 _MANAGER = _MEMBER | {Permission.import_leads, Permission.archive_leads, Permission.view_reports,
-                      Permission.manage_dnc}
+                      Permission.manage_dnc, Permission.run_campaigns}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.member: frozenset(_MEMBER),
     Role.manager: frozenset(_MANAGER),

@@ -1,0 +1,400 @@
+"""The campaigns' dispatcher: due attempts become calls, exactly once, through the one placement saga.
+
+It is the scheduler of `scheduling` (rows are the truth, claimed with a lease by `lease.claim_next`,
+placed by `CallService.place_call` with a key derived from the row, bound to its row inside the reservation
+by `watch`), with what campaigns add:
+- a claim happens under the campaign's row lock, re-reading its state: a paused, canceled or ended campaign
+  claims nothing; the reservation binds its call to the attempt only while the campaign runs (`_bind`, in
+  the reservation's transaction, after the tenant's placement lock that pause and cancel also take);
+- pacing: new calls per second per ElevenLabs account (the next allowed dial per account, on the campaign row);
+- capacity: at most `maxLiveCalls` live calls per campaign, and a reserved share of each account's
+  concurrency is left to sellers' one-click calls (`campaign_slots`);
+- fairness: each round claims at most one attempt per campaign, the campaign that dialled longest ago first;
+- wake-ups: a job after every commit that may free work (start, resume, a call ended), and the worker's
+  sweep as the safety net; while only pacing holds it back, a run waits for the next slot (real time only).
+A worker killed after its claim leaves a lease that lapses; killed after the reservation, the key's call is
+replayed, never dialled again (`place_call`), and the reconciler confirms it by our id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from leadcall.calls.models import CallLog, PhoneResult
+from leadcall.calls.service import CallService
+from leadcall.campaigns import repository
+from leadcall.campaigns.models import ENDED, AttemptState, Campaign, CampaignAttempt, CampaignState
+from leadcall.campaigns.progress import CHANGED, mark_changed
+from leadcall.campaigns.schemas import RetryPolicy
+from leadcall.campaigns.service import NO_WINDOW, RETRY_SOON, CampaignService, campaign_windows, lead_local_hour
+from leadcall.core.db import on_commit, transaction
+from leadcall.core.errors import Conflict, LeadcallError
+from leadcall.core.jobs import JobQueue
+from leadcall.kit.clock import Clock, utc_datetime
+from leadcall.leads.models import Lead, LeadStatus
+from leadcall.rules.hours import allowed_at, next_allowed_at
+from leadcall.rules.service import DialRefused, zones_for
+from leadcall.scheduling import lease, watch
+from leadcall.scheduling.service import MOVABLE
+from leadcall.tenancy.models import Tenant
+from leadcall.tenancy.repository import unscoped_get_tenant, unscoped_get_user
+from leadcall.tenancy.service import principal_for
+from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
+
+log = logging.getLogger("leadcall.campaigns")
+
+KEY_PREFIX = "campaign:"
+DISPATCH_JOB = "campaigns.dispatch"
+CLAIM_SECONDS = 120
+SWEEP_SECONDS = 1.0
+RESERVED_SHARE = 0.25  # of each account's concurrency, kept free for sellers' own calls
+SLOT_TOLERANCE = 0.001  # seconds: a pacing slot this close is now (clock arithmetic is in floats)
+ROUND_LIMIT = 200  # campaigns looked at per round
+RETRY_RESULTS = (PhoneResult.no_answer.value, PhoneResult.busy.value, PhoneResult.voicemail.value,
+                 PhoneResult.failed.value)
+GONE = ("lead_archived", "lead_has_no_phone", "not_found")
+
+
+def idempotency_key(attempt_id: str) -> str:
+    return f"{KEY_PREFIX}{attempt_id}"
+
+
+def campaign_slots(concurrency_limit: int) -> int:
+    """How many of an account's simultaneous calls campaigns may use: a quarter (rounded up) stays free for
+    sellers; an account of one line has nothing to spare and lends it."""
+    if concurrency_limit <= 1:
+        return concurrency_limit
+    return concurrency_limit - math.ceil(concurrency_limit * RESERVED_SHARE)
+
+
+def _bind(session: Session, call: CallLog, attempt_id: str) -> str:
+    """Inside the reservation: the attempt becomes `dialing` with this call, only if it is still pending and
+    its campaign running; otherwise the reservation fails and nobody is dialled."""
+    running = select(Campaign.id).where(Campaign.state == CampaignState.running.value)
+    done = session.execute(update(CampaignAttempt).where(
+        CampaignAttempt.id == attempt_id, CampaignAttempt.tenant_id == call.tenant_id,
+        CampaignAttempt.lead_id == call.lead_id, CampaignAttempt.state == AttemptState.pending.value,
+        CampaignAttempt.campaign_id.in_(running)).values(
+        state=AttemptState.dialing.value, call_id=call.id, claimed_until=None, updated_at=call.created_at)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("this campaign attempt may no longer be dialled (its campaign was paused, canceled or "
+                       "ended meanwhile)", code="campaign_attempt_not_open", params={"attemptId": attempt_id})
+    campaign_id = session.execute(select(CampaignAttempt.campaign_id).where(
+        CampaignAttempt.id == attempt_id)).scalar_one()
+    session.info.setdefault(CHANGED, set()).add(campaign_id)
+    return attempt_id
+
+
+@dataclass(frozen=True)
+class Claimed:
+    campaign_id: str
+    attempt_id: str
+    lead_id: str
+    agent_id: str
+    call_type: str
+
+
+class CampaignDispatcher:
+    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], calls: CallService,
+                 campaigns: CampaignService, clock: Clock, jobs: JobQueue | None,
+                 linger_seconds: float = 0.0) -> None:
+        self.sessionmaker = sessionmaker
+        self.calls = calls
+        self.campaigns = campaigns
+        self.clock = clock
+        self.jobs = jobs
+        self.linger_seconds = linger_seconds
+        watch.install()
+        watch.bind_key(KEY_PREFIX, _bind)
+
+    def now(self) -> datetime:
+        return utc_datetime(self.clock)
+
+    async def wake(self) -> None:
+        """Asks for a dispatch run soon (after a commit that may have made work)."""
+        if self.jobs is not None:
+            await self.jobs.enqueue(DISPATCH_JOB, unique=False)
+
+    # -- the runs ----------------------------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """The worker's safety net: campaigns whose start or end has come, then whatever is due."""
+        now = self.now()
+        async with transaction(self.sessionmaker) as session:
+            for campaign_id in await repository.unscoped_to_start(session, now):
+                await session.execute(update(Campaign).where(
+                    Campaign.id == campaign_id, Campaign.state == CampaignState.scheduled.value).values(
+                    state=CampaignState.running.value, updated_at=now))
+                mark_changed(session, campaign_id)
+            for campaign_id in await repository.unscoped_past_end(session, now):
+                row = await session.get(Campaign, campaign_id, with_for_update=True)
+                if row is not None and row.state not in ENDED:
+                    await self.campaigns.finish(session, row, CampaignState.completed, "end_reached", now)
+                    mark_changed(session, campaign_id)
+        return await self.dispatch()
+
+    async def dispatch(self) -> int:
+        """Dials what is due, one attempt per campaign per round, until nothing more may be dialled now.
+        Returns the number of dials made."""
+        placed = 0
+        lingered = 0.0
+        while True:
+            now = self.now()
+            async with transaction(self.sessionmaker) as session:
+                ids = await repository.unscoped_dispatchable(session, now, ROUND_LIMIT)
+            made, wait_until = 0, None
+            for campaign_id in ids:
+                claimed = await self._claim(campaign_id)
+                if isinstance(claimed, Claimed):
+                    await self._dial(claimed)
+                    made += 1
+                elif claimed is not None:
+                    wait_until = claimed if wait_until is None else min(wait_until, claimed)
+            placed += made
+            if made:
+                continue
+            if wait_until is None:
+                return placed
+            pause = wait_until - self.clock.now()
+            if pause <= SLOT_TOLERANCE:
+                continue
+            if lingered + pause > self.linger_seconds:
+                return placed
+            lingered += pause
+            await asyncio.sleep(pause)  # only pacing holds it back: the next slot is this close
+
+    async def _claim(self, campaign_id: str) -> Claimed | float | None:
+        """One attempt of the campaign claimed for dialling, or when pacing allows the next (a Unix time), or
+        None (nothing due, at its capacity, or it stopped)."""
+        now = self.now()
+        async with transaction(self.sessionmaker) as session:
+            row = await repository.unscoped_lock_running(session, campaign_id)
+            if row is None:
+                return None
+            if row.end_at is not None and row.end_at <= now:
+                await self.campaigns.finish(session, row, CampaignState.completed, "end_reached", now)
+                mark_changed(session, row.id)
+                return None
+            if row.spending_cap is not None and await repository.spent_and_held(session, row.id) >= row.spending_cap:
+                await self.campaigns.finish(session, row, CampaignState.completed, "spending_cap_reached", now)
+                mark_changed(session, row.id)
+                return None
+            if await repository.live_count(session, row.id, now) >= row.max_live_calls:
+                return None
+            choice = await self._agent(session, row, now)
+            if not isinstance(choice, tuple):
+                return choice
+            agent_id, account_id, slot, turn = choice
+            attempt_id = await lease.claim_next(
+                session, CampaignAttempt, now, now + timedelta(seconds=CLAIM_SECONDS),
+                open_where=(CampaignAttempt.campaign_id == row.id, *repository.PENDING))
+            if attempt_id is None:
+                return None
+            interval = 1.0 / float(row.calls_per_second)
+            # One late dial may catch up one interval, no more: the rate holds on average, bursts do not build.
+            row.pace = {**(row.pace or {}), account_id: max(slot, now.timestamp() - interval) + interval}
+            row.agent_turn, row.last_dispatch_at = turn, now
+            attempt = await session.get(CampaignAttempt, attempt_id)
+            assert attempt is not None
+            attempt.agent_id = agent_id
+            return Claimed(row.id, attempt_id, attempt.lead_id, agent_id, row.call_type)
+
+    async def _agent(self, session: AsyncSession, row: Campaign,
+                     now: datetime) -> tuple[str, str, float, int] | float | None:
+        """The pool's next agent whose account has a campaign slot and a pacing slot free: (agent, account,
+        its pacing slot, the next turn); else the earliest pacing slot (a Unix time), or None."""
+        limits = dict((await session.execute(select(ElevenLabsAccount.id, ElevenLabsAccount.concurrency_limit).where(
+            ElevenLabsAccount.tenant_id == row.tenant_id))).all())
+        per_agent, per_account = await self.calls.live_calls(session, row.tenant_id)
+        by_agent_id = {r.agent_id: r for r in (await session.execute(select(VoiceAgent).where(
+            VoiceAgent.tenant_id == row.tenant_id))).scalars()}
+        for agent_id in await repository.claimed_agents(session, row.tenant_id, now):
+            if (on_way := by_agent_id.get(agent_id)) is not None:  # dials on their way hold their slots too
+                per_agent[on_way.id] = per_agent.get(on_way.id, 0) + 1
+                per_account[on_way.account_id] = per_account.get(on_way.account_id, 0) + 1
+        refs = {a: r for a, r in by_agent_id.items() if a in row.agent_ids and r.is_enabled}
+        pace = row.pace or {}
+        earliest: float | None = None
+        count = len(row.agent_ids)
+        for step in range(count):
+            ref = refs.get(row.agent_ids[(row.agent_turn + step) % count])
+            if ref is None or ref.account_id not in limits:
+                continue
+            if per_account.get(ref.account_id, 0) >= campaign_slots(int(limits[ref.account_id])):
+                continue
+            if ref.max_concurrent_calls is not None and per_agent.get(ref.id, 0) >= ref.max_concurrent_calls:
+                continue
+            slot = float(pace.get(ref.account_id, 0.0))
+            if slot > now.timestamp() + SLOT_TOLERANCE:
+                earliest = slot if earliest is None else min(earliest, slot)
+                continue
+            return ref.agent_id, ref.account_id, slot, (row.agent_turn + step + 1) % count
+        return earliest
+
+    async def _dial(self, claimed: Claimed) -> None:
+        now = self.now()
+        async with transaction(self.sessionmaker) as session:
+            row = await session.get(Campaign, claimed.campaign_id)
+            lead = await session.get(Lead, claimed.lead_id)
+            tenant = await unscoped_get_tenant(session, row.tenant_id) if row else None
+            user = await unscoped_get_user(session, row.created_by) if row and row.created_by else None
+            if row is None or lead is None or tenant is None:
+                return
+            if user is None or not user.is_active:
+                await self._release(session, claimed.attempt_id, now, code="owner_unavailable")
+                row.state, row.end_code, row.updated_at = CampaignState.paused.value, "owner_unavailable", now
+                mark_changed(session, row.id)
+                return
+            if "won" in row.stop_on and lead.status == LeadStatus.won.value:
+                await self._end_attempt(session, claimed.attempt_id, AttemptState.canceled, "stopped_won", now)
+                await self._maybe_complete(session, row, now)
+                return
+            narrowed = campaign_windows(row)
+            if narrowed is not None:
+                zones = zones_for(lead, tenant)[0]
+                if not allowed_at(now, zones, [narrowed]):
+                    following = next_allowed_at(now, zones, [narrowed])
+                    if following is None or (row.end_at is not None and following >= row.end_at):
+                        await self._end_attempt(session, claimed.attempt_id, AttemptState.skipped, NO_WINDOW, now)
+                        await self._maybe_complete(session, row, now)
+                    else:
+                        await self._release(session, claimed.attempt_id, following, code="outside_campaign_windows")
+                    return
+            principal = principal_for(user, tenant, "session")
+        try:
+            await self.calls.place_call(principal, lead_id=claimed.lead_id, agent_id=claimed.agent_id,
+                                        call_type=claimed.call_type,
+                                        idempotency_key=idempotency_key(claimed.attempt_id), path="campaign")
+        except LeadcallError as exc:
+            await self._refused(claimed, exc)
+
+    async def _release(self, session: AsyncSession, attempt_id: str, due_at: datetime, *, code: str | None,
+                       detail: str | None = None) -> None:
+        await session.execute(update(CampaignAttempt).where(
+            CampaignAttempt.id == attempt_id, CampaignAttempt.state == AttemptState.pending.value).values(
+            due_at=due_at, claimed_until=None, code=code, detail=(detail or "")[:500] or None,
+            updated_at=self.now()))
+
+    async def _end_attempt(self, session: AsyncSession, attempt_id: str, state: AttemptState, code: str,
+                           now: datetime, detail: str | None = None) -> None:
+        await session.execute(update(CampaignAttempt).where(
+            CampaignAttempt.id == attempt_id, CampaignAttempt.state == AttemptState.pending.value).values(
+            state=state.value, claimed_until=None, code=code, detail=(detail or "")[:500] or None, updated_at=now))
+
+    async def _refused(self, claimed: Claimed, exc: LeadcallError) -> None:
+        """A placement refused before any dial: moved to when the rules allow it, skipped when they never
+        will (before the campaign's end), or tried again soon (capacity, budget, provider trouble)."""
+        now = self.now()
+        async with transaction(self.sessionmaker) as session:
+            row = await session.get(Campaign, claimed.campaign_id)
+            if row is None:
+                return
+            code = exc.code or "refused"
+            if isinstance(exc, DialRefused):
+                following = exc.verdict.next_allowed_at
+                if code in MOVABLE and following is not None and (row.end_at is None or following < row.end_at):
+                    await self._release(session, claimed.attempt_id, following, code=code, detail=exc.detail)
+                else:
+                    await self._end_attempt(session, claimed.attempt_id, AttemptState.skipped,
+                                            code if code not in MOVABLE else NO_WINDOW, now, exc.detail)
+            elif code == "campaign_attempt_not_open":
+                await self._release(session, claimed.attempt_id, now, code=None)
+            elif code in GONE:
+                await self._end_attempt(session, claimed.attempt_id, AttemptState.skipped, code, now, exc.detail)
+            else:
+                await self._release(session, claimed.attempt_id, now + RETRY_SOON, code=code, detail=exc.detail)
+            mark_changed(session, row.id)
+            await self._maybe_complete(session, row, now)
+
+    async def _maybe_complete(self, session: AsyncSession, row: Campaign, now: datetime) -> None:
+        await session.flush()
+        if row.state == CampaignState.running.value and await repository.open_count(session, row.id) == 0:
+            await self.campaigns.finish(session, row, CampaignState.completed, "all_called", now)
+        mark_changed(session, row.id)
+
+    # -- when a call ends --------------------------------------------------------------------------
+
+    async def settle(self, session: AsyncSession, call: CallLog) -> None:
+        """Placement hook after a call ended (runs again whenever an ended call changes): the attempt takes
+        the call's result and cost; the first time, the retry policy and the stop conditions decide whether
+        the lead gets another attempt. Any other call of a lead whose outcome is a stop condition ends that
+        lead's pending attempts."""
+        key = call.idempotency_key or ""
+        if not key.startswith(KEY_PREFIX):
+            await self._stopped_otherwise(session, call)
+            return
+        attempt = await repository.unscoped_attempt_of_call(session, call.id)
+        if attempt is None:
+            return
+        now = self.now()
+        outcome = call.sales_result or (call.phone_result if call.phone_result != PhoneResult.failed.value else None)
+        attempt.phone_result, attempt.outcome, attempt.cost = call.phone_result, outcome, call.cost
+        attempt.duration_seconds = call.duration_seconds
+        if call.opted_out:
+            attempt.code = "opted_out"
+        attempt.updated_at = now
+        on_commit(session, self.wake)  # a live call ended: its slot is free
+        mark_changed(session, attempt.campaign_id)
+        if attempt.state != AttemptState.dialing.value:
+            return
+        attempt.state = AttemptState.done.value
+        row = await session.get(Campaign, attempt.campaign_id, with_for_update=True)
+        if row is None:
+            return
+        reason = stop_reason(row.stop_on, call)
+        if reason is not None:
+            attempt.detail = f"stopped: {reason}"
+        elif row.state not in ENDED and call.phone_result in RETRY_RESULTS:
+            await self._retry(session, row, attempt, str(call.phone_result), now)
+        await self._maybe_complete(session, row, now)
+
+    async def _retry(self, session: AsyncSession, row: Campaign, attempt: CampaignAttempt, result: str,
+                     now: datetime) -> None:
+        rule = getattr(RetryPolicy.model_validate(row.retry), result)
+        if attempt.attempt >= rule.max_attempts:
+            attempt.detail = f"no more attempts ({rule.max_attempts} at most after {result})"
+            return
+        due = now + timedelta(seconds=rule.after_seconds)
+        if row.end_at is not None and due >= row.end_at:
+            attempt.detail = "no retry before the campaign's end"
+            return
+        lead = await session.get(Lead, attempt.lead_id)
+        tenant = await session.get(Tenant, row.tenant_id)
+        session.add(CampaignAttempt(
+            tenant_id=attempt.tenant_id, organization_id=attempt.organization_id, campaign_id=row.id,
+            lead_id=attempt.lead_id, attempt=attempt.attempt + 1, state=AttemptState.pending.value, due_at=due,
+            code=f"retry_{result}", lead_local_hour=lead_local_hour(lead, tenant, due) if lead and tenant else None,
+            created_at=now, updated_at=now))
+
+    async def _stopped_otherwise(self, session: AsyncSession, call: CallLog) -> None:
+        pending = list((await session.execute(select(CampaignAttempt, Campaign.stop_on).join(
+            Campaign, Campaign.id == CampaignAttempt.campaign_id).where(
+            CampaignAttempt.tenant_id == call.tenant_id, CampaignAttempt.lead_id == call.lead_id,
+            CampaignAttempt.state == AttemptState.pending.value))).all())
+        now = self.now()
+        for attempt, stop_on in pending:
+            reason = stop_reason(stop_on, call)
+            if reason is not None:
+                await self._end_attempt(session, attempt.id, AttemptState.canceled, f"stopped_{reason}", now,
+                                        f"the lead's call {call.id} ended with {reason}")
+                row = await session.get(Campaign, attempt.campaign_id, with_for_update=True)
+                if row is not None:
+                    await self._maybe_complete(session, row, now)
+
+
+def stop_reason(stop_on: list[Any], call: CallLog) -> str | None:
+    if call.opted_out and "opted_out" in stop_on:
+        return "opted_out"
+    if call.sales_result in stop_on:
+        return str(call.sales_result)
+    return None

@@ -253,7 +253,14 @@ async def test_a_big_campaign_does_not_delay_another_tenants_small_one(
     assert isinstance(recorder, RecordingDispatcher)
     recorder.order = []
     await recorder.dispatch()
-    assert recorder.order.count(big["id"]) == 12
+    first = list(recorder.order)
+    for _ in range(5):  # a dial the provider could not take (a refused connection on a busy machine) comes again
+        if await total_calls(live_client, big_world, big_leads) == 12:
+            break
+        live.clock.advance(31)
+        await recorder.dispatch()
+    assert [len(await calls_of(live_client, big_world, lead)) for lead in big_leads] == [1] * 12, [
+        (a["state"], a["code"], a["detail"]) for a in await attempts(live_client, big_world, big["id"])]
     # Round robin: the small campaign's two dials come within the first rounds, not after the big one's twelve.
-    assert recorder.order[:4].count(small["id"]) == 2, recorder.order
+    assert first[:4].count(small["id"]) == 2, first
     assert await total_calls(live_client, small_world, small_leads) == 2

@@ -108,3 +108,30 @@ async def test_asked_with_a_number_the_doctor_places_one_call_and_follows_it(liv
         await place_test_call(live.app.state.call_service, live.app.state.worker, account_id=cw.account_id,
                         email=cw.world.member.email, to_number="+12025550100", agent_id="agent_nope",
                         say=said.append, pause=pause)
+
+
+async def test_the_doctor_checks_a_bare_key_without_printing_it(live: LiveServer, cw: CallWorld) -> None:
+    """What `./dev test` runs against a real account when LEADCALL_LIVE_ELEVENLABS_API_KEY is set."""
+    settings = live.app.state.container.settings
+    env = {**os.environ, "LEADCALL_PROVIDER_HOSTS": settings.provider_hosts, "DOCTOR_KEY": cw.sim_account.api_key}
+    env.pop("LEADCALL_REDIS_URL", None)
+    args = [LEADCALL, "doctor", "--api-key-env", "DOCTOR_KEY", "--base-url", f"{live.url}/sim"]
+    done = await asyncio.to_thread(subprocess.run, args, env=env, capture_output=True, text=True, timeout=60,
+                                   check=False)
+    assert done.returncode == 0, done.stderr
+    assert "connection: ok" in done.stdout and "post-call webhook: ok" in done.stdout
+    assert f"points at {cw.sim_account.webhook_url.split('?')[0]}" in done.stdout
+    assert done.stdout.count("\nagent ") == len(cw.sim_account.agents)
+    assert cw.sim_account.api_key not in done.stdout + done.stderr
+
+    env["DOCTOR_KEY"] = "sk_not_a_key_of_this_simulator"
+    refused = await asyncio.to_thread(subprocess.run, args, env=env, capture_output=True, text=True, timeout=60,
+                                      check=False)
+    assert refused.returncode == 1 and "connection: FAILED" in refused.stdout
+    env.pop("DOCTOR_KEY")
+    unset = await asyncio.to_thread(subprocess.run, args, env=env, capture_output=True, text=True, timeout=60,
+                                    check=False)
+    assert unset.returncode == 1 and "holds no API key" in unset.stderr
+    neither = await asyncio.to_thread(subprocess.run, [LEADCALL, "doctor"], env=env, capture_output=True, text=True,
+                                      timeout=60, check=False)
+    assert neither.returncode == 1 and "either --account" in neither.stderr

@@ -8,9 +8,11 @@ creates for that number, and it follows the call to its end by polling ElevenLab
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+import httpx
 import typer
 
 from leadcall.calls.models import TERMINAL
@@ -19,13 +21,17 @@ from leadcall.calls.worker import CallWorker
 from leadcall.cli._context import fail
 from leadcall.core.db import transaction
 from leadcall.core.errors import Invalid, LeadcallError, NotFound
+from leadcall.kit.outbound import GuardedTransport
 from leadcall.leads import schemas as lead_schemas
 from leadcall.leads.service import create_lead
 from leadcall.runtime import runtime
 from leadcall.settings import Settings
 from leadcall.tenancy import repository as tenancy_repository
 from leadcall.tenancy.service import principal_for
-from leadcall.voice.doctor import check_account
+from leadcall.voice.doctor import Report, check_account, inspect_key
+from leadcall.voice.factory import VoiceProviderFactory
+from leadcall.voice.targets import ProviderTargets
+from leadcall.voice.types import ElevenLabsSettings
 
 FOLLOW_SECONDS = 15 * 60
 TEST_LEAD_NAME = "leadcall doctor (test call)"
@@ -84,7 +90,12 @@ async def place_test_call(calls: CallService, worker: CallWorker, *, account_id:
     return status
 
 
-def doctor(account: str = typer.Option(..., "--account", help="The leadcall id of the ElevenLabs account."),
+def doctor(account: str | None = typer.Option(None, "--account", help="The leadcall id of the ElevenLabs account."),
+           api_key_env: str | None = typer.Option(None, "--api-key-env", help="Instead of an account: the name of "
+                                                  "an environment variable holding an ElevenLabs API key (read-only "
+                                                  "checks; the key is never printed)."),
+           base_url: str = typer.Option("https://api.elevenlabs.io", "--base-url",
+                                        help="With --api-key-env: the API's base URL."),
            call: str | None = typer.Option(None, "--call", help="Also place ONE real call to this E.164 number "
                                            "and follow it to its end (costs money)."),
            as_email: str | None = typer.Option(None, "--as", help="With --call: the email of the seller the "
@@ -92,22 +103,47 @@ def doctor(account: str = typer.Option(..., "--account", help="The leadcall id o
            agent: str | None = typer.Option(None, "--agent", help="With --call: the ElevenLabs agent id."),
            show_patch: bool = typer.Option(False, "--show-patch", help="Print the agent PATCH body the analysis "
                                            "set-up sends to each agent.")) -> None:
-    if call is not None and not as_email:
-        raise fail(Invalid("--call needs --as <email>: the seller the call is placed for"))
+    """Exits 1 when the key cannot be used (or the account is unknown); what it finds otherwise is printed."""
+    if (account is None) == (api_key_env is None):
+        raise fail(Invalid("name either --account <id> or --api-key-env <VARIABLE>"))
+    if call is not None and (not as_email or account is None):
+        raise fail(Invalid("--call needs --account <id> and --as <email>: the seller the call is placed for"))
 
-    async def run() -> None:
+    async def for_account(account_id: str) -> Report:
         settings = Settings()
         async with runtime(settings) as rt:
             async with transaction(rt.container.sessionmaker) as session:
-                report = await check_account(session, rt.voices, account, public_base_url=settings.public_base_url,
+                report = await check_account(session, rt.voices, account_id, public_base_url=settings.public_base_url,
                                              now=datetime.fromtimestamp(rt.container.clock.now(), UTC))
             for line in report.lines(show_patch=show_patch):
                 typer.echo(line)
-            if call is not None and as_email is not None:
-                await place_test_call(rt.calls, rt.worker, account_id=account, email=as_email, to_number=call,
-                                agent_id=agent, say=typer.echo, pause=lambda: asyncio.sleep(2))
+            if call is not None and as_email is not None and report.connection_ok:
+                await place_test_call(rt.calls, rt.worker, account_id=account_id, email=as_email, to_number=call,
+                                      agent_id=agent, say=typer.echo, pause=lambda: asyncio.sleep(2))
+            return report
+
+    async def for_key(variable: str) -> Report:
+        key = os.environ.get(variable, "").strip()
+        if not key:
+            raise Invalid(f"the environment variable {variable} holds no API key")
+        settings = Settings()
+        targets = ProviderTargets.from_settings(settings.provider_hosts, settings.allow_private_targets)
+        targets.check("elevenlabs", base_url)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0),
+                                     transport=GuardedTransport(targets.policy("elevenlabs"))) as http:
+            provider = VoiceProviderFactory(http=http).build("elevenlabs",
+                                                             ElevenLabsSettings(api_key=key, base_url=base_url))
+            try:
+                report = await inspect_key(provider, label=f"the API key in {variable} ({base_url})")
+            finally:
+                await provider.aclose()
+        for line in report.lines(show_patch=show_patch):
+            typer.echo(line)
+        return report
 
     try:
-        asyncio.run(run())
+        report = asyncio.run(for_account(account) if account is not None else for_key(str(api_key_env)))
     except LeadcallError as exc:
         raise fail(exc) from exc
+    if not report.connection_ok:
+        raise typer.Exit(code=1)

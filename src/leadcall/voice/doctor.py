@@ -22,11 +22,13 @@ from leadcall.voice import analysis, schemas
 from leadcall.voice.analysis_setup import statuses, tenant_language
 from leadcall.voice.errors import ProviderError
 from leadcall.voice.health import WebhookCheck, WebhookState
+from leadcall.voice.health import check_webhook as check_post_call_webhook
 from leadcall.voice.manager import VoiceManager
 from leadcall.voice.models import ElevenLabsAccount
 from leadcall.voice.providers.elevenlabs.adapter import analysis_patch_body
 from leadcall.voice.repository import AgentRepository, unscoped_get_account
 from leadcall.voice.service import check_webhook, webhook_url
+from leadcall.voice.types import VoiceProvider
 
 
 @dataclass
@@ -46,8 +48,8 @@ class Report:
     account: str
     connection_ok: bool
     connection_detail: str
-    webhook_url: str
-    has_webhook_secret: bool
+    webhook_url: str | None  # None: a bare key, no leadcall account
+    has_webhook_secret: bool | None
     webhook: WebhookCheck | None = None
     agents: list[AgentCheck] = field(default_factory=list)
     numbers: list[str] = field(default_factory=list)
@@ -56,7 +58,8 @@ class Report:
     def lines(self, *, show_patch: bool = False) -> list[str]:
         out = [f"account: {self.account}",
                f"connection: {'ok' if self.connection_ok else 'FAILED'} ({self.connection_detail})",
-               f"webhook secret: {'stored' if self.has_webhook_secret else 'NOT STORED: webhooks will be refused'}"]
+               *([f"webhook secret: {'stored' if self.has_webhook_secret else 'NOT STORED: webhooks will be refused'}"]
+                 if self.has_webhook_secret is not None else [])]
         if self.webhook is not None:
             w = self.webhook
             out.append(f"post-call webhook: {w.state.value.upper() if w.state is not WebhookState.ok else 'ok'} "
@@ -66,7 +69,8 @@ class Report:
             if w.failure_at is not None:
                 out.append(f"  ElevenLabs' last failed delivery: {w.failure_at.isoformat()} "
                            f"(status {w.failure_code if w.failure_code is not None else 'none: no answer'})")
-        out.append(f"  leadcall expects: {self.webhook_url}")
+        if self.webhook_url is not None:
+            out.append(f"  leadcall expects: {self.webhook_url}")
         out.append(f"phone numbers: {', '.join(self.numbers) if self.numbers else 'none'}")
         for a in self.agents:
             state = "enabled" if a.enabled else ("disabled" if a.enabled is False else "not listed by leadcall yet")
@@ -107,45 +111,63 @@ async def inspect(session: AsyncSession, manager: VoiceManager, account: ElevenL
         report.problems.append("the key cannot be used; nothing else was checked")
         return report
     report.webhook = await check_webhook(session, manager, account, public_base_url, now)
-    if report.webhook.state is not WebhookState.ok:
-        report.problems.append(f"post-call webhook: {report.webhook.detail}")
-    language = await tenant_language(session, account.tenant_id)
     scope = Scope(account.tenant_id)
     refs = {r.agent_id: r for r in await AgentRepository(session, scope).for_accounts([account.id])}
     states = await statuses(session, scope, [r.id for r in refs.values()])
+    await _read_agents(report, provider, language=await tenant_language(session, account.tenant_id),
+                       refs={agent_id: (r.is_enabled, [str(c) for c in r.allowed_call_types],
+                                        states[r.id].state.value if r.id in states else "not_set_up")
+                             for agent_id, r in refs.items()})
+    return report
+
+
+async def inspect_key(provider: VoiceProvider, *, label: str, language: str = "en") -> Report:
+    """The same checks for a bare API key (`leadcall doctor --api-key-env`, `./dev test` against a real account):
+    no leadcall account, so no URL its webhook should name (the check says where it points and whether enabled)."""
+    check = await provider.test_connection()
+    report = Report(account=label, connection_ok=check.ok, connection_detail=check.detail, webhook_url=None,
+                    has_webhook_secret=None)
+    if not check.ok:
+        report.problems.append("the key cannot be used; nothing else was checked")
+        return report
+    report.webhook = await check_post_call_webhook(provider, None)
+    await _read_agents(report, provider, language=language, refs={})
+    return report
+
+
+async def _read_agents(report: Report, provider: VoiceProvider, *, language: str,
+                       refs: dict[str, tuple[bool, list[str], str]]) -> None:
+    """Numbers and agents, with the analysis dry run; `refs`: agent id → (enabled, call types, analysis state)
+    as leadcall knows the agent."""
+    if report.webhook is not None and report.webhook.state is not WebhookState.ok:
+        report.problems.append(f"post-call webhook: {report.webhook.detail}")
     try:
         report.numbers = [f"{n.number} ({n.kind}{', agent ' + n.assigned_agent_id if n.assigned_agent_id else ''})"
                           for n in await provider.list_phone_numbers()]
         summaries = await provider.list_agents()
     except ProviderError as exc:
         report.problems.append(f"listing agents or numbers failed: {exc.detail}")
-        return report
+        return
     if not report.numbers:
         report.problems.append("the account has no phone number: no agent can call")
     for summary in summaries:
-        ref = refs.get(summary.agent_id)
-        status = states.get(ref.id) if ref is not None else None
-        item = AgentCheck(summary.agent_id, summary.name, ref.is_enabled if ref is not None else None,
-                          status.state.value if status is not None else "not_set_up")
+        enabled, call_types, state = refs.get(summary.agent_id, (None, [], "not_set_up"))
+        item = AgentCheck(summary.agent_id, summary.name, enabled, state)
         try:
             current = await provider.get_analysis_setup(summary.agent_id)
         except ProviderError as exc:
             item.problem = exc.detail
         else:
-            call_types = [str(c) for c in ref.allowed_call_types] if ref is not None else []
-            plan = analysis.plan(current, language=language, call_types=call_types,
-                                 opted_out=status is not None and status.state.value == "opted_out")
+            plan = analysis.plan(current, language=language, call_types=call_types, opted_out=state == "opted_out")
             item.would_add, item.keeps = list(plan.added), list(plan.kept)
             item.patch_body = analysis_patch_body(plan.target)
         report.agents.append(item)
-    return report
-
 
 def report_view(config_id: str, report: Report, checked_at: datetime) -> schemas.AccountCheck:
     w = report.webhook
     return schemas.AccountCheck(
         config_id=config_id, connection_ok=report.connection_ok, connection_detail=report.connection_detail,
-        webhook_url=report.webhook_url, has_webhook_secret=report.has_webhook_secret,
+        webhook_url=report.webhook_url or "", has_webhook_secret=bool(report.has_webhook_secret),
         workspace_webhook=None if w is None else schemas.WorkspaceWebhookView(
             state=w.state.value, detail=w.detail, url=w.seen_url, checked_at=checked_at, last_failure_code=w.failure_code,
             last_failure_at=w.failure_at),

@@ -75,8 +75,9 @@ def _same_target(url: str, expected: str) -> bool:
             and parse_qs(a.query).get("account") == parse_qs(b.query).get("account"))
 
 
-def assess(found: PostCallWebhook, expected_url: str) -> WebhookCheck:
-    """What the workspace's post-call webhook setting means for this account (whose URL is `expected_url`)."""
+def assess(found: PostCallWebhook, expected_url: str | None) -> WebhookCheck:
+    """What the workspace's post-call webhook setting means for this account (whose URL is `expected_url`; None
+    for a bare key: where it points is then said, not judged)."""
     hook = found.webhook
     if found.webhook_id is None:
         return WebhookCheck(WebhookState.not_set, "The workspace has no post-call webhook: ElevenLabs sends leadcall "
@@ -91,7 +92,7 @@ def assess(found: PostCallWebhook, expected_url: str) -> WebhookCheck:
     def check(state: WebhookState, detail: str) -> WebhookCheck:
         return WebhookCheck(state, detail, seen, found.events, hook.last_failure_code if hook else None, failure_at)
 
-    if not _same_target(hook.url, expected_url):
+    if expected_url is not None and not _same_target(hook.url, expected_url):
         return check(WebhookState.elsewhere, f"The workspace's post-call webhook ({hook.name}) points at {seen}, "
                      "not at this leadcall account: its calls' webhooks go there.")
     if hook.auto_disabled:
@@ -102,10 +103,12 @@ def assess(found: PostCallWebhook, expected_url: str) -> WebhookCheck:
     if found.events and TRANSCRIPT_EVENT not in found.events:
         return check(WebhookState.no_transcripts, "The workspace sends no post-call transcription (events: "
                      f"{', '.join(found.events)}).")
+    if expected_url is None:
+        return check(WebhookState.ok, f"The post-call webhook ({hook.name}) is enabled and points at {seen}.")
     return check(WebhookState.ok, "The post-call webhook points at this leadcall account and is enabled.")
 
 
-async def check_webhook(provider: VoiceProvider, expected_url: str) -> WebhookCheck:
+async def check_webhook(provider: VoiceProvider, expected_url: str | None) -> WebhookCheck:
     """Reads and assesses the workspace's post-call webhook; never raises for what ElevenLabs answers."""
     try:
         found = await provider.get_post_call_webhook()

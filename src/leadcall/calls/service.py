@@ -288,13 +288,17 @@ class CallService:
         """Every check once without any lock, in a read-only unit: what may ask ElevenLabs (the agent's
         details, cached) happens here, never under the placement lock; what is refused anyway is refused
         before queueing for the lock."""
-        async with self.read_sessionmaker() as session:  # rolled back: what a check may add is the reservation's
-            lead = await LeadRepository(session, principal.scope).get(lead_id)
-            counts = await self._lead_checks(session, principal, lead, hours_override, path)
-            # Refuses (400) an agent that is disabled, not allowed here, or at its or its account's limit.
-            choice = await self.voices.choose_agent(session, tenant_id=principal.tenant_id,
-                                                    organization_id=principal.organization_id, agent_id=agent_id,
-                                                    call_type=call_type, counts=counts)
+        # Rolled back: what a check may add (an admin's hours override in the audit trail) is the reservation's
+        # to write. Never flushed here either: on SQLite a write in this unit, begun as a reader, would fail
+        # ("database is locked") whenever another writer committed since its first read.
+        async with self.read_sessionmaker() as session:
+            with session.no_autoflush:
+                lead = await LeadRepository(session, principal.scope).get(lead_id)
+                counts = await self._lead_checks(session, principal, lead, hours_override, path)
+                # Refuses (400) an agent that is disabled, not allowed here, or at its or its account's limit.
+                choice = await self.voices.choose_agent(session, tenant_id=principal.tenant_id,
+                                                        organization_id=principal.organization_id,
+                                                        agent_id=agent_id, call_type=call_type, counts=counts)
             session.expunge_all()
         return choice, lead
 

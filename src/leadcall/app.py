@@ -41,6 +41,7 @@ from leadcall.web.api_docs import router as api_docs_router
 from leadcall.web.health import router as health_pages_router
 from leadcall.web.rules import router as rules_pages_router
 from leadcall.web.scheduling import router as scheduling_pages_router
+from leadcall.web.webhooks import router as webhooks_pages_router
 
 API_ROUTERS: list[APIRouter] = [tenancy_router, leads_router, voice_router, calls_router, billing_router,
                                 retention_router, rules_router, voice_analysis_router, scheduling_router,
@@ -124,6 +125,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(rules_pages_router)
     app.include_router(scheduling_pages_router)
     app.include_router(health_pages_router)
+    app.include_router(webhooks_pages_router)
     if settings.simulator_enabled:
         mount_simulator(app, settings, clock)
     for router in PUBLIC_ROUTERS:

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 from leadcall.calls.models import CallStatus, PhoneResult, SalesResult
+from leadcall.integrations.delivery import ATTEMPT_ERRORS
+from leadcall.integrations.models import DeliveryState
 from leadcall.leads.models import DncSource, LeadStatus
 from leadcall.rules.hours import DAYS
 from leadcall.rules.regions import REGION_RULES
@@ -32,6 +34,7 @@ from leadcall.web.i18n import (
     translate_reason,
 )
 from leadcall.web.rendering import WEB_DIR
+from leadcall.web.webhooks import PROBLEMS
 
 # Keys written out in templates and Python: t("key"), translate(lang, "key"), ("login.failed", {...}), and any
 # quoted "family.name" of a family the catalog has. Keys built from a domain value are checked by family.
@@ -55,6 +58,9 @@ FAMILIES = {
     "webhookstate": [s.value for s in WebhookState],
     "healthwarning": ["webhooks_stopped", "webhooks_refused",
                       *(f"webhook_{s.value}" for s in WebhookState if s not in (WebhookState.ok, WebhookState.unreadable))],
+    "deliverystate": [s.value for s in DeliveryState],
+    "webhookerror": list(ATTEMPT_ERRORS),
+    "webhookproblem": list(PROBLEMS),
 }
 
 

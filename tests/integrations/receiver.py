@@ -56,7 +56,8 @@ class Receiver:
             status = 204 if self.flaky_ok else 503
         headers = [(b"location", f"{self.url}/ok".encode())] if status == 302 else []
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"internal details that must not be shown"})
+        body = b"" if status == 204 else b"internal details that must not be shown"
+        await send({"type": "http.response.body", "body": body})
 
 
 async def start_receiver() -> tuple[Receiver, Any]:

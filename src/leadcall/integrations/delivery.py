@@ -59,6 +59,8 @@ BATCH = 10
 LEASE_SECONDS = BATCH * (TIMEOUT_SECONDS + 5) + 30  # a batch's sends, each bounded by the timeout
 MAX_BATCHES = 5  # per job; the next pass's job carries on
 DISABLED_EVENT = "webhook.disabled"
+# The `errorCode`s of a failed attempt (each with our own short reason).
+ATTEMPT_ERRORS = ("http_status", "redirect", "timeout", "connect_failed", "request_failed", "target_refused")
 
 
 @dataclass(frozen=True)
@@ -238,9 +240,9 @@ class WebhookDeliveries:
             endpoint.disabled_reason = (f"every attempt failed for {int(failing_for // 3600)} h "
                                         f"({endpoint.consecutive_failures} in a row); last: {outcome.error}")[:300]
             log.warning("webhook endpoint %s disabled after repeated failure", endpoint.id)
+            # Only its id on the tenant's stream: the admins' pages fetch the rest (members see the stream too).
             event = Event(DISABLED_EVENT, endpoint.tenant_id, None,
-                          {"endpointId": endpoint.id, "url": endpoint.url, "reason": endpoint.disabled_reason,
-                           "disabledAt": now.isoformat()})
+                          {"endpointId": endpoint.id, "disabledAt": now.isoformat()})
 
             async def tell_admins() -> None:
                 if self.events is not None:

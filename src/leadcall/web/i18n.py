@@ -17,6 +17,7 @@ from leadcall.web.catalog.analysis import ANALYSIS_MESSAGES
 from leadcall.web.catalog.health import HEALTH_MESSAGES
 from leadcall.web.catalog.rules import RULES_MESSAGES
 from leadcall.web.catalog.scheduling import SCHEDULING_MESSAGES
+from leadcall.web.catalog.webhooks import WEBHOOKS_MESSAGES
 
 LANGUAGES = ("es", "en")
 DEFAULT_LANGUAGE = "es"
@@ -613,6 +614,7 @@ MESSAGES.update(RULES_MESSAGES)
 MESSAGES.update(ANALYSIS_MESSAGES)
 MESSAGES.update(SCHEDULING_MESSAGES)
 MESSAGES.update(HEALTH_MESSAGES)
+MESSAGES.update(WEBHOOKS_MESSAGES)
 
 def translate(language: str, key: str, **values: object) -> str:
     """The message in `language` (English if that language lacks it); an unknown key shows as itself."""

@@ -51,6 +51,15 @@
     news(form);
   }
 
+  function webhookDisabled(message) {
+    // leadcall switched a webhook endpoint off: admins' pages fetch its notice (others have no such form).
+    var notice = payload(message);
+    var form = document.querySelector('[data-follows="webhook-disabled"]');
+    if (!notice || !notice.endpointId || !form) return;
+    form.elements.endpoint_id.value = notice.endpointId;
+    news(form);
+  }
+
   function callbackUpdated(message) {
     // A callback changed: its lead's callbacks (in the panel) and the "Callbacks due" list refresh.
     var callback = payload(message);
@@ -78,6 +87,7 @@
     // The same functions each time: a source that opens again is not given a second listener.
     source.addEventListener("call.updated", callUpdated);
     source.addEventListener("budget.alert", budgetAlert);
+    source.addEventListener("webhook.disabled", webhookDisabled);
     source.addEventListener("callback.updated", callbackUpdated);
     source.addEventListener("lead.interested", leadInterested);
     source.addEventListener("stream.resync", resync);

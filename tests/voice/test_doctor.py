@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from leadcall.cli.doctor import place_test_call
@@ -85,7 +86,8 @@ async def test_the_doctor_says_where_the_post_call_webhook_points(live: LiveServ
     assert report.problems == ["post-call webhook: The post-call webhook is disabled in the workspace's settings."]
 
 
-async def test_asked_with_a_number_the_doctor_places_one_call_and_follows_it(live: LiveServer, cw: CallWorld) -> None:
+async def test_asked_with_a_number_the_doctor_places_one_call_and_follows_it(
+        live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
     said: list[str] = []
 
     async def pause() -> None:
@@ -99,6 +101,13 @@ async def test_asked_with_a_number_the_doctor_places_one_call_and_follows_it(liv
     assert any("ended completed, phone result answered, outcome interested" in line for line in said)
     placed = [c for c in live.simulator.conversations.values() if c.account_id == cw.sim_account.account_id]
     assert len(placed) == 1 and placed[0].to_number == "+12025550100"  # exactly one dial
+    again = await place_test_call(live.app.state.call_service, live.app.state.worker, account_id=cw.account_id,
+                                  email=cw.world.member.email, to_number="+12025550100", agent_id=None,
+                                  say=said.append, pause=pause)
+    assert again == "completed"
+    leads = (await live_client.get("/api/leads", params={"q": "leadcall doctor"},
+                                   headers=cw.world.member.headers)).json()["items"]
+    assert len(leads) == 1, "a check run again reuses its test lead"
 
     with pytest.raises(NotFound):
         await place_test_call(live.app.state.call_service, live.app.state.worker, account_id=cw.account_id,

@@ -23,7 +23,7 @@ from leadcall.core.db import transaction
 from leadcall.core.errors import Invalid, LeadcallError, NotFound
 from leadcall.kit.outbound import GuardedTransport
 from leadcall.leads import schemas as lead_schemas
-from leadcall.leads.service import create_lead
+from leadcall.leads.service import create_lead, list_leads
 from leadcall.runtime import runtime
 from leadcall.settings import Settings
 from leadcall.tenancy import repository as tenancy_repository
@@ -60,9 +60,15 @@ async def place_test_call(calls: CallService, worker: CallWorker, *, account_id:
         if chosen not in {a.info.agent_id for a in agents}:
             raise Invalid(f"the agent {chosen} is not one of this account's agents {email} may call with",
                           code="agent_unknown", params={"agentId": chosen})
-        lead = await create_lead(session, principal, lead_schemas.LeadCreate(name=TEST_LEAD_NAME, phone=to_number),
-                                 datetime.fromtimestamp(calls.clock.now(), UTC))
-        lead_id = lead.id
+        # One test lead per number and team: a check run again (or refused by the calling rules) adds none.
+        earlier = await list_leads(session, principal.scope, limit=50, cursor=None, search=TEST_LEAD_NAME, status=None,
+                                   owner_id=None, organization_id=principal.organization_id)
+        lead_id = next((lead.id for lead in earlier.items if lead.name == TEST_LEAD_NAME and lead.phone == to_number),
+                       None)
+        if lead_id is None:
+            lead = await create_lead(session, principal, lead_schemas.LeadCreate(name=TEST_LEAD_NAME, phone=to_number),
+                                     datetime.fromtimestamp(calls.clock.now(), UTC))
+            lead_id = lead.id
     placed = await calls.place_call(principal, lead_id=lead_id, agent_id=chosen, call_type="qualification",
                                     idempotency_key=None)
     call_id = placed.call_log.id

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from leadcall.core.db import transaction
 from leadcall.core.scoping import Scope
 from leadcall.core.secrets import SecretBox
 from leadcall.leads import schemas as lead_schemas
@@ -14,7 +15,9 @@ from leadcall.leads import service as leads
 from leadcall.tenancy import repository as tenancy_repo
 from leadcall.tenancy import service as tenancy
 from leadcall.tenancy.models import Role, Tenant
+from leadcall.voice import analysis_setup
 from leadcall.voice import service as voice
+from leadcall.voice.manager import VoiceManager
 from leadcall.voice.schemas import AccountCreate
 from leadcall.voice.targets import ProviderTargets
 
@@ -72,6 +75,22 @@ async def seed_demo_voice(session: AsyncSession, box: SecretBox, tenant_id: str,
             base_url=simulator_url, concurrency_limit=10, usd_to_currency_rate=0.92,
             twilio_account_sid=spec["twilio_account_sid"], twilio_auth_token=spec["twilio_auth_token"],
             twilio_base_url=simulator_url), now, targets=targets)
+
+
+async def set_up_demo_analysis(sessionmaker: async_sessionmaker[AsyncSession], voices: VoiceManager, tenant_id: str,
+                               now: datetime) -> int:
+    """leadcall's analysis on the demo accounts' agents, as connecting an account sets it up (the demo's accounts
+    are seeded before the simulator that serves them answers, so this runs once the server is up); agents set up
+    already are left as they are. Returns the agents set up or checked."""
+    scope = Scope(tenant_id)
+    done = 0
+    async with transaction(sessionmaker) as session:
+        accounts = await voice.list_accounts(session, scope)
+        language = await analysis_setup.tenant_language(session, tenant_id)
+    for account in accounts:
+        async with transaction(sessionmaker) as session:
+            done += len(await analysis_setup.set_up_account(session, voices, account, language=language, now=now))
+    return done
 
 
 @dataclass(frozen=True)

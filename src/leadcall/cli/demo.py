@@ -11,7 +11,7 @@ from leadcall.app import create_app
 from leadcall.cli._context import now, unit_of_work
 from leadcall.core.migrate import upgrade
 from leadcall.core.secrets import SecretBox
-from leadcall.demo_data import DEMO_PASSWORD, DEMO_USERS, seed_demo, seed_demo_voice
+from leadcall.demo_data import DEMO_PASSWORD, DEMO_USERS, seed_demo, seed_demo_voice, set_up_demo_analysis
 from leadcall.settings import Settings
 from leadcall.voice.targets import ProviderTargets
 
@@ -41,14 +41,14 @@ def demo(port: int = typer.Option(8000), host: str = typer.Option("127.0.0.1"),
     targets = ProviderTargets.from_settings(settings.provider_hosts, settings.allow_private_targets)
     upgrade(database_url)
 
-    async def seed() -> bool:
+    async def seed() -> tuple[bool, str]:
         async with unit_of_work(settings) as session:
             demo = await seed_demo(session, now())
             await seed_demo_voice(session, SecretBox.from_setting(secret_key), demo.tenant_id, f"{base_url}/sim",
                                   now(), targets)
-            return demo.created
+            return demo.created, demo.tenant_id
 
-    created = asyncio.run(seed())
+    created, tenant_id = asyncio.run(seed())
     typer.secho(f"leadcall demo {'created' if created else 'reused'} at {data_dir.resolve()}", fg="green")
     typer.echo(f"Open {base_url}/ and sign in as:")
     for email, _name, role, _org in DEMO_USERS:
@@ -56,4 +56,17 @@ def demo(port: int = typer.Option(8000), host: str = typer.Option("127.0.0.1"),
     typer.echo(f"API: {base_url}/docs  (create a token: POST /api/tokens, or `leadcall token create`)")
     typer.echo("Forgotten password: an admin makes a reset link in Settings → Users (shown there, no mail is sent),"
                f" or: LEADCALL_DATABASE_URL={database_url} leadcall user reset-link --email …")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings)
+
+    async def serve() -> None:
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn sets a flag, no event
+            await asyncio.sleep(0.05)
+        if server.started:  # the simulator answers now: leadcall's analysis goes on the demo agents
+            agents = await set_up_demo_analysis(app.state.container.sessionmaker, app.state.voice_manager,
+                                                tenant_id, now())
+            typer.echo(f"leadcall's analysis set up on {agents} demo agents")
+        await serving
+
+    asyncio.run(serve())

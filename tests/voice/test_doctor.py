@@ -16,7 +16,7 @@ from leadcall.cli.doctor import place_test_call
 from leadcall.core.db import transaction
 from leadcall.core.errors import Invalid, NotFound
 from leadcall.voice import analysis
-from leadcall.voice.doctor import check_account
+from leadcall.voice.doctor import check_account, health_lines
 from tests.live import CallWorld, LiveServer
 
 LEADCALL = str(Path(sys.executable).with_name("leadcall"))
@@ -60,6 +60,8 @@ async def test_the_doctor_command_prints_the_report(live: LiveServer, cw: CallWo
                                    capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert "connection: ok" in done.stdout and "leadcall's analysis items are in place" in done.stdout
+    assert "health: ok\n  last webhook received: none yet" in done.stdout
+    assert "  concurrency: 4 free (0 live of 4)" in done.stdout
     missing = await asyncio.to_thread(subprocess.run, [LEADCALL, "doctor", "--account", "nope"], env=env,
                                       capture_output=True, text=True, timeout=60, check=False)
     assert missing.returncode == 1 and "no ElevenLabs account with id nope" in missing.stderr
@@ -84,6 +86,9 @@ async def test_the_doctor_says_where_the_post_call_webhook_points(live: LiveServ
     assert report.webhook is not None and report.webhook.state.value == "disabled"
     assert "post-call webhook: DISABLED" in "\n".join(report.lines())
     assert report.problems == ["post-call webhook: The post-call webhook is disabled in the workspace's settings."]
+    async with transaction(sessionmaker) as session:
+        health = await health_lines(session, live.app.state.voice_manager, cw.account_id, NOW)
+    assert health[0] == "health: WARNING (webhook_disabled)"
 
 
 async def test_asked_with_a_number_the_doctor_places_one_call_and_follows_it(

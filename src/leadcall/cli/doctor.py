@@ -28,7 +28,7 @@ from leadcall.runtime import runtime
 from leadcall.settings import Settings
 from leadcall.tenancy import repository as tenancy_repository
 from leadcall.tenancy.service import principal_for
-from leadcall.voice.doctor import Report, check_account, inspect_key
+from leadcall.voice.doctor import Report, check_account, health_lines, inspect_key
 from leadcall.voice.factory import VoiceProviderFactory
 from leadcall.voice.targets import ProviderTargets
 from leadcall.voice.types import ElevenLabsSettings
@@ -123,6 +123,10 @@ def doctor(account: str | None = typer.Option(None, "--account", help="The leadc
                                              now=datetime.fromtimestamp(rt.container.clock.now(), UTC))
             for line in report.lines(show_patch=show_patch):
                 typer.echo(line)
+            async with transaction(rt.container.sessionmaker) as session:
+                for line in await health_lines(session, rt.voices, account_id,
+                                               datetime.fromtimestamp(rt.container.clock.now(), UTC)):
+                    typer.echo(line)
             if call is not None and as_email is not None and report.connection_ok:
                 await place_test_call(rt.calls, rt.worker, account_id=account_id, email=as_email, to_number=call,
                                       agent_id=agent, say=typer.echo, pause=lambda: asyncio.sleep(2))

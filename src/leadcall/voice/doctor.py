@@ -27,7 +27,7 @@ from leadcall.voice.manager import VoiceManager
 from leadcall.voice.models import ElevenLabsAccount
 from leadcall.voice.providers.elevenlabs.adapter import analysis_patch_body
 from leadcall.voice.repository import AgentRepository, unscoped_get_account
-from leadcall.voice.service import check_webhook, webhook_url
+from leadcall.voice.service import accounts_health, check_webhook, webhook_url
 from leadcall.voice.types import VoiceProvider
 
 
@@ -175,3 +175,22 @@ def report_view(config_id: str, report: Report, checked_at: datetime) -> schemas
         agents=[schemas.AgentCheckView(agent_id=a.agent_id, name=a.name, enabled=a.enabled,
                                        analysis_state=a.analysis_state, would_add=a.would_add, keeps=a.keeps,
                                        problem=a.problem) for a in report.agents])
+
+
+async def health_lines(session: AsyncSession, manager: VoiceManager, account_id: str, now: datetime) -> list[str]:
+    """The account's health as the settings page shows it (voice/health.py), in a few lines."""
+    account = await unscoped_get_account(session, account_id)
+    if account is None:
+        return []
+    h = (await accounts_health(session, Scope(account.tenant_id), manager, [account], now))[account.id]
+    last = (f"{h.last_webhook_at.isoformat()} ({h.last_webhook_age_seconds} s ago)" if h.last_webhook_at
+            else "none yet")
+    out = [f"health: {h.status.upper() if h.status != 'ok' else 'ok'}"
+           + (f" ({', '.join(w.code for w in h.warnings)})" if h.warnings else ""),
+           f"  last webhook received: {last}; refused here: {h.webhooks_refused}; not applied: {h.unapplied_webhooks}",
+           f"  last {h.window_hours} h: {h.calls_ended} calls ended, {h.polling_only_calls} followed by polling only",
+           f"  concurrency: {h.remaining_concurrency} free ({h.live_calls} live of {h.concurrency_limit})"]
+    if h.last_provider_error is not None:
+        e = h.last_provider_error
+        out.append(f"  last provider error ({e.where}, {e.at.isoformat()}): {e.code}: {e.detail}")
+    return out

@@ -553,6 +553,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "thing.agent": {"es": "el agente", "en": "the agent"},
     "thing.budget": {"es": "el presupuesto", "en": "the budget"},
     "thing.call": {"es": "la llamada", "en": "the call"},
+    "thing.campaign": {"es": "la campaña", "en": "the campaign"},
+    "thing.attempt": {"es": "el intento de la campaña", "en": "the campaign attempt"},
     "thing.elevenlabs_account": {"es": "la cuenta de ElevenLabs", "en": "the ElevenLabs account"},
     "thing.lead": {"es": "el lead", "en": "the lead"},
     "thing.organization": {"es": "el equipo", "en": "the team"},

@@ -18,6 +18,7 @@ from leadcall.web.catalog.health import HEALTH_MESSAGES
 from leadcall.web.catalog.rules import RULES_MESSAGES
 from leadcall.web.catalog.scheduling import SCHEDULING_MESSAGES
 from leadcall.web.catalog.webhooks import WEBHOOKS_MESSAGES
+from leadcall.web.catalog.work import WORK_MESSAGES
 
 LANGUAGES = ("es", "en")
 DEFAULT_LANGUAGE = "es"
@@ -617,6 +618,7 @@ MESSAGES.update(ANALYSIS_MESSAGES)
 MESSAGES.update(SCHEDULING_MESSAGES)
 MESSAGES.update(HEALTH_MESSAGES)
 MESSAGES.update(WEBHOOKS_MESSAGES)
+MESSAGES.update(WORK_MESSAGES)
 
 def translate(language: str, key: str, **values: object) -> str:
     """The message in `language` (English if that language lacks it); an unknown key shows as itself."""

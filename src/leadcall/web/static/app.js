@@ -33,6 +33,7 @@
   function callUpdated(message) {
     var call = payload(message);
     if (!call) return;
+    heardOf(call);
     // A call card (its .call-live holder) refreshes on news of its own call, unless someone is typing
     // into its outcome form.
     followers("call", "callId", call.id).forEach(function (live) {
@@ -93,6 +94,110 @@
     source.addEventListener("stream.resync", resync);
   }
 
+  // -- a live card that cannot lie ----------------------------------------------------------------------
+  // A card shows what the server said when it last read itself. News can be missed (an SSE event lost in a
+  // reconnect, a refresh answered with an older card, a proxy's 502, the network gone), so a card never
+  // trusts its last read alone: while its call is live it reads itself again every few seconds; after a
+  // failed read it tries again with backoff until the server answers, saying on the card that it cannot
+  // reach the server and stopping its timer meanwhile; and a card that shows less than the news heard of
+  // its call (an older status) reads itself again.
+
+  var RANK = { initiating: 0, ringing: 1, in_progress: 2, completed: 3, failed: 3, canceled: 3 };
+  var LIVE_EVERY_MS = 5000;
+  var FIRST_RETRY_MS = 1000;
+  var LAST_RETRY_MS = 8000;
+  var heard = {};  // call id → the furthest status news have told of
+  var reads = new WeakMap();  // .call-live → {at: last answer, delay, timer}
+
+  function heardOf(call) {
+    if (!call.id || !(call.status in RANK)) return;
+    var before = heard[call.id];
+    if (before === undefined || RANK[call.status] > RANK[before]) heard[call.id] = call.status;
+  }
+
+  function readState(live) {
+    var state = reads.get(live);
+    if (!state) {
+      state = { at: Date.now(), delay: 0, timer: null };
+      reads.set(live, state);
+    }
+    return state;
+  }
+
+  function cardOf(live) {
+    return live.querySelector(".call-card");
+  }
+
+  function isLive(card) {
+    return !!card && RANK[card.dataset.status] !== undefined && RANK[card.dataset.status] < 3;
+  }
+
+  function behind(live) {
+    var card = cardOf(live);
+    var told = heard[live.dataset.callId];
+    return !!card && told !== undefined && RANK[card.dataset.status] < RANK[told];
+  }
+
+  function reread(live) {
+    if (!document.body.contains(live)) return;
+    readState(live).at = Date.now();
+    news(live);
+  }
+
+  function retryLater(live) {
+    var state = readState(live);
+    state.delay = state.delay ? Math.min(state.delay * 2, LAST_RETRY_MS) : FIRST_RETRY_MS;
+    clearTimeout(state.timer);
+    state.timer = setTimeout(function () { reread(live); }, state.delay);
+  }
+
+  function unreachable(live) {
+    var card = cardOf(live);
+    if (!card) return;
+    card.setAttribute("data-unreachable", "");
+    if (!card.querySelector(".card-unreachable")) {
+      var note = document.createElement("p");
+      note.className = "card-unreachable";
+      note.setAttribute("role", "status");
+      note.setAttribute("data-testid", "call-unreachable");
+      note.textContent = document.body.dataset.msgCardOffline || "The server cannot be reached; trying again.";
+      var header = card.querySelector(".call-status");
+      if (header) header.after(note);
+      else card.prepend(note);
+    }
+  }
+
+  function cardRead(live, ok) {
+    var state = readState(live);
+    if (!ok) {
+      unreachable(live);
+      retryLater(live);
+      return;
+    }
+    clearTimeout(state.timer);
+    state.timer = null;
+    state.delay = 0;
+    state.at = Date.now();
+    // The server answered, but with less than the news already told (an answer overtaken on its way):
+    // read again, with backoff, until the two agree.
+    if (behind(live)) retryLater(live);
+  }
+
+  function watchLiveCards() {
+    var now = Date.now();
+    document.querySelectorAll('[data-follows="call"]').forEach(function (live) {
+      var state = readState(live);
+      if (state.timer || !isLive(cardOf(live))) return;
+      if (now - state.at >= LIVE_EVERY_MS) reread(live);
+    });
+  }
+
+  function rereadLiveCards() {
+    document.querySelectorAll('[data-follows="call"]').forEach(function (live) {
+      if (!readState(live).timer && isLive(cardOf(live))) reread(live);
+    });
+  }
+
   // -- time ---------------------------------------------------------------------------------------
 
   function pad(n) {
@@ -110,6 +215,8 @@
 
   function tick() {
     document.querySelectorAll("[data-elapsed][data-base]").forEach(function (el) {
+      // A card that cannot reach the server does not count on: it no longer knows whether the call runs.
+      if (el.closest("[data-unreachable]")) return;
       var seconds = Math.max(0, Math.floor((Date.now() - Number(el.dataset.base)) / 1000));
       el.textContent = pad(Math.floor(seconds / 60)) + ":" + pad(seconds % 60);
     });
@@ -211,7 +318,10 @@
   document.addEventListener("DOMContentLoaded", function () {
     var body = document.body;
     prepare(document);
-    setInterval(tick, 1000);
+    setInterval(function () {
+      tick();
+      watchLiveCards();
+    }, 1000);
     tick();
     if (document.getElementById("lead-panel")) panelOpened(false);
 
@@ -252,6 +362,18 @@
       opened += 1;
       if (opened > 1) resync();
     });
+    // The live feed broke: whether the call moved on meanwhile is not known, so live cards read themselves
+    // (and, if the server cannot be reached either, say so).
+    body.addEventListener("htmx:sseError", rereadLiveCards);
+    window.addEventListener("online", resync);
+
+    body.addEventListener("htmx:afterRequest", function (event) {
+      var live = event.detail.elt;
+      var xhr = event.detail.xhr;
+      if (live && live.dataset && live.dataset.follows === "call") {
+        cardRead(live, !!xhr && xhr.status >= 200 && xhr.status < 400);
+      }
+    });
 
     body.addEventListener("htmx:oobAfterSwap", function (event) {
       var el = event.detail.elt || event.target;
@@ -260,9 +382,20 @@
 
     // Errors: the server answers fragment requests that fail with a toast aimed at #toast; anything
     // else that fails (a proxy, a lost connection) gets a readable toast here, never a blank panel.
+    // A live card's own reads say on the card when they fail (and try again), not in a toast.
+    function cardsRead(event) {
+      var elt = event.detail.elt || event.detail.requestConfig && event.detail.requestConfig.elt;
+      return !!(elt && elt.dataset && elt.dataset.follows === "call");
+    }
     body.addEventListener("htmx:beforeSwap", function (event) {
       var xhr = event.detail.xhr;
       if (xhr.status < 400) return;
+      if (cardsRead(event)) {
+        // Not an error of the page: the card notes it (htmx would log it on the console) and tries again.
+        event.detail.shouldSwap = false;
+        event.detail.isError = false;
+        return;
+      }
       if (xhr.getResponseHeader("HX-Retarget")) {
         event.detail.shouldSwap = true;
         event.detail.isError = false;
@@ -271,7 +404,8 @@
         toast((body.dataset.msgFailed || "Error {status}").replace("{status}", String(xhr.status)));
       }
     });
-    body.addEventListener("htmx:sendError", function () {
+    body.addEventListener("htmx:sendError", function (event) {
+      if (cardsRead(event)) return;
       toast(body.dataset.msgOffline || "The server cannot be reached.");
     });
 

@@ -15,16 +15,22 @@ found again by the sweep, which reads the database.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, cast
 
 from arq import cron, func
+from arq.typing import WorkerCoroutine
 from arq.worker import Worker as ArqWorker
 
 from leadcall.billing.service import ALERTS_JOB
 from leadcall.calls.webhooks import process_delivery
 from leadcall.campaigns.dispatcher import DISPATCH_JOB
+from leadcall.core import metrics
+from leadcall.core.observability import bind, configure_logging, running_job
 from leadcall.core.redis_link import REDIS_FAILURES, reconnect_backoff
 from leadcall.integrations.delivery import DELIVER_JOB
 from leadcall.retention.archive import DELETE_CONVERSATIONS_JOB
@@ -35,7 +41,9 @@ log = logging.getLogger("leadcall.worker")
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    manager: AbstractAsyncContextManager[Runtime] = runtime(Settings())
+    settings = Settings()
+    configure_logging(settings.log_format)
+    manager: AbstractAsyncContextManager[Runtime] = runtime(settings)
     ctx["runtime"] = await manager.__aenter__()
     ctx["runtime_manager"] = manager
 
@@ -46,26 +54,55 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await manager.__aexit__(None, None, None)
 
 
+Job = Callable[..., Awaitable[None]]
+
+
+def job(name: str) -> Callable[[Job], WorkerCoroutine]:
+    """An arq job run as one `running_job` block: its lines carry the id of the request that enqueued it (the
+    `carrier` keyword `ArqJobs.enqueue` sends), its time in the queue is counted in `leadcall_job_lag_seconds`."""
+
+    def wrap(run: Job) -> WorkerCoroutine:
+        @functools.wraps(run)
+        async def wrapped(ctx: dict[str, Any], *args: str, carrier: dict[str, str] | None = None) -> None:
+            enqueued = ctx.get("enqueue_time")
+            if enqueued is not None:
+                metrics.JOB_LAG.labels(name).observe(max(0.0, time.time() - enqueued.timestamp()))
+            with running_job(name, carrier):
+                await run(ctx, *args)
+
+        return cast(WorkerCoroutine, wrapped)
+
+    return wrap
+
+
+@job("process_webhook")
 async def process_webhook(ctx: dict[str, Any], delivery_id: str) -> None:
     await process_delivery(ctx["runtime"].calls, delivery_id)
 
 
+@job(ALERTS_JOB)
 async def check_budget_alerts(ctx: dict[str, Any], tenant_id: str, organization_id: str) -> None:
-    await ctx["runtime"].billing.check_alerts(tenant_id, organization_id)
+    with bind(tenant_id=tenant_id):
+        await ctx["runtime"].billing.check_alerts(tenant_id, organization_id)
 
 
+@job(DELETE_CONVERSATIONS_JOB)
 async def delete_conversations(ctx: dict[str, Any], tenant_id: str) -> None:
-    await ctx["runtime"].retention.delete_conversations(tenant_id)
+    with bind(tenant_id=tenant_id):
+        await ctx["runtime"].retention.delete_conversations(tenant_id)
 
 
+@job(DELIVER_JOB)
 async def deliver_webhooks(ctx: dict[str, Any], endpoint_id: str) -> None:
     await ctx["runtime"].webhooks.deliver_endpoint(endpoint_id)
 
 
+@job(DISPATCH_JOB)
 async def dispatch_campaigns(ctx: dict[str, Any]) -> None:
     await ctx["runtime"].dispatcher.dispatch()
 
 
+@job("sweep")
 async def sweep(ctx: dict[str, Any]) -> None:
     await ctx["runtime"].worker.run_once()
 

@@ -51,6 +51,7 @@ from leadcall.core.errors import Conflict, Invalid, LeadcallError, NotFound
 from leadcall.core.events import Event, EventHub
 from leadcall.core.jobs import JobQueue
 from leadcall.core.metrics import observe_placement
+from leadcall.core.observability import tag
 from leadcall.core.scoping import Scope
 from leadcall.integrations import outbox
 from leadcall.kit.clock import Clock, utc_datetime
@@ -338,6 +339,7 @@ class CallService:
                 await self.hooks.reserve(session, call, account)  # before the insert: the hold is written with it
             session.add(call)
             await session.flush()
+            tag(call_id=call.id)
             self.audit(session, call, source="api", kind="created", to_status=CallStatus.initiating.value,
                        detail=f"agent {choice.info.name} ({choice.info.agent_id}), {call_type}, to {lead.phone}")
             await self.publish_after_commit(session, call)
@@ -387,6 +389,8 @@ class CallService:
             await self.publish_after_commit(session, call)
         if placement is not None and call.confirming_since is None:  # else counted when found by our id
             await self._count_placed_after_record(call, now)
+        log.info("call %s to %s on account %s: %s%s", call.id, call.to_number, call.account_id, call.status,
+                 f" ({call.failure_code})" if call.failure_code else "")
         return placed_answer(call, unconfirmed)
 
     async def _record_outcome(self, session: AsyncSession, call_id: str, placement: CallPlacement | None,
@@ -600,6 +604,7 @@ class CallService:
             call = await repository.unscoped_get_call(session, call_id)
             if call is None or (call.conversation_id is None and CallStatus(call.status) in TERMINAL):
                 return
+            tag(tenant_id=call.tenant_id, call_id=call.id)
             conversation_id, account = call.conversation_id, None
             if conversation_id is not None:
                 if CallStatus(call.status) in TERMINAL and call.next_check_at is None:

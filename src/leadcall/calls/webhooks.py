@@ -23,6 +23,7 @@ from leadcall.calls.service import CallService
 from leadcall.core import metrics
 from leadcall.core.db import new_id, on_commit, transaction
 from leadcall.core.errors import NotFound, Unauthenticated
+from leadcall.core.observability import bind, tag
 from leadcall.core.request_body import read_limited
 from leadcall.voice import health
 from leadcall.voice.errors import ProviderError, UnhandledWebhookType
@@ -91,11 +92,17 @@ async def _note_refused(service: CallService, tenant_id: str, account_id: str, d
 
 async def process_delivery(service: CallService, delivery_id: str) -> None:
     """Apply one stored webhook to its call; safe to run any number of times."""
+    with bind():  # the ids it tags are this delivery's (the sweep processes several in one pass)
+        await _process_delivery(service, delivery_id)
+
+
+async def _process_delivery(service: CallService, delivery_id: str) -> None:
     try:
         async with transaction(service.sessionmaker) as session:
             delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
             if delivery is None or delivery.processed_at is not None:
                 return
+            tag(tenant_id=delivery.tenant_id)
             found = await service.voices.webhook_verifier(session, delivery.account_id)
             if found is None:
                 delivery.attempts += 1
@@ -117,6 +124,7 @@ async def process_delivery(service: CallService, delivery_id: str) -> None:
                     delivery.processed_at = service.now()
                     delivery.last_error = "no call of ours has this conversation"
                     return
+            tag(call_id=call.id)
             delivery.attempts += 1
             delivery.last_error = None
             if call.transcript_purged_at is not None and call.next_check_at is None:
@@ -141,6 +149,8 @@ async def process_delivery(service: CallService, delivery_id: str) -> None:
             if changed:
                 await service.publish_after_commit(session, call)
             delivery.processed_at = service.now()
+            log.info("webhook %s (%s) applied to call %s%s", delivery.id, event.kind.value, call.id,
+                     "" if changed else " (no change)")
     except Exception as exc:  # noqa: BLE001 - recorded; the worker retries pending deliveries
         log.exception("webhook %s failed", delivery_id)
         async with transaction(service.sessionmaker) as session:

@@ -21,6 +21,7 @@ from leadcall.calls import repository
 from leadcall.calls.service import CallService
 from leadcall.calls.webhooks import process_delivery
 from leadcall.core.db import transaction
+from leadcall.core.observability import bind, running_job
 
 log = logging.getLogger("leadcall.worker")
 
@@ -49,6 +50,10 @@ class CallWorker:
 
     async def run_once(self) -> int:
         """One pass: due polls, overdue calls, stored webhooks not yet processed. Returns work done."""
+        with running_job("sweep", None):  # one id for the pass's lines (the arq job's, when it is one)
+            return await self._run_once()
+
+    async def _run_once(self) -> int:
         now = self.service.now()
         async with transaction(self.service.sessionmaker) as session:
             due = await repository.unscoped_due_calls(session, now)
@@ -91,7 +96,8 @@ class CallWorker:
 
     async def _guarded(self, call_id: str, source: str) -> None:
         try:
-            await self.service.check_call(call_id, source=source)
+            with bind(call_id=call_id):
+                await self.service.check_call(call_id, source=source)
         except Exception:  # noqa: BLE001 - one bad call must not stop the others
             log.exception("checking call %s failed", call_id)
 

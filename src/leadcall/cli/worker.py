@@ -5,8 +5,6 @@ import typer
 
 def worker() -> None:
     """Run a background worker (PostgreSQL + Redis shape): webhooks, polling, reconciliation, retention."""
-    import logging
-
     from leadcall.settings import Settings
     from leadcall.worker import Worker, worker_options
 
@@ -15,5 +13,5 @@ def worker() -> None:
     except RuntimeError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from exc
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Its lines are printed as the web process prints them (LEADCALL_LOG_FORMAT), set up in its startup.
     Worker(**options).run()

@@ -4,6 +4,10 @@ Jobs take ids, never objects, and are enqueued after the transaction that wrote 
 data has committed (`core.db.on_commit`). Every job is idempotent, so the queue may
 run it again after a crash without double effects.
 
+Each job carries a small carrier of the enqueuing request (its request id, and its trace context when
+traces are on): the job's log lines name the request that asked for it, and its spans join the request's
+trace (`observability.job_carrier` / `running_job`), in both runners.
+
 Why arq for the distributed shape: it is asyncio-native (our code is async end to
 end), small, runs on the Redis we already require, retries failed jobs, and its cron
 jobs carry a per-run job id, so a periodic job runs once cluster-wide however many
@@ -14,9 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from leadcall.core import metrics
+from leadcall.core.observability import job_carrier, running_job
 from leadcall.core.redis_link import RedisLink, RedisUnavailable
 
 log = logging.getLogger("leadcall.jobs")
@@ -52,11 +59,15 @@ class InProcessJobs:
         if key in self._waiting:
             return
         self._waiting.add(key)
+        carrier = job_carrier()
+        enqueued = time.monotonic()
 
         async def run() -> None:
             self._waiting.discard(key)
+            metrics.JOB_LAG.labels(name).observe(time.monotonic() - enqueued)
             try:
-                await handler(*args)
+                with running_job(name, carrier):
+                    await handler(*args)
             except Exception:  # noqa: BLE001 - logged; the sweeper picks the work up again
                 log.exception("job %s%s failed", name, args)
 
@@ -90,7 +101,7 @@ class ArqJobs:
         # refuses it while the first one's result is kept); without one, arq gives each enqueue its own id.
         job_id = f"{name}:{':'.join(args)}" if unique else None
         try:
-            await self._link.call(lambda: self._pool.enqueue_job(name, *args, _job_id=job_id))
+            await self._link.call(lambda: self._pool.enqueue_job(name, *args, _job_id=job_id, carrier=job_carrier()))
         except RedisUnavailable:
             log.warning("job %s%s not enqueued: Redis is not answering; the worker's sweep will do its work",
                         name, args)

@@ -30,6 +30,8 @@ PLACEMENT_SECONDS = Histogram("leadcall_placement_seconds", "Time to answer a pl
                               buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 WEBHOOKS = Counter("leadcall_webhooks_received", "Provider webhooks received by type and result",
                    ["type", "result"])
+JOB_LAG = Histogram("leadcall_job_lag_seconds", "Time a job waited in its queue before it started, by job",
+                    ["job"], buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300))
 SSE_CLIENTS = Gauge("leadcall_sse_clients", "Live event streams open now", multiprocess_mode="livesum")
 
 # The kind of the webhook being received, once its signature is checked (for the `type` label).

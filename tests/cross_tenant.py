@@ -34,6 +34,17 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+# Routes whose path id is the caller's own name for a row (a CRM's id, unique per tenant): another tenant's id
+# is simply free in the caller's tenant, so the route creates the caller's own row (201) and never touches
+# the victim's. Each with the body it is sent.
+OWN_NAMESPACE_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PUT", "/api/leads/by-external-id/{external_id}"): {"name": "Hijacked"},
+}
+
+
+OWN_NAMESPACE_IDS = {"external_id"}
+
+
 @dataclass
 class Case:
     method: str
@@ -59,6 +70,13 @@ async def walk(app: FastAPI, client: httpx.AsyncClient, *, victim_ids: dict[str,
             problems.append(f"{method} {template}: the walker has no other-tenant id for {missing}")
             continue
         path = template.format(**{n: victim_ids[n] for n in names})
+        if (method, template) in OWN_NAMESPACE_ROUTES:
+            r = await client.request(method, path, json=OWN_NAMESPACE_ROUTES[(method, template)], headers=attacker)
+            checked += 1
+            if r.status_code != 201 or r.json().get("tenantId") == victim_ids["tenant_id"]:
+                problems.append(f"{method} {template} answered {r.status_code} to another tenant's id "
+                                "instead of creating the caller's own")
+            continue
         r = await client.request(method, path, json=SAMPLE_BODIES.get((method, template)), headers=attacker)
         checked += 1
         if r.status_code != 404:
@@ -85,6 +103,8 @@ async def list_leaks(app: FastAPI, client: httpx.AsyncClient, *, victim_ids: dic
         r = await client.get(template, headers=attacker)
         checked += 1
         for kind, value in victim_ids.items():
+            if kind in OWN_NAMESPACE_IDS:
+                continue  # the walk above made the caller a row of its own under this same name
             if value in r.text:
                 problems.append(f"GET {template} shows another tenant's {kind}")
     return problems, checked

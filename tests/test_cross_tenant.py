@@ -36,7 +36,11 @@ async def victim_ids(client: httpx.AsyncClient, victim: TenantWorld) -> dict[str
     assert changed.status_code == 200, changed.text
     deliveries = (await client.get(f"/api/webhook-endpoints/{endpoint_id}/deliveries",
                                    headers=victim.admin.headers)).json()["items"]
-    return {"lead_id": victim.lead_ids[0], "callback_id": callback.json()["id"], "user_id": victim.member.user_id,
+    external = await client.put("/api/leads/by-external-id/victim-crm-1", json={"name": "Victim's CRM lead"},
+                                headers=victim.member.headers)
+    assert external.status_code == 201, external.text
+    return {"lead_id": victim.lead_ids[0], "external_id": "victim-crm-1",
+            "callback_id": callback.json()["id"], "user_id": victim.member.user_id,
             "endpoint_id": endpoint_id, "delivery_id": deliveries[0]["id"],
             "token_id": tokens[0]["id"],
             "tenant_id": victim.tenant_id, "organization_id": victim.org_id, "session_id": sessions[0]["id"],
@@ -100,6 +104,8 @@ async def test_every_route_answers_404_to_another_tenants_ids(live: LiveServer, 
     # Nothing of the victim changed.
     lead = await live_client.get(f"/api/leads/{ids['lead_id']}", headers=victim.world.member.headers)
     assert lead.status_code == 200 and lead.json()["name"] != "Hijacked"
+    crm_lead = await live_client.get("/api/leads", params={"q": "CRM lead"}, headers=victim.world.member.headers)
+    assert [lead["name"] for lead in crm_lead.json()["items"]] == ["Victim's CRM lead"]
     call = await live_client.get(f"/api/calls/{ids['call_id']}", headers=victim.world.member.headers)
     assert call.status_code == 200 and call.json()["status"] != "canceled"
     accounts = (await live_client.get("/api/voice/providers/elevenlabs/config", headers=victim.world.admin.headers)).json()

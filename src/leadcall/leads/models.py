@@ -22,8 +22,11 @@ class LeadStatus(StrEnum):
 
 class Lead(IdMixin, OrgOwned, Base):
     __tablename__ = "leads"
-    __table_args__ = (Index("ix_leads_tenant_created", "tenant_id", "created_at", "id"),)
+    __table_args__ = (Index("ix_leads_tenant_created", "tenant_id", "created_at", "id"),
+                      UniqueConstraint("tenant_id", "external_id"))
 
+    # The CRM's own id of the lead (PUT /api/leads/by-external-id/…): one lead per id in a tenant.
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     name: Mapped[str] = mapped_column(String(200))
     company: Mapped[str | None] = mapped_column(String(200), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)

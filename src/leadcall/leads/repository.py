@@ -40,3 +40,18 @@ class LeadRepository(ScopedRepository[Lead]):
             stmt = stmt.where(tuple_(Lead.created_at, Lead.id) < tuple_(after[0], after[1]))
         stmt = stmt.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit)
         return list((await self.session.execute(stmt)).scalars()), total
+
+    async def by_external_ids(self, external_ids: list[str]) -> dict[str, Lead]:
+        """The scope's leads with these CRM ids (archived ones too: an id stays taken)."""
+        if not external_ids:
+            return {}
+        stmt = self.scoped_select().where(Lead.external_id.in_(set(external_ids)))
+        return {row.external_id: row for row in (await self.session.execute(stmt)).scalars() if row.external_id}
+
+    async def by_phones(self, phones: list[str]) -> dict[str, Lead]:
+        """The scope's leads that are not archived, by E.164 number; the oldest lead of a shared number."""
+        if not phones:
+            return {}
+        stmt = (self.scoped_select().where(Lead.phone.in_(set(phones)), Lead.archived_at.is_(None))
+                .order_by(Lead.created_at.desc(), Lead.id.desc()))
+        return {row.phone: row for row in (await self.session.execute(stmt)).scalars() if row.phone}

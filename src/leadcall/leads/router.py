@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, UploadFile
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, UploadFile
+from pydantic import Field
 
 from leadcall.core.deps import ContainerDep, DbSession, Now
 from leadcall.core.errors import Invalid
-from leadcall.leads import csv_import, schemas, service
+from leadcall.core.http_errors import error_responses
+from leadcall.kit.schema import Schema
+from leadcall.leads import csv_import, schemas, service, upsert
 from leadcall.leads.models import LeadStatus
 from leadcall.tenancy.deps import ApiRoute, CanEditLeads, CanImportLeads, CanViewLeads
 
@@ -28,6 +33,33 @@ async def list_leads(principal: CanViewLeads, session: DbSession,
 async def create_lead(body: schemas.LeadCreate, principal: CanEditLeads, session: DbSession,
                       now: Now) -> schemas.Lead:
     return await service.lead_view(session, principal.scope, await service.create_lead(session, principal, body, now))
+
+
+ExternalIdPath = Annotated[str, Path(min_length=1, max_length=200, description="The CRM's own id of the lead.")]
+
+
+@router.put("/api/leads/by-external-id/{external_id}", response_model=schemas.Lead,
+            responses={201: {"model": schemas.Lead, "description": "Created"}, **error_responses(409)})
+async def upsert_lead(external_id: ExternalIdPath, body: schemas.LeadUpsert, principal: CanEditLeads,
+                      session: DbSession, now: Now, response: Response) -> schemas.Lead:
+    """Creates (201) or updates (200) the lead with this CRM id; the same body again changes nothing (200,
+    `updatedAt` unchanged). An id another team's lead has answers 409 `external_id_taken`."""
+    lead, status = await upsert.upsert_lead(session, principal, external_id.strip(), body, now)
+    response.status_code = 201 if status == "created" else 200
+    return await service.lead_view(session, principal.scope, lead)
+
+
+class BulkRequest(Schema):
+    leads: list[dict[str, Any]] = Field(description=f"Up to {upsert.MAX_BULK} leads, each a LeadBulkItem "
+                                                    "(the upsert's fields with a required `externalId`).")
+
+
+@router.post("/api/leads/bulk", response_model=schemas.BulkReport, responses=error_responses(413))
+async def bulk_upsert(body: BulkRequest, principal: CanImportLeads, session: DbSession,
+                      now: Now) -> schemas.BulkReport:
+    """Upserts each lead by its `externalId`, each on its own: a rejected item (with its `code` and `fields`)
+    writes nothing and holds back no other. More than 1,000 answers 413 `bulk_too_large`."""
+    return await upsert.bulk_upsert(session, principal, body.leads, now)
 
 
 @router.get("/api/leads/{lead_id}", response_model=schemas.Lead)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import EmailStr, Field, StringConstraints, field_validator
 
 from leadcall.kit.schema import Schema, Trimmed
 from leadcall.leads.models import LeadStatus
@@ -27,6 +28,7 @@ class Lead(Schema):
     id: str
     tenant_id: str
     organization_id: str
+    external_id: str | None = Field(description="The CRM's own id of the lead (unique in the tenant).")
     name: str
     company: str | None
     phone: str | None
@@ -47,7 +49,12 @@ class Lead(Schema):
                                                           "do-not-call list: no call reaches it.")
 
 
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
 class LeadFields(Schema):
+    external_id: ExternalId | None = Field(default=None, description="The CRM's own id of the lead: one lead "
+                                                                     "per id in the tenant (409 external_id_taken).")
     company: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40, description="Any format; stored as E.164.")
     email: EmailStr | None = None
@@ -78,6 +85,44 @@ class LeadCreate(LeadFields):
 class LeadUpdate(LeadFields):
     name: Trimmed | None = Field(default=None, min_length=1, max_length=200)
     status: LeadStatus | None = None
+
+
+class LeadUpsert(LeadFields):
+    """PUT /api/leads/by-external-id/{externalId}: the id is the path's (an `externalId` in the body must be the
+    same). Fields left out keep their value on an update; `name` is needed only to create."""
+
+    name: Trimmed | None = Field(default=None, min_length=1, max_length=200)
+    status: LeadStatus | None = None
+    organization_id: str | None = Field(
+        default=None, description="Admins may choose it when the lead is created; an existing lead stays in its "
+                                  "organization (409 external_id_taken if another one is named).")
+
+
+class LeadBulkItem(LeadUpsert):
+    external_id: ExternalId = Field(description="The CRM's own id of the lead: what the item is matched on.")
+
+
+UpsertStatus = Literal["created", "updated", "unchanged"]
+
+
+class BulkResult(Schema):
+    index: int = Field(description="The item's place in `leads`, from 0.")
+    status: Literal["created", "updated", "unchanged", "rejected"]
+    lead_id: str | None = None
+    external_id: str | None = None
+    code: str | None = Field(default=None, description="Why a rejected item was not written: a validation type "
+                                                       "(missing, string_too_long, …) or one of the API's codes "
+                                                       "(phone_invalid, external_id_taken, owner_not_in_team, …).")
+    fields: list[str] | None = Field(default=None, description="The fields the problem is in.")
+    detail: str | None = None
+
+
+class BulkReport(Schema):
+    results: list[BulkResult]
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
 
 
 class LeadPage(Schema):

@@ -26,7 +26,7 @@ async def default_country(session: AsyncSession, tenant_id: str) -> str:
     return tenant.default_country if tenant else "US"
 
 
-def _phone(raw: str | None, country: str) -> str | None:
+def phone_e164(raw: str | None, country: str) -> str | None:
     if raw is None:
         return None
     try:
@@ -50,8 +50,26 @@ async def _check_owner(session: AsyncSession, principal: Principal, owner_id: st
                           code="owner_not_in_team")
 
 
+async def check_external_id(session: AsyncSession, tenant_id: str, external_id: str | None,
+                            lead_id: str | None = None) -> None:
+    """A CRM id names one lead in the tenant. Another organization's lead answers the same as any other, so
+    a caller learns only that the id is taken, never which lead has it."""
+    if external_id is None:
+        return
+    found = (await LeadRepository(session, Scope(tenant_id)).by_external_ids([external_id])).get(external_id)
+    if found is not None and found.id != lead_id:
+        raise external_id_taken(external_id)
+
+
+def external_id_taken(external_id: str) -> Conflict:
+    return Conflict(f"the externalId '{external_id}' already names another lead of this tenant (of a team you "
+                    "cannot edit, or another lead of yours)", code="external_id_taken",
+                    params={"externalId": external_id}, extra={"field": "externalId"})
+
+
 async def create_lead(session: AsyncSession, principal: Principal, data: schemas.LeadCreate,
                       now: datetime, *, country: str | None = None) -> Lead:
+    await check_external_id(session, principal.tenant_id, data.external_id)
     organization_id = principal.organization_id
     if data.organization_id and data.organization_id != principal.organization_id:
         # Only tenant-wide callers (admins) may place a lead in another organization.
@@ -59,8 +77,9 @@ async def create_lead(session: AsyncSession, principal: Principal, data: schemas
         organization_id = data.organization_id
     await _check_owner(session, principal, data.owner_id, organization_id)
     country = country or await default_country(session, principal.tenant_id)
-    lead = Lead(tenant_id=principal.tenant_id, organization_id=organization_id, name=data.name.strip(),
-                company=data.company, phone=_phone(data.phone, country), email=data.email, notes=data.notes,
+    lead = Lead(tenant_id=principal.tenant_id, organization_id=organization_id, external_id=data.external_id,
+                name=data.name.strip(),
+                company=data.company, phone=phone_e164(data.phone, country), email=data.email, notes=data.notes,
                 timezone=data.timezone, status=data.status.value, owner_id=data.owner_id,
                 do_not_call=bool(data.do_not_call), do_not_call_reason=data.do_not_call_reason,
                 created_at=now, updated_at=now)
@@ -81,14 +100,16 @@ def refuse_archived(lead: Lead) -> None:
 
 
 async def update_lead(session: AsyncSession, principal: Principal, lead_id: str, data: schemas.LeadUpdate,
-                      now: datetime) -> Lead:
+                      now: datetime, *, country: str | None = None) -> Lead:
     lead = await LeadRepository(session, principal.scope).get(lead_id)
     refuse_archived(lead)
     changes = data.model_dump(exclude_unset=True)
+    if "external_id" in changes:
+        await check_external_id(session, principal.tenant_id, data.external_id, lead.id)
     if "owner_id" in changes:
         await _check_owner(session, principal, data.owner_id, lead.organization_id)
     if "phone" in changes:
-        changes["phone"] = _phone(data.phone, await default_country(session, principal.tenant_id))
+        changes["phone"] = phone_e164(data.phone, country or await default_country(session, principal.tenant_id))
     if changes.get("name") is None:
         changes.pop("name", None)
     if "status" in changes:

@@ -3,11 +3,15 @@ receiver on this machine, read the delivery log, a refused URL said in words, ro
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 from playwright.async_api import Dialog, Page, expect
 from standardwebhooks import Webhook
 
+from leadcall.core.db import transaction
+from leadcall.integrations.models import WebhookEndpoint
 from tests.e2e.conftest import browser_session, settled, shot, sign_in
 from tests.factories import TenantWorld, make_world
 from tests.integrations.conftest import hooks_live, hooks_world, receiver  # noqa: F401 - fixtures
@@ -112,3 +116,30 @@ async def test_the_sections_routes_are_for_admins_and_404_for_another_tenants_id
     async with httpx.AsyncClient(base_url=hooks_live.url) as api:
         shown = await api.get(f"/api/webhook-endpoints/{endpoint['id']}", headers=victim.admin.headers)
     assert shown.json()["url"] == endpoint["url"] and shown.json()["secretHint"] == endpoint["secretHint"]
+
+
+async def test_an_endpoint_leadcall_switched_off_is_said_to_the_admins(
+        hooks_live: LiveServer, hooks_world: TenantWorld, receiver: Receiver) -> None:  # noqa: F811
+    async with httpx.AsyncClient(base_url=hooks_live.url) as api:
+        endpoint = await add_endpoint(api, hooks_world.admin, f"{receiver.url}/fail")
+    async with transaction(hooks_live.app.state.container.sessionmaker) as session:
+        row = await session.get(WebhookEndpoint, endpoint["id"])
+        assert row is not None
+        row.enabled, row.disabled_at = False, datetime.now(UTC)
+        row.disabled_reason = "every attempt failed for 27 h (8 in a row); last: the endpoint answered 500"
+    admin = await browser_session(hooks_live, hooks_world.admin)
+    member = await browser_session(hooks_live, hooks_world.member)
+    try:
+        toast = await admin.get("/settings/webhooks/disabled-toast", params={"endpoint_id": endpoint["id"]})
+        assert toast.status_code == 200
+        assert f"leadcall desactivó el endpoint {receiver.url}/fail tras fallar durante un día" in toast.text
+        section = await admin.get("/settings/webhooks")
+        assert "leadcall lo desactivó por fallos repetidos: every attempt failed for 27 h" in section.text
+        home = await admin.get("/")
+        assert 'data-follows="webhook-disabled"' in home.text  # where the live notice lands
+        assert 'data-follows="webhook-disabled"' not in (await member.get("/")).text
+        refused = await member.get("/settings/webhooks/disabled-toast", params={"endpoint_id": endpoint["id"]})
+        assert refused.status_code == 403
+    finally:
+        await admin.aclose()
+        await member.aclose()

@@ -237,3 +237,36 @@ def test_the_schedule_retries_for_more_than_a_day() -> None:
     assert sum(RETRY_DELAYS) >= 24 * 3600
     assert list(RETRY_DELAYS) == sorted(RETRY_DELAYS)
     assert timedelta(seconds=sum(RETRY_DELAYS)) == timedelta(hours=27, minutes=35, seconds=5)
+
+
+async def test_the_log_keeps_a_month_of_ended_deliveries_and_an_erasure_takes_the_leads_events(
+        hooks_live: LiveServer, hooks_client: httpx.AsyncClient, hooks_world: TenantWorld,
+        receiver: Receiver) -> None:
+    admin, member = hooks_world.admin, hooks_world.member.headers
+    ok = await add_endpoint(hooks_client, admin, f"{receiver.url}/ok", eventTypes=["lead.updated"])
+    lead_id = hooks_world.lead_ids[0]
+    clock = ManualClock(start=hooks_live.clock.now())
+    async with deliveries_at(hooks_live.app, clock) as sender:
+        assert (await hooks_client.patch(f"/api/leads/{lead_id}", json={"notes": "one"}, headers=member)).is_success
+        await sender.enqueue_due()
+        failing = await add_endpoint(hooks_client, admin, f"{receiver.url}/fail", eventTypes=["lead.updated"])
+        assert (await hooks_client.patch(f"/api/leads/{lead_id}", json={"notes": "two"}, headers=member)).is_success
+        await sender.enqueue_due()
+        assert [d["state"] for d in await deliveries_of(hooks_client, admin, failing["id"])] == ["pending"]
+        clock.advance(31 * 24 * 3600)
+        assert await sender.prune() >= 1
+    # The first event had ended everywhere and went; the second still waits on the failing endpoint and stays.
+    kept = await deliveries_of(hooks_client, admin, ok["id"])
+    assert [d["sequence"] for d in kept] == [2]
+    assert len(await deliveries_of(hooks_client, admin, failing["id"])) == 1
+
+    # An erased lead's events go with its data, sent or not.
+    other = hooks_world.lead_ids[1]
+    assert (await hooks_client.patch(f"/api/leads/{other}", json={"notes": "soon erased"}, headers=member)).is_success
+    before = len(receiver.received)
+    erased = await hooks_client.post(f"/api/leads/{other}/erase", headers=admin.headers)
+    assert erased.status_code == 200, erased.text
+    async with deliveries_at(hooks_live.app, ManualClock(start=hooks_live.clock.now())) as sender:
+        await sender.enqueue_due()
+    assert len(receiver.received) == before
+    assert other not in str(await deliveries_of(hooks_client, admin, ok["id"]))

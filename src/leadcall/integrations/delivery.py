@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
@@ -59,6 +59,8 @@ BATCH = 10
 LEASE_SECONDS = BATCH * (TIMEOUT_SECONDS + 5) + 30  # a batch's sends, each bounded by the timeout
 MAX_BATCHES = 5  # per job; the next pass's job carries on
 DISABLED_EVENT = "webhook.disabled"
+KEEP_SECONDS = 30 * 24 * 3600  # events whose deliveries have all ended are kept this long (the delivery log)
+PRUNE_EVERY_SECONDS = 3600
 # The `errorCode`s of a failed attempt (each with our own short reason).
 ATTEMPT_ERRORS = ("http_status", "redirect", "timeout", "connect_failed", "request_failed", "target_refused")
 
@@ -150,6 +152,17 @@ class WebhookDeliveries:
             if len(claimed) < BATCH:
                 break
         return done
+
+    async def prune(self) -> int:
+        """The sweep's hourly chore: events older than KEEP_SECONDS with no delivery still pending go, with their
+        deliveries and log (their payloads hold leads' data and transcripts). Returns the events deleted."""
+        cutoff = self.now() - timedelta(seconds=KEEP_SECONDS)
+        pending = select(OutboxDelivery.id).where(OutboxDelivery.event_id == OutboxEvent.id,
+                                                  OutboxDelivery.state == DeliveryState.pending.value)
+        async with transaction(self.sessionmaker) as session:
+            done = await session.execute(delete(OutboxEvent).where(OutboxEvent.created_at < cutoff, ~pending.exists())
+                                         .execution_options(synchronize_session=False))
+        return int(done.rowcount)  # type: ignore[attr-defined]
 
     # -- an attempt ----------------------------------------------------------------------------
 

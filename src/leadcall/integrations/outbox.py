@@ -18,7 +18,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,3 +112,14 @@ async def record_for(session: AsyncSession, endpoint: WebhookEndpoint, *, event_
     await _write(session, [endpoint], tenant_id=endpoint.tenant_id, organization_id=None, event_type=event_type,
                  subject=subject, sequence=sequence, data=data, now=now)
     return sequence
+
+
+async def forget(session: AsyncSession, tenant_id: str, subjects: list[str]) -> int:
+    """Deletes the events of these subjects, with their deliveries and log (an erased lead's and its calls':
+    their payloads hold the lead's data). Returns the events deleted."""
+    if not subjects:
+        return 0
+    done = await session.execute(delete(OutboxEvent).where(OutboxEvent.tenant_id == tenant_id,
+                                                           OutboxEvent.subject.in_(subjects))
+                                 .execution_options(synchronize_session=False))
+    return int(done.rowcount)  # type: ignore[attr-defined]

@@ -32,6 +32,7 @@ from leadcall.core.db import on_commit
 from leadcall.core.errors import Conflict
 from leadcall.core.jobs import JobQueue
 from leadcall.core.scoping import Scope
+from leadcall.integrations import outbox
 from leadcall.leads.models import Lead, LeadEvent
 from leadcall.leads.repository import LeadRepository
 from leadcall.retention import redaction
@@ -112,6 +113,8 @@ async def erase_lead(session: AsyncSession, principal: Principal, lead_id: str, 
     await redaction.erase_lead_records(session, lead.id, secrets)
     await redaction.remove_webhook_bodies(
         session, [(c.account_id, c.conversation_id) for c in calls if c.conversation_id], now)
+    # Outgoing webhooks not yet sent, and the delivery log's copies, hold the lead's data too.
+    await outbox.forget(session, lead.tenant_id, [f"lead:{lead.id}", *(f"call:{i}" for i in call_ids)])
     queued = await redaction.request_provider_deletion(session, lead.tenant_id, call_ids, reason="erasure", now=now)
     for call_id in call_ids:
         session.add(CallEvent(tenant_id=lead.tenant_id, call_id=call_id, at=now, source="user", kind="erased",

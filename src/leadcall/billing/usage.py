@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.billing import schemas
@@ -28,6 +28,13 @@ def period_key(when: datetime, period: str) -> str:
     return when.strftime("%Y-%m")
 
 
+def _utc_day(session: AsyncSession) -> ColumnElement[str]:
+    """A call's UTC day as YYYY-MM-DD (SQLite keeps UTC datetimes as ISO text; PostgreSQL as timestamptz)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", CallLog.created_at), "YYYY-MM-DD")
+    return func.substr(CallLog.created_at, 1, 10)
+
+
 def _row() -> dict[str, float]:
     return {"calls": 0, "answered": 0, "minutes": 0.0, "cost": 0.0}
 
@@ -42,10 +49,16 @@ async def usage_report(session: AsyncSession, scope: Scope, *, period: str, star
         raise Invalid(f"ask for at most {MAX_DAYS} days at a time", extra={"field": "to"})
     start_at = datetime(start.year, start.month, start.day, tzinfo=UTC)
     end_at = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
-    stmt = select(CallLog.created_at, CallLog.organization_id, CallLog.agent_ref_id, CallLog.agent_name,
-                  CallLog.user_id, CallLog.phone_result, CallLog.sales_result, CallLog.duration_seconds,
-                  CallLog.cost, CallLog.status).where(
-        CallLog.tenant_id == scope.tenant_id, CallLog.created_at >= start_at, CallLog.created_at < end_at)
+    day = _utc_day(session)
+    answered = func.sum(case((CallLog.phone_result == "answered", 1), else_=0))
+    # Grouped in the database (one row per day, organization, agent, user and result), not call by call:
+    # a year of a big tenant is a million calls but a few thousand groups.
+    stmt = (select(day, CallLog.organization_id, CallLog.agent_ref_id, CallLog.agent_name, CallLog.user_id,
+                   CallLog.phone_result, CallLog.sales_result, CallLog.status, func.count(), answered,
+                   func.sum(CallLog.duration_seconds), func.sum(CallLog.cost))
+            .where(CallLog.tenant_id == scope.tenant_id, CallLog.created_at >= start_at, CallLog.created_at < end_at)
+            .group_by(day, CallLog.organization_id, CallLog.agent_ref_id, CallLog.agent_name, CallLog.user_id,
+                      CallLog.phone_result, CallLog.sales_result, CallLog.status))
     if scope.organization_id is not None:
         stmt = stmt.where(CallLog.organization_id == scope.organization_id)
     rows = (await session.execute(stmt)).all()
@@ -56,18 +69,20 @@ async def usage_report(session: AsyncSession, scope: Scope, *, period: str, star
                                                        ("period", "organization", "agent", "user", "outcome")}
     labels: dict[str, dict[str, str]] = defaultdict(dict)
     total = _row()
-    for r in rows:
-        outcome = r.sales_result or r.phone_result or r.status
-        keys = {"period": period_key(r.created_at, period), "organization": r.organization_id,
-                "agent": r.agent_ref_id, "user": r.user_id or "-", "outcome": outcome}
-        labels["organization"][r.organization_id] = orgs.get(r.organization_id, r.organization_id)
-        labels["agent"][r.agent_ref_id] = r.agent_name or r.agent_ref_id
-        labels["user"][r.user_id or "-"] = users.get(r.user_id or "", "(deleted user)")
+    for (on_day, organization_id, agent_ref_id, agent_name, user_id, phone_result, sales_result, status, calls,
+         answered_calls, seconds, cost) in rows:
+        outcome = sales_result or phone_result or status
+        when = datetime.fromisoformat(str(on_day)[:10])
+        keys = {"period": period_key(when, period), "organization": organization_id,
+                "agent": agent_ref_id, "user": user_id or "-", "outcome": outcome}
+        labels["organization"][organization_id] = orgs.get(organization_id, organization_id)
+        labels["agent"][agent_ref_id] = agent_name or labels["agent"].get(agent_ref_id) or agent_ref_id
+        labels["user"][user_id or "-"] = users.get(user_id or "", "(deleted user)")
         for target in [total, *(groups[g][k] for g, k in keys.items())]:
-            target["calls"] += 1
-            target["answered"] += 1 if r.phone_result == "answered" else 0
-            target["minutes"] += (r.duration_seconds or 0) / 60
-            target["cost"] += float(r.cost or 0)
+            target["calls"] += int(calls)
+            target["answered"] += int(answered_calls or 0)
+            target["minutes"] += float(seconds or 0) / 60
+            target["cost"] += float(cost or 0)
 
     def lines(group: str) -> list[schemas.UsageLine]:
         items = sorted(groups[group].items(), key=lambda kv: kv[0] if group == "period" else -kv[1]["cost"])

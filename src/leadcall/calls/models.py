@@ -67,6 +67,8 @@ class CallLog(IdMixin, OrgOwned, Base):
     __table_args__ = (
         Index("ix_call_logs_lead_history", "lead_id", "created_at", "id"),
         Index("ix_call_logs_due", "status", "next_check_at"),
+        # A tenant's calls in a time range: the usage report, the calls list.
+        Index("ix_call_logs_tenant_created", "tenant_id", "created_at", "id"),
         # Attempts per number (calling rules count dials to one E.164 number across leads).
         Index("ix_call_logs_number", "tenant_id", "to_number", "created_at"),
         UniqueConstraint("account_id", "conversation_id"),

@@ -10,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from leadcall.core.db import Base, IdMixin
 from leadcall.core.scoping import OrgOwned, TenantOwned
 
+# PostgreSQL's trigram indexes of the leads search (migration 0017), one per searched expression; they are
+# PostgreSQL's own (SQLite has no trigram index), so they are kept out of the models' metadata.
+SEARCH_INDEXES = {"ix_leads_name_trgm": "lower(name)", "ix_leads_company_trgm": "lower(company)",
+                  "ix_leads_email_trgm": "lower(email)", "ix_leads_phone_trgm": "phone"}
+
 
 class LeadStatus(StrEnum):
     new = "new"

@@ -79,3 +79,19 @@ async def test_lead_events_opt_out_and_callbacks_share_the_leads_sequence(
     assert got[0]["data"]["company"] == "Umbrella"
     assert got[1]["data"]["id"] == callback.json()["id"] and got[1]["data"]["leadId"] == lead_id
     assert got[2]["data"]["id"] == lead_id and got[2]["data"]["dnc"]["source"] == "opt_out"
+
+
+async def test_an_upsert_by_the_crms_id_announces_a_change_and_nothing_for_the_same_body(
+        hooks_live: LiveServer, hooks_client: httpx.AsyncClient, hooks_cw: CallWorld, receiver: Receiver) -> None:
+    world = hooks_cw.world
+    await add_endpoint(hooks_client, world.admin, f"{receiver.url}/ok", eventTypes=["lead.updated"])
+    path = "/api/leads/by-external-id/crm-42"
+    body = {"name": "Ada Upsert", "phone": "+12025550150", "company": "First"}
+    assert (await hooks_client.put(path, json=body, headers=world.member.headers)).status_code == 201
+    changed = {**body, "company": "Second"}
+    assert (await hooks_client.put(path, json=changed, headers=world.member.headers)).status_code == 200
+    assert (await hooks_client.put(path, json=changed, headers=world.member.headers)).status_code == 200
+    await _deliver_everything(hooks_live)
+    got = [r.json for r in receiver.received]
+    assert [(p["type"], p["data"]["company"], p["data"]["externalId"]) for p in got] == [
+        ("lead.updated", "Second", "crm-42")]

@@ -44,6 +44,7 @@ async def test_an_account_whose_webhooks_stopped_shows_as_warned(page: Page, liv
     await expect(checked.get_by_test_id("account-check")).to_contain_text("la API key funciona")
     await expect(checked.get_by_test_id("health-workspace-webhook")).to_have_attribute("data-state", "ok")
     await expect(checked.get_by_test_id("check-agent")).to_have_count(len(cw.sim_account.agents))
+    await expect(checked.get_by_test_id("check-live")).to_contain_text("ElevenLabs cuenta 0 llamada(s) en curso")
     assert len(live.simulator.conversations_for(cw.sim_account)) == dialled, "the check places no call"
 
     stats = page.locator("#agent-stats")

@@ -77,6 +77,7 @@ async def test_the_check_reads_where_elevenlabs_sends_the_post_call_webhook(
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["connectionOk"] and report["workspaceWebhook"]["state"] == "ok" and report["problems"] == []
+    assert report["liveNowAtProvider"] == 0
     assert {a["agentId"] for a in report["agents"]} == set(cw.sim_account.agents)
     assert all(a["wouldAdd"] == [] for a in report["agents"]) and report["numbers"]
     ok = await health(live_client, cw)

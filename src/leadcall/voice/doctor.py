@@ -51,6 +51,7 @@ class Report:
     webhook_url: str | None  # None: a bare key, no leadcall account
     has_webhook_secret: bool | None
     webhook: WebhookCheck | None = None
+    live_at_provider: int | None = None  # conversations ElevenLabs counts live now (leadcall's own and others')
     agents: list[AgentCheck] = field(default_factory=list)
     numbers: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -71,6 +72,9 @@ class Report:
                            f"(status {w.failure_code if w.failure_code is not None else 'none: no answer'})")
         if self.webhook_url is not None:
             out.append(f"  leadcall expects: {self.webhook_url}")
+        if self.live_at_provider is not None:
+            out.append(f"live now at ElevenLabs: {self.live_at_provider} conversation(s), placed by leadcall or not "
+                       "(each takes one of the workspace's concurrent calls)")
         out.append(f"phone numbers: {', '.join(self.numbers) if self.numbers else 'none'}")
         for a in self.agents:
             state = "enabled" if a.enabled else ("disabled" if a.enabled is False else "not listed by leadcall yet")
@@ -142,6 +146,10 @@ async def _read_agents(report: Report, provider: VoiceProvider, *, language: str
     if report.webhook is not None and report.webhook.state is not WebhookState.ok:
         report.problems.append(f"post-call webhook: {report.webhook.detail}")
     try:
+        report.live_at_provider = await provider.live_count()
+    except ProviderError as exc:
+        report.problems.append(f"ElevenLabs did not say how many calls are live: {exc.detail}")
+    try:
         report.numbers = [f"{n.number} ({n.kind}{', agent ' + n.assigned_agent_id if n.assigned_agent_id else ''})"
                           for n in await provider.list_phone_numbers()]
         summaries = await provider.list_agents()
@@ -171,7 +179,7 @@ def report_view(config_id: str, report: Report, checked_at: datetime) -> schemas
         workspace_webhook=None if w is None else schemas.WorkspaceWebhookView(
             state=w.state.value, detail=w.detail, url=w.seen_url, checked_at=checked_at, last_failure_code=w.failure_code,
             last_failure_at=w.failure_at),
-        numbers=report.numbers, problems=report.problems,
+        numbers=report.numbers, problems=report.problems, live_now_at_provider=report.live_at_provider,
         agents=[schemas.AgentCheckView(agent_id=a.agent_id, name=a.name, enabled=a.enabled,
                                        analysis_state=a.analysis_state, would_add=a.would_add, keeps=a.keeps,
                                        problem=a.problem) for a in report.agents])

@@ -107,6 +107,9 @@ class AccountCheck(Schema):
     webhook_url: str = Field(description="Where the workspace's post-call webhook must point")
     has_webhook_secret: bool
     workspace_webhook: WorkspaceWebhookView | None = Field(description="null: the key could not be used")
+    live_now_at_provider: int | None = Field(default=None, description="Conversations ElevenLabs counts live now in "
+                                           "the workspace, placed by leadcall or not (GET "
+                                           "/v1/convai/analytics/live-count)")
     numbers: list[str]
     agents: list[AgentCheckView]
     problems: list[str]

@@ -32,6 +32,10 @@ HEALTH_MESSAGES: dict[str, dict[str, str]] = {
     "health.check_title": {"es": "Comprobación", "en": "Check"},
     "health.connection_ok": {"es": "la API key funciona", "en": "the API key works"},
     "health.connection_failed": {"es": "la API key no funciona", "en": "the API key does not work"},
+    "health.live_at_elevenlabs": {"es": "ElevenLabs cuenta {live} llamada(s) en curso ahora en el espacio, de "
+                                        "leadcall o no (cada una ocupa una de sus llamadas simultáneas).",
+                                  "en": "ElevenLabs counts {live} call(s) live now in the workspace, placed by "
+                                        "leadcall or not (each takes one of its concurrent calls)."},
     "health.numbers": {"es": "Números: {numbers}", "en": "Numbers: {numbers}"},
     "health.agent_ready": {"es": "el análisis de leadcall está configurado",
                            "en": "leadcall's analysis is in place"},

@@ -38,6 +38,7 @@ from leadcall.web import STATIC_DIR, pages_router, render_error_page
 from leadcall.web import public_router as web_public_router
 from leadcall.web.api_docs import DOCS_PATH, DOCS_POLICY
 from leadcall.web.api_docs import router as api_docs_router
+from leadcall.web.campaigns import router as campaigns_pages_router
 from leadcall.web.health import router as health_pages_router
 from leadcall.web.rules import router as rules_pages_router
 from leadcall.web.scheduling import router as scheduling_pages_router
@@ -124,6 +125,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages_router)
     app.include_router(rules_pages_router)
     app.include_router(scheduling_pages_router)
+    app.include_router(campaigns_pages_router)
     app.include_router(health_pages_router)
     app.include_router(webhooks_pages_router)
     if settings.simulator_enabled:

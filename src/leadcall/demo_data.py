@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from leadcall.campaigns.models import Campaign, CampaignState
+from leadcall.campaigns.schemas import DEFAULT_STOP_ON, RetryPolicy
 from leadcall.core.db import transaction
 from leadcall.core.scoping import Scope
 from leadcall.core.secrets import SecretBox
@@ -93,6 +95,25 @@ async def set_up_demo_analysis(sessionmaker: async_sessionmaker[AsyncSession], v
     return done
 
 
+def demo_agent_id() -> str:
+    """The Spanish demo account's first agent (its Twilio line): the simulator derives it from the key."""
+    from leadcall.kit.clock import SystemClock
+    from leadcall.simulator import SimulatorState, seed_demo_accounts
+
+    accounts = seed_demo_accounts(SimulatorState(clock=SystemClock()))
+    return next(iter(accounts[0].agents))
+
+
+def demo_campaign(tenant_id: str, organization_id: str, manager_id: str, now: datetime) -> Campaign:
+    """A draft over the Madrid team's leads: its preview shows who is skipped and why (no phone, on the
+    do-not-call list) before a manager starts it."""
+    return Campaign(tenant_id=tenant_id, organization_id=organization_id, name="Campaña de demostración",
+                    state=CampaignState.draft.value, agent_ids=[demo_agent_id()], call_type="prospecting",
+                    lead_filter={}, max_live_calls=3, calls_per_second=1.0,
+                    retry=RetryPolicy().model_dump(by_alias=True), stop_on=list(DEFAULT_STOP_ON),
+                    created_by=manager_id, created_at=now, updated_at=now, agent_turn=0)
+
+
 @dataclass(frozen=True)
 class DemoTenant:
     tenant_id: str
@@ -123,4 +144,5 @@ async def seed_demo(session: AsyncSession, now: datetime) -> DemoTenant:
                                        do_not_call_reason="Pidió no ser llamada" if name == "Verónica Cano" else None)
         # Spread creation times so the newest-first list has a stable, meaningful order.
         await leads.create_lead(session, seller, data, now - timedelta(minutes=index))
+    session.add(demo_campaign(tenant.id, orgs[0].id, users[1].id, now))
     return DemoTenant(tenant.id, [o.id for o in orgs], created=True)

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 from leadcall.calls.models import CallStatus, PhoneResult, SalesResult
+from leadcall.campaigns.models import CampaignState
+from leadcall.campaigns.schemas import ATTEMPT_STATES, Counts
 from leadcall.integrations.delivery import ATTEMPT_ERRORS
 from leadcall.integrations.models import DeliveryState
 from leadcall.leads.models import DncSource, LeadStatus
@@ -56,6 +58,13 @@ FAMILIES = {
     "callbackstatus": [s.value for s in CallbackStatus],
     "callbackmode": [m.value for m in CallbackMode],
     "webhookstate": [s.value for s in WebhookState],
+    "campaignstate": [s.value for s in CampaignState],
+    "attemptstate": [*ATTEMPT_STATES, "due"],
+    "campaigncount": [f for f in Counts.model_fields if f != "total"],
+    "campaignend": ["all_called", "end_reached", "spending_cap_reached", "canceled_by_user", "nobody_to_call",
+                    "owner_unavailable"],
+    "campaignskip": ["number_on_dnc", "lead_has_no_phone", "no_consent", "no_calling_window", "attempts_exhausted",
+                     "lead_archived"],
     "healthwarning": ["webhooks_stopped", "webhooks_refused",
                       *(f"webhook_{s.value}" for s in WebhookState if s not in (WebhookState.ok, WebhookState.unreadable))],
     "deliverystate": [s.value for s in DeliveryState],

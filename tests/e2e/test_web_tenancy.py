@@ -36,6 +36,10 @@ async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: htt
                                       headers=victim.world.member.headers)
     assert callback.status_code == 201, callback.text
     callback_id = callback.json()["id"]
+    campaign = await live_client.post("/api/campaigns", headers=victim.world.manager.headers, json={
+        "name": "Victim's", "agentIds": [victim.agent_ids[0]], "leads": {"ids": victim.world.lead_ids}})
+    assert campaign.status_code == 201, campaign.text
+    campaign_id = campaign.json()["id"]
     attacker = await browser_session(live, cw.world.admin)
     try:
         requests = [
@@ -59,6 +63,9 @@ async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: htt
             ("GET", f"/alerts/toast?alert_id={alert_id}", {}),
             ("POST", f"/settings/users/{victim.world.member.user_id}/reset-link", {}),
             ("POST", f"/account/sessions/{session_id}/end", {}),
+            ("GET", f"/campaigns/{campaign_id}", {}), ("GET", f"/campaigns/{campaign_id}/progress", {}),
+            ("POST", f"/campaigns/{campaign_id}/start", {}), ("POST", f"/campaigns/{campaign_id}/pause", {}),
+            ("POST", f"/campaigns/{campaign_id}/cancel", {}),
         ]
         answered = []
         for method, path, form in requests:
@@ -77,6 +84,8 @@ async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: htt
     assert [a["name"] for a in accounts.json()] == ["Main"]
     callbacks = await live_client.get("/api/callbacks", params={"leadId": lead_id}, headers=victim.world.member.headers)
     assert [c["status"] for c in callbacks.json()] == ["scheduled"]
+    untouched = await live_client.get(f"/api/campaigns/{campaign_id}", headers=victim.world.member.headers)
+    assert untouched.json()["state"] == "draft"
     await play(live, 60)
 
 

@@ -95,3 +95,24 @@ async def test_an_upsert_by_the_crms_id_announces_a_change_and_nothing_for_the_s
     got = [r.json for r in receiver.received]
     assert [(p["type"], p["data"]["company"], p["data"]["externalId"]) for p in got] == [
         ("lead.updated", "Second", "crm-42")]
+
+
+async def test_a_campaigns_life_cycle_reaches_its_subscribers_in_order(
+        hooks_live: LiveServer, hooks_client: httpx.AsyncClient, hooks_cw: CallWorld, receiver: Receiver) -> None:
+    world = hooks_cw.world
+    await add_endpoint(hooks_client, world.admin, f"{receiver.url}/ok/campaigns",
+                       eventTypes=["campaign.started", "campaign.paused", "campaign.resumed", "campaign.canceled"])
+    r = await hooks_client.post("/api/campaigns", headers=world.manager.headers, json={
+        "name": "Hooked", "agentIds": [hooks_cw.agent_ids[0]], "leads": {"ids": world.lead_ids},
+        "startAt": "2099-01-01T09:00:00Z"})
+    assert r.status_code == 201, r.text
+    campaign_id = r.json()["id"]
+    for action in ("start", "pause", "resume", "cancel"):
+        r = await hooks_client.post(f"/api/campaigns/{campaign_id}/{action}", headers=world.manager.headers)
+        assert r.status_code == 200, r.text
+    await _deliver_everything(hooks_live)
+    got = sorted((r.json for r in receiver.at("/ok/campaigns")), key=lambda p: p["sequence"])
+    assert [(p["type"], p["data"]["state"]) for p in got] == [
+        ("campaign.started", "scheduled"), ("campaign.paused", "paused"), ("campaign.resumed", "scheduled"),
+        ("campaign.canceled", "canceled")]
+    assert {p["data"]["id"] for p in got} == {campaign_id} and got[-1]["data"]["counts"]["canceled"] == 2

@@ -46,6 +46,7 @@ from leadcall.rules.service import DialRefused, zones_for
 from leadcall.scheduling import lease, watch
 from leadcall.scheduling.service import MOVABLE
 from leadcall.tenancy.models import Tenant
+from leadcall.tenancy.principal import Principal
 from leadcall.tenancy.repository import unscoped_get_tenant, unscoped_get_user
 from leadcall.tenancy.service import principal_for
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
@@ -59,6 +60,8 @@ SWEEP_SECONDS = 1.0
 RESERVED_SHARE = 0.25  # of each account's concurrency, kept free for sellers' own calls
 SLOT_TOLERANCE = 0.001  # seconds: a pacing slot this close is now (clock arithmetic is in floats)
 ROUND_LIMIT = 200  # campaigns looked at per round
+IN_FLIGHT = 8  # placements one dispatcher run has under way at once
+CLAIM_TRIES = 20  # attempts one claim may set aside (outside the campaign's windows, stopped) before giving up
 RETRY_RESULTS = (PhoneResult.no_answer.value, PhoneResult.busy.value, PhoneResult.voicemail.value,
                  PhoneResult.failed.value)
 GONE = ("lead_archived", "lead_has_no_phone", "not_found")
@@ -102,6 +105,7 @@ class Claimed:
     lead_id: str
     agent_id: str
     call_type: str
+    principal: Principal
 
 
 class CampaignDispatcher:
@@ -144,34 +148,55 @@ class CampaignDispatcher:
         return await self.dispatch()
 
     async def dispatch(self) -> int:
-        """Dials what is due, one attempt per campaign per round, until nothing more may be dialled now.
-        Returns the number of dials made."""
+        """Dials what is due, one attempt per campaign per round, until nothing more may be dialled now; up to
+        `IN_FLIGHT` placements run at once (a placement waits on the provider; the next claim need not).
+        Returns the number of dials made, once all of them have their answer."""
         placed = 0
         lingered = 0.0
-        while True:
-            now = self.now()
-            async with transaction(self.sessionmaker) as session:
-                ids = await repository.unscoped_dispatchable(session, now, ROUND_LIMIT)
-            made, wait_until = 0, None
-            for campaign_id in ids:
-                claimed = await self._claim(campaign_id)
-                if isinstance(claimed, Claimed):
-                    await self._dial(claimed)
-                    made += 1
-                elif claimed is not None:
-                    wait_until = claimed if wait_until is None else min(wait_until, claimed)
-            placed += made
-            if made:
-                continue
-            if wait_until is None:
-                return placed
-            pause = wait_until - self.clock.now()
-            if pause <= SLOT_TOLERANCE:
-                continue
-            if lingered + pause > self.linger_seconds:
-                return placed
-            lingered += pause
-            await asyncio.sleep(pause)  # only pacing holds it back: the next slot is this close
+        dials: set[asyncio.Task[None]] = set()
+        room = asyncio.Semaphore(IN_FLIGHT)
+
+        async def dial(claimed: Claimed) -> None:
+            try:
+                await self._dial(claimed)
+            except Exception:  # noqa: BLE001 - one attempt's trouble must not stop the others; its lease lapses
+                log.exception("campaign attempt %s failed", claimed.attempt_id)
+            finally:
+                room.release()
+
+        try:
+            while True:
+                now = self.now()
+                async with transaction(self.sessionmaker) as session:
+                    ids = await repository.unscoped_dispatchable(session, now, ROUND_LIMIT)
+                made, wait_until = 0, None
+                for campaign_id in ids:
+                    await room.acquire()
+                    claimed = await self._claim(campaign_id)
+                    if isinstance(claimed, Claimed):
+                        task = asyncio.get_running_loop().create_task(dial(claimed))
+                        dials.add(task)
+                        task.add_done_callback(dials.discard)
+                        made += 1
+                        continue
+                    room.release()
+                    if claimed is not None:
+                        wait_until = claimed if wait_until is None else min(wait_until, claimed)
+                placed += made
+                if made:
+                    continue
+                if wait_until is None:
+                    return placed
+                pause = wait_until - self.clock.now()
+                if pause <= SLOT_TOLERANCE:
+                    continue
+                if lingered + pause > self.linger_seconds:
+                    return placed
+                lingered += pause
+                await asyncio.sleep(pause)  # only pacing holds it back: the next slot is this close
+        finally:
+            if dials:
+                await asyncio.gather(*list(dials), return_exceptions=True)
 
     async def _claim(self, campaign_id: str) -> Claimed | float | None:
         """One attempt of the campaign claimed for dialling, or when pacing allows the next (a Unix time), or
@@ -195,19 +220,27 @@ class CampaignDispatcher:
             if not isinstance(choice, tuple):
                 return choice
             agent_id, account_id, slot, turn = choice
-            attempt_id = await lease.claim_next(
-                session, CampaignAttempt, now, now + timedelta(seconds=CLAIM_SECONDS),
-                open_where=(CampaignAttempt.campaign_id == row.id, *repository.PENDING))
-            if attempt_id is None:
+            for _ in range(CLAIM_TRIES):
+                attempt_id = await lease.claim_next(
+                    session, CampaignAttempt, now, now + timedelta(seconds=CLAIM_SECONDS),
+                    open_where=(CampaignAttempt.campaign_id == row.id, *repository.PENDING))
+                if attempt_id is None:
+                    return None
+                attempt = await session.get(CampaignAttempt, attempt_id)
+                assert attempt is not None
+                principal = await self._ready(session, row, attempt, now)
+                if principal is not None:
+                    break
+                if row.state != CampaignState.running.value:
+                    return None
+            else:
                 return None
             interval = 1.0 / float(row.calls_per_second)
             # One late dial may catch up one interval, no more: the rate holds on average, bursts do not build.
             row.pace = {**(row.pace or {}), account_id: max(slot, now.timestamp() - interval) + interval}
             row.agent_turn, row.last_dispatch_at = turn, now
-            attempt = await session.get(CampaignAttempt, attempt_id)
-            assert attempt is not None
             attempt.agent_id = agent_id
-            return Claimed(row.id, attempt_id, attempt.lead_id, agent_id, row.call_type)
+            return Claimed(row.id, attempt_id, attempt.lead_id, agent_id, row.call_type, principal)
 
     async def _agent(self, session: AsyncSession, row: Campaign,
                      now: datetime) -> tuple[str, str, float, int] | float | None:
@@ -241,38 +274,42 @@ class CampaignDispatcher:
             return ref.agent_id, ref.account_id, slot, (row.agent_turn + step + 1) % count
         return earliest
 
-    async def _dial(self, claimed: Claimed) -> None:
-        now = self.now()
-        async with transaction(self.sessionmaker) as session:
-            row = await session.get(Campaign, claimed.campaign_id)
-            lead = await session.get(Lead, claimed.lead_id)
-            tenant = await unscoped_get_tenant(session, row.tenant_id) if row else None
-            user = await unscoped_get_user(session, row.created_by) if row and row.created_by else None
-            if row is None or lead is None or tenant is None:
-                return
-            if user is None or not user.is_active:
-                await self._release(session, claimed.attempt_id, now, code="owner_unavailable")
-                row.state, row.end_code, row.updated_at = CampaignState.paused.value, "owner_unavailable", now
+    async def _ready(self, session: AsyncSession, row: Campaign, attempt: CampaignAttempt,
+                     now: datetime) -> Principal | None:
+        """In the claim's transaction: whom the dial is placed as, or None when this attempt is not to be
+        dialled now (moved into the campaign's own windows, skipped, or stopped: done here)."""
+        lead = await session.get(Lead, attempt.lead_id)
+        tenant = await unscoped_get_tenant(session, row.tenant_id)
+        user = await unscoped_get_user(session, row.created_by) if row.created_by else None
+        if lead is None or tenant is None:
+            await self._end_attempt(session, attempt.id, AttemptState.skipped, "not_found", now)
+            return None
+        if user is None or not user.is_active:
+            await self._release(session, attempt.id, now, code="owner_unavailable")
+            row.state, row.end_code, row.updated_at = CampaignState.paused.value, "owner_unavailable", now
+            mark_changed(session, row.id)
+            return None
+        if "won" in row.stop_on and lead.status == LeadStatus.won.value:
+            await self._end_attempt(session, attempt.id, AttemptState.canceled, "stopped_won", now)
+            await self._maybe_complete(session, row, now)
+            return None
+        narrowed = campaign_windows(row)
+        if narrowed is not None:
+            zones = zones_for(lead, tenant)[0]
+            if not allowed_at(now, zones, [narrowed]):
+                following = next_allowed_at(now, zones, [narrowed])
+                if following is None or (row.end_at is not None and following >= row.end_at):
+                    await self._end_attempt(session, attempt.id, AttemptState.skipped, NO_WINDOW, now)
+                    await self._maybe_complete(session, row, now)
+                else:
+                    await self._release(session, attempt.id, following, code="outside_campaign_windows")
                 mark_changed(session, row.id)
-                return
-            if "won" in row.stop_on and lead.status == LeadStatus.won.value:
-                await self._end_attempt(session, claimed.attempt_id, AttemptState.canceled, "stopped_won", now)
-                await self._maybe_complete(session, row, now)
-                return
-            narrowed = campaign_windows(row)
-            if narrowed is not None:
-                zones = zones_for(lead, tenant)[0]
-                if not allowed_at(now, zones, [narrowed]):
-                    following = next_allowed_at(now, zones, [narrowed])
-                    if following is None or (row.end_at is not None and following >= row.end_at):
-                        await self._end_attempt(session, claimed.attempt_id, AttemptState.skipped, NO_WINDOW, now)
-                        await self._maybe_complete(session, row, now)
-                    else:
-                        await self._release(session, claimed.attempt_id, following, code="outside_campaign_windows")
-                    return
-            principal = principal_for(user, tenant, "session")
+                return None
+        return principal_for(user, tenant, "session")
+
+    async def _dial(self, claimed: Claimed) -> None:
         try:
-            await self.calls.place_call(principal, lead_id=claimed.lead_id, agent_id=claimed.agent_id,
+            await self.calls.place_call(claimed.principal, lead_id=claimed.lead_id, agent_id=claimed.agent_id,
                                         call_type=claimed.call_type,
                                         idempotency_key=idempotency_key(claimed.attempt_id), path="campaign")
         except LeadcallError as exc:

@@ -32,6 +32,7 @@ from leadcall.campaigns.models import (
 from leadcall.core.db import on_commit, transaction
 from leadcall.core.errors import Conflict, Invalid, LeadcallError, NotFound
 from leadcall.core.scoping import Scope
+from leadcall.integrations import outbox
 from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
 from leadcall.leads.models import Lead
@@ -98,6 +99,14 @@ def page_after(cursor: str | None) -> tuple[datetime, str] | None:
         return decode_cursor(cursor) if cursor else None
     except BadCursor as exc:
         raise Invalid(str(exc), extra={"field": "cursor"}, code="cursor_invalid") from exc
+
+
+async def announce(session: AsyncSession, row: Campaign, event_type: str, now: datetime) -> None:
+    """The campaign's life-cycle event for the tenant's outgoing webhooks, in the change's transaction."""
+    await session.flush()
+    await outbox.record(session, tenant_id=row.tenant_id, organization_id=row.organization_id, event_type=event_type,
+                        subject=f"campaign:{row.id}",
+                        data=(await to_wire(session, row)).model_dump(mode="json", by_alias=True), now=now)
 
 
 class CampaignService:
@@ -343,6 +352,7 @@ class CampaignService:
         else:
             row.state = CampaignState.running.value
         await session.flush()
+        await announce(session, row, "campaign.started", now)
         self.wake_after_commit(session)
         return row
 
@@ -358,7 +368,7 @@ class CampaignService:
         await session.execute(update(CampaignAttempt).where(
             CampaignAttempt.campaign_id == row.id, CampaignAttempt.state == AttemptState.pending.value,
             CampaignAttempt.claimed_until.is_not(None)).values(claimed_until=None))
-        await session.flush()
+        await announce(session, row, "campaign.paused", now)
         return row
 
     async def resume(self, session: AsyncSession, principal: Principal, campaign_id: str, now: datetime) -> Campaign:
@@ -369,7 +379,7 @@ class CampaignService:
         row.state = (CampaignState.scheduled.value if row.start_at is not None and row.start_at > now
                      else CampaignState.running.value)
         row.updated_at = now
-        await session.flush()
+        await announce(session, row, "campaign.resumed", now)
         self.wake_after_commit(session)
         return row
 
@@ -416,7 +426,7 @@ class CampaignService:
         await session.execute(update(CampaignAttempt).where(
             CampaignAttempt.campaign_id == row.id, CampaignAttempt.state == AttemptState.pending.value).values(
             state=AttemptState.canceled.value, code=code, claimed_until=None, updated_at=now))
-        await session.flush()
+        await announce(session, row, f"campaign.{state.value}", now)
 
 
 RETRY_SOON = timedelta(seconds=30)

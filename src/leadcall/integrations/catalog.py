@@ -13,6 +13,11 @@ EVENT_TYPES: dict[str, str] = {
     "lead.opted_out": "A lead asked not to be called again (its number is on the do-not-call list).",
     "callback.scheduled": "A callback was scheduled (asked for on a call, or by a seller).",
     "budget.alert": "A budget threshold was crossed this month.",
+    "campaign.started": "A campaign was started (running now, or scheduled until its start time).",
+    "campaign.paused": "A campaign was paused: no new dials; its live calls finish.",
+    "campaign.resumed": "A paused campaign was resumed.",
+    "campaign.completed": "A campaign ended: every lead called, its end time or spending cap reached; with its counts.",
+    "campaign.canceled": "A campaign was canceled.",
 }
 
 # Sent by "test send" only; nobody subscribes to it.

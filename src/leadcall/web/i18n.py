@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from leadcall.web.catalog.analysis import ANALYSIS_MESSAGES
+from leadcall.web.catalog.campaigns import CAMPAIGNS_MESSAGES
 from leadcall.web.catalog.health import HEALTH_MESSAGES
 from leadcall.web.catalog.rules import RULES_MESSAGES
 from leadcall.web.catalog.scheduling import SCHEDULING_MESSAGES
@@ -616,6 +617,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 MESSAGES.update(RULES_MESSAGES)
 MESSAGES.update(ANALYSIS_MESSAGES)
 MESSAGES.update(SCHEDULING_MESSAGES)
+MESSAGES.update(CAMPAIGNS_MESSAGES)
 MESSAGES.update(HEALTH_MESSAGES)
 MESSAGES.update(WEBHOOKS_MESSAGES)
 MESSAGES.update(WORK_MESSAGES)

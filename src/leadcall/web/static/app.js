@@ -69,6 +69,13 @@
     document.querySelectorAll('[data-follows="callbacks-due"]').forEach(news);
   }
 
+  function campaignUpdated(message) {
+    // A campaign moved on: its page's progress part refreshes.
+    var campaign = payload(message);
+    if (!campaign) return;
+    followers("campaign", "campaignId", campaign.id).forEach(news);
+  }
+
   function leadInterested(message) {
     // A lead said it is interested: the form that fetches the notice is given the lead's id.
     var notice = payload(message);
@@ -91,6 +98,7 @@
     source.addEventListener("webhook.disabled", webhookDisabled);
     source.addEventListener("callback.updated", callbackUpdated);
     source.addEventListener("lead.interested", leadInterested);
+    source.addEventListener("campaign.updated", campaignUpdated);
     source.addEventListener("stream.resync", resync);
   }
 
@@ -310,9 +318,22 @@
 
   // -- wiring ---------------------------------------------------------------------------------------------------
 
+  function offsets(root) {
+    // A form that sends local times says the browser's offset with them (datetime-local has none).
+    root.querySelectorAll("form[data-offset-field]").forEach(function (form) {
+      var field = form.elements[form.dataset.offsetField];
+      if (!field) return;
+      var minutes = -new Date().getTimezoneOffset();
+      var sign = minutes < 0 ? "-" : "+";
+      minutes = Math.abs(minutes);
+      field.value = sign + pad(Math.floor(minutes / 60)) + ":" + pad(minutes % 60);
+    });
+  }
+
   function prepare(root) {
     startTimers(root);
     localTimes(root);
+    offsets(root);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -1,0 +1,134 @@
+"""Pages of the campaigns: the list with its create form (one page, no modal), and the campaign page with its
+preview, its life-cycle buttons, and its progress, counts, report and attempts, live over SSE
+(`campaign.updated` refreshes the progress part)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadcall.calls.models import CallType
+from leadcall.campaigns import results
+from leadcall.campaigns.schemas import CampaignCreate
+from leadcall.campaigns.service import CampaignService, to_wire
+from leadcall.core.boundary import check_request
+from leadcall.core.deps import DbSession, Now
+from leadcall.leads.models import LeadStatus
+from leadcall.tenancy.principal import Permission, Principal
+from leadcall.voice.manager import VoiceManager
+from leadcall.web.auth import PagePrincipal, page_principal
+from leadcall.web.forms import PageRoute
+from leadcall.web.i18n import translate
+from leadcall.web.rendering import language_of, render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal), Depends(check_request)],
+                   route_class=PageRoute)
+ATTEMPTS_SHOWN = 100
+
+
+def campaigns_of(request: Request) -> CampaignService:
+    service: CampaignService = request.app.state.campaigns
+    return service
+
+
+async def _agents(request: Request, session: AsyncSession, principal: Principal) -> list[tuple[str, str]]:
+    voices: VoiceManager = request.app.state.voice_manager
+    report = await voices.availability_report(session, tenant_id=principal.tenant_id,
+                                              organization_id=principal.organization_id, call_type=None)
+    return [(a.info.agent_id, f"{a.info.name} · {a.account.name}") for a in report.agents]
+
+
+@router.get("/campaigns")
+async def campaigns_page(request: Request, principal: PagePrincipal, session: DbSession) -> Response:
+    principal.require(Permission.view_leads)
+    rows, _ = await campaigns_of(request).page(session, principal, limit=100, cursor=None, state=None)
+    items = [await to_wire(session, r) for r in rows]
+    agents = await _agents(request, session, principal) if principal.can(Permission.run_campaigns) else []
+    return render(request, "campaigns.html", principal, campaigns=items, agents=agents,
+                  call_types=[c.value for c in CallType], statuses=[s.value for s in LeadStatus])
+
+
+def _local(value: str) -> datetime | None:
+    """A `datetime-local` field: the browser's wall time, sent with its offset by the form (`tz` field)."""
+    return datetime.fromisoformat(value) if value.strip() else None
+
+
+@router.post("/campaigns")
+async def create_campaign(request: Request, principal: PagePrincipal, session: DbSession, now: Now,
+                          name: str = Form(""), agent_ids: list[str] = Form(default=[]), call_type: str = Form(""),
+                          q: str = Form(""), status: str = Form(""), start_at: str = Form(""),
+                          end_at: str = Form(""), offset: str = Form("+00:00"), max_live_calls: str = Form("2"),
+                          calls_per_second: str = Form("1"), spending_cap: str = Form("")) -> Response:
+    principal.require(Permission.run_campaigns)
+    wanted: dict[str, Any] = {"name": name, "agentIds": agent_ids, "callType": call_type or "prospecting",
+                              "leads": {"filter": {k: v for k, v in (("q", q), ("status", status)) if v.strip()}},
+                              "maxLiveCalls": max_live_calls, "callsPerSecond": calls_per_second}
+    for key, value in (("startAt", start_at), ("endAt", end_at)):
+        if value.strip():
+            wanted[key] = f"{value.strip()}{offset if len(offset) <= 6 else '+00:00'}"
+    if spending_cap.strip():
+        wanted["spendingCap"] = spending_cap
+    try:
+        body = CampaignCreate.model_validate(wanted)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+    row = await campaigns_of(request).create(session, principal, body, now)
+    return Response(status_code=204, headers={"HX-Redirect": f"/campaigns/{row.id}"})
+
+
+async def _progress(request: Request, session: AsyncSession, principal: Principal, campaign_id: str, now: datetime,
+                    message: str | None = None) -> Response:
+    service = campaigns_of(request)
+    campaign = await to_wire(session, await service.get(session, principal, campaign_id))
+    report = await results.report(session, principal, campaign_id)
+    attempts = await results.attempts(session, principal, campaign_id, now, limit=ATTEMPTS_SHOWN, cursor=None,
+                                      state=None, lead_id=None)
+    preview = None
+    if campaign.state.value == "draft":
+        preview = await service.preview(session, principal, campaign_id, now, code=None, cursor=None, limit=50)
+    return render(request, "_campaign_progress.html", principal, campaign=campaign, report=report,
+                  attempts=attempts.items, preview=preview, message=message)
+
+
+@router.get("/campaigns/{campaign_id}")
+async def campaign_page(campaign_id: str, request: Request, principal: PagePrincipal, session: DbSession,
+                        now: Now) -> Response:
+    principal.require(Permission.view_leads)
+    campaign = await to_wire(session, await campaigns_of(request).get(session, principal, campaign_id))
+    return render(request, "campaign.html", principal, campaign=campaign)
+
+
+@router.get("/campaigns/{campaign_id}/progress")
+async def campaign_progress(campaign_id: str, request: Request, principal: PagePrincipal, session: DbSession,
+                            now: Now) -> Response:
+    principal.require(Permission.view_leads)
+    return await _progress(request, session, principal, campaign_id, now)
+
+
+@router.post("/campaigns/{campaign_id}/{action}")
+async def campaign_action(campaign_id: str, action: str, request: Request, principal: PagePrincipal,
+                          session: DbSession, now: Now) -> Response:
+    principal.require(Permission.run_campaigns)
+    service = campaigns_of(request)
+    lang = language_of(request, principal)
+    if action == "start":
+        await service.start(session, principal, campaign_id, now)
+    elif action == "pause":
+        await service.pause(session, principal, campaign_id, now)
+    elif action == "resume":
+        await service.resume(session, principal, campaign_id, now)
+    elif action == "cancel":
+        await session.commit()  # the cancel hangs up after its own commit
+        await service.cancel_and_hang_up(principal, campaign_id, hang_up=True)
+    else:
+        return Response(status_code=404)
+    await session.flush()
+    done = {"start": "campaigns.started", "pause": "campaigns.paused", "resume": "campaigns.resumed",
+            "cancel": "campaigns.canceled"}[action]
+    return await _progress(request, session, principal, campaign_id, now, message=translate(lang, done))

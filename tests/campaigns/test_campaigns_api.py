@@ -177,8 +177,12 @@ async def test_leads_in_madrid_and_new_york_are_called_in_their_own_hours(
     assert (due.hour, due.minute) == (9, 0), "due at 09:00 New York time"
     now = datetime.fromtimestamp(live.clock.now(), tz=UTC)
     live.clock.advance((due - now).total_seconds() + 1)
-    await dispatcher(live).dispatch()
-    await finish_jobs(live)
+    for _ in range(3):  # a dial the provider could not take (a refused connection on a busy machine) comes again
+        await dispatcher(live).dispatch()
+        await finish_jobs(live)
+        if await calls_of(live_client, cw, in_new_york):
+            break
+        live.clock.advance(31)
     [call] = await calls_of(live_client, cw, in_new_york)
     placed = datetime.fromisoformat(call["timestamp"])
     assert 9 <= placed.astimezone(new_york).hour < 20

@@ -4,6 +4,8 @@ verify-and-insert endpoint, measured side by side in one run.
 SQLite (the embedded default) by default; `--postgres` runs it on PostgreSQL.
 `--redis` uses the scale-out shape (events, caches, rate limits in Redis; webhook
 processing enqueued for `leadcall worker` processes instead of run in the web process).
+`--volume N` first fills the tenant with N leads and 10 N calls (bench/volume_data.py), so placement
+and ingest run with big tables underneath.
 
 Placement is measured twice in the same run: with a simulator that answers at once (the
 CPU-bound worst case: it measures leadcall's own cost per call against a bare forward) and
@@ -111,6 +113,11 @@ async def main() -> None:
         account = await unscoped_get_account(session, tenant.account_id or "")
         assert account is not None
         agents = (await app.state.voice_manager.account_listing(session, account)).infos
+    if "--volume" in sys.argv:
+        from volume_data import fill
+
+        n = int(sys.argv[sys.argv.index("--volume") + 1])
+        await fill(container.sessionmaker, tenant.tenant_id, leads=n, calls=10 * n, hot_lead_calls=n)
     app.state.bench_account = account
     app.state.bench_agent = next(a for a in agents if a.phone_numbers)
     headers = {"Authorization": f"Bearer {tenant.token}"}

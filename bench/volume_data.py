@@ -86,6 +86,7 @@ async def _insert(conn: AsyncConnection, table: Table, rows: Iterator[dict[str, 
     count = 0
     chunk: list[dict[str, Any]] = []
     columns: list[str] = []
+    defaults: dict[str, Any] = {}
 
     async def flush() -> None:
         if not chunk:
@@ -102,7 +103,12 @@ async def _insert(conn: AsyncConnection, table: Table, rows: Iterator[dict[str, 
 
     for row in rows:
         if not columns:
-            columns = list(row)
+            # COPY sees no Python-side defaults: the columns the rows leave out get them here.
+            for column in table.columns:
+                if column.name not in row and column.default is not None and column.default.is_scalar:
+                    defaults[column.name] = column.default.arg  # type: ignore[attr-defined]
+            columns = [*row, *defaults]
+        row.update(defaults)
         chunk.append(row)
         count += 1
         if len(chunk) >= CHUNK:
@@ -220,9 +226,11 @@ async def fill(sessionmaker: async_sessionmaker[Any], tenant_id: str, *, leads: 
         await _insert(conn, WebhookDelivery.__table__, delivery_iter())  # type: ignore[arg-type]
         await session.commit()
         if conn.dialect.name == "postgresql":
+            # What autovacuum does to a table that has grown: statistics and the visibility map.
             async with sessionmaker() as s2:
-                await (await s2.connection()).exec_driver_sql("ANALYZE")
-                await s2.commit()
+                raw = (await (await s2.connection()).get_raw_connection()).driver_connection
+                assert raw is not None
+                await raw.execute("VACUUM ANALYZE")
     filled.lead_ids = [r[0] for r in lead_rows[1:]]
     filled.hot_lead_id = lead_rows[0][0]
     return filled

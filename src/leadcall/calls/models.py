@@ -69,6 +69,10 @@ class CallLog(IdMixin, OrgOwned, Base):
         Index("ix_call_logs_due", "status", "next_check_at"),
         # A tenant's calls in a time range: the usage report, the calls list.
         Index("ix_call_logs_tenant_created", "tenant_id", "created_at", "id"),
+        # Every column the usage report groups and sums (billing/usage.py): it reads this index, not the rows,
+        # whose transcripts make a scan of a million calls slow.
+        Index("ix_call_logs_usage", "tenant_id", "created_at", "organization_id", "agent_ref_id", "agent_name",
+              "user_id", "phone_result", "sales_result", "status", "duration_seconds", "cost"),
         # Attempts per number (calling rules count dials to one E.164 number across leads).
         Index("ix_call_logs_number", "tenant_id", "to_number", "created_at"),
         UniqueConstraint("account_id", "conversation_id"),

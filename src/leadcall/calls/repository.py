@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, literal, select, tuple_, update
+from sqlalchemy import Select, case, func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadcall.calls.models import LIVE, CallEvent, CallLog, WebhookDelivery
+from leadcall.calls.models import LIVE, CallEvent, CallLog, SalesResult, WebhookDelivery
 from leadcall.core.scoping import ScopedRepository
+from leadcall.leads.models import Lead
 
 _LIVE_VALUES = [s.value for s in LIVE]
+_SALES_RESULTS = {s.value for s in SalesResult}
 
 
 class CallRepository(ScopedRepository[CallLog]):
@@ -108,3 +111,47 @@ async def claim_check(session: AsyncSession, call_id: str, expected_checks: int,
         update(CallLog).where(CallLog.id == call_id, CallLog.checks_made == expected_checks)
         .values(checks_made=expected_checks + 1, next_check_at=next_check_at))
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def calls_filtered(scope_stmt: Select[CallLog], *, since: datetime | None, until: datetime | None,
+                   agent_id: str | None, outcome: str | None, user_id: str | None,
+                   organization_id: str | None) -> Select[CallLog]:
+    """GET /api/calls' filters on a scoped select of calls. `outcome` is the call's outcome as the API shows
+    it: a sales result, or else its phone result."""
+    stmt = scope_stmt
+    if since is not None:
+        stmt = stmt.where(CallLog.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(CallLog.created_at < until)
+    if agent_id:
+        stmt = stmt.where(CallLog.agent_id == agent_id)
+    if user_id:
+        stmt = stmt.where(CallLog.user_id == user_id)
+    if organization_id:
+        stmt = stmt.where(CallLog.organization_id == organization_id)
+    if outcome in _SALES_RESULTS:
+        stmt = stmt.where(CallLog.sales_result == outcome)
+    elif outcome:
+        stmt = stmt.where(CallLog.sales_result.is_(None), CallLog.phone_result == outcome)
+    return stmt
+
+
+class CallListing(CallRepository):
+    """Calls across leads, newest first, keyset-paginated on (created_at, id)."""
+
+    async def page(self, *, limit: int, after: tuple[datetime, str] | None, **filters: Any) -> list[CallLog]:
+        stmt = calls_filtered(self.scoped_select(), **filters)
+        if after is not None:
+            stmt = stmt.where(tuple_(CallLog.created_at, CallLog.id) < tuple_(after[0], after[1]))
+        stmt = stmt.order_by(CallLog.created_at.desc(), CallLog.id.desc()).limit(limit)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def page_with_leads(self, *, limit: int, after: tuple[datetime, str] | None,
+                              **filters: Any) -> list[tuple[CallLog, str | None, str | None]]:
+        """A page of calls with their lead's name and CRM id (the export's rows)."""
+        stmt = (calls_filtered(self.scoped_select(), **filters)
+                .join(Lead, Lead.id == CallLog.lead_id).add_columns(Lead.name, Lead.external_id))
+        if after is not None:
+            stmt = stmt.where(tuple_(CallLog.created_at, CallLog.id) < tuple_(after[0], after[1]))
+        stmt = stmt.order_by(CallLog.created_at.desc(), CallLog.id.desc()).limit(limit)
+        return [(row[0], row[1], row[2]) for row in (await self.session.execute(stmt)).all()]

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from leadcall.calls import schemas
+from leadcall.calls import listing, schemas
 from leadcall.calls.service import CallService, to_wire
 from leadcall.core import metrics
 from leadcall.core.deps import DbSession
@@ -51,6 +52,47 @@ async def initiate(body: schemas.CallInitiate, principal: CanPlaceCalls, request
 async def lead_calls(lead_id: str, principal: CanViewLeads, session: DbSession, request: Request,
                      cursor: str | None = None, limit: int = Query(default=20, ge=1, le=100)) -> schemas.CallPage:
     return await _calls(request).history(session, principal.scope, lead_id, limit=limit, cursor=cursor)
+
+
+Outcome = Literal["answered", "no_answer", "voicemail", "busy", "interested", "not_interested", "callback_requested"]
+
+
+def call_filters(since: datetime | None = Query(default=None, alias="from", description="Placed at or after (ISO 8601; "
+                                                                                         "UTC unless it says)"),
+                 until: datetime | None = Query(default=None, alias="to", description="Placed before (ISO 8601)"),
+                 agent_id: str | None = Query(default=None, alias="agentId", max_length=100,
+                                              description="The ElevenLabs agent id"),
+                 outcome: Outcome | None = None,
+                 user_id: str | None = Query(default=None, alias="userId", max_length=36),
+                 organization_id: str | None = Query(default=None, alias="organizationId", max_length=36,
+                                                     description="Admins: one organization (others see their own "
+                                                                 "only)")) -> listing.CallFilters:
+    return listing.CallFilters(since=since, until=until, agent_id=agent_id, outcome=outcome, user_id=user_id,
+                               organization_id=organization_id)
+
+
+Filters = Annotated[listing.CallFilters, Depends(call_filters)]
+
+
+@router.get("/api/calls", response_model=schemas.CallPage)
+async def list_calls(principal: CanViewLeads, session: DbSession, filters: Filters, cursor: str | None = None,
+                     limit: int = Query(default=50, ge=1, le=200)) -> schemas.CallPage:
+    """Calls across leads, newest first, in the caller's scope (as GET /api/leads: admins the tenant, everyone
+    else their organization)."""
+    return await listing.list_calls(session, principal.scope, filters, limit=limit, cursor=cursor)
+
+
+@router.get("/api/calls/export", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                             "description": "The calls as CSV, streamed"}})
+async def export_calls(principal: CanViewLeads, filters: Filters, request: Request,
+                       format: Literal["csv"] = Query(default="csv")) -> StreamingResponse:
+    """GET /api/calls' calls (same filters, same scope), all of them, as CSV streamed in chunks."""
+    container = request.app.state.container
+    return StreamingResponse(listing.export_calls(container.read_sessionmaker, principal.scope, filters),
+                             media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="leadcall-calls.csv"',
+                                      "Cache-Control": "no-store"})
 
 
 @router.get("/api/calls/{call_id}", response_model=schemas.CallLog)

@@ -15,6 +15,15 @@ class TranscriptTurn(Schema):
     time_in_call_secs: int
 
 
+class CrmDispositions(Schema):
+    """The call's outcome as each CRM logs it (README: "CRM dispositions", with the sources)."""
+
+    hubspot: str | None = Field(description="HubSpot's default call outcome GUID (`hs_call_disposition`).")
+    pipedrive: str | None = Field(description="Pipedrive's call log `outcome`.")
+    close: str | None = Field(description="Close's call `disposition`.")
+    salesforce: str | None = Field(description="A label for Salesforce's Task.CallDisposition (free text).")
+
+
 class CallLog(Schema):
     """The call log on the wire (the CRM's contract; `next_action` keeps its snake_case)."""
 
@@ -72,6 +81,9 @@ class CallLog(Schema):
         description="Whether ElevenLabs has the call: `confirming` while leadcall looks up a dial that got no clear "
                     "answer (the lead may be ringing; it cannot be called again meanwhile).")
     confirming: bool = Field(description="True while the placing is being confirmed with ElevenLabs.")
+    crm_dispositions: CrmDispositions | None = Field(
+        default=None, description="The outcome as HubSpot, Pipedrive, Close and Salesforce log it; null while "
+                                  "the call has no outcome.")
 
 
 class CallCreate(Schema):

@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadcall.calls import analysis, confirm, insights, repository, schemas
+from leadcall.calls.dispositions import dispositions_of
 from leadcall.calls.models import (
     TERMINAL,
     CallEvent,
@@ -133,7 +134,12 @@ def to_wire(call: CallLog) -> schemas.CallLog:
         termination_reason=call.termination_reason, to_number=call.to_number, user_id=call.user_id,
         updated_at=call.updated_at, outcome_source=call.outcome_source, outcome_evidence=call.outcome_evidence,
         opted_out=call.opted_out, placement_state=confirm.placement_state(call),
-        confirming=confirm.is_confirming(call))
+        confirming=confirm.is_confirming(call), crm_dispositions=_crm_dispositions(outcome, call.phone_result))
+
+
+def _crm_dispositions(outcome: str | None, phone_result: str | None) -> schemas.CrmDispositions | None:
+    found = dispositions_of(outcome, phone_result)
+    return schemas.CrmDispositions(**found._asdict()) if found else None
 
 
 def placed_answer(call: CallLog, unconfirmed: str | None = None) -> schemas.CallPlaced:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 # What makes Excel, LibreOffice and Google Sheets read a cell as a formula (tab and CR: after trimming).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -25,3 +25,13 @@ def csv_text(rows: Iterable[Iterable[object]]) -> str:
     for row in rows:
         writer.writerow([safe_cell(cell) for cell in row])
     return out.getvalue()
+
+
+async def csv_stream(header: Iterable[object], batches: AsyncIterator[Iterable[Iterable[object]]]) -> AsyncIterator[bytes]:
+    """A CSV file (UTF-8) written batch by batch as it is read, so memory is bounded by one batch whatever the
+    file's size; each cell made safe."""
+    yield csv_text([header]).encode()
+    async for rows in batches:
+        text = csv_text(rows)
+        if text:
+            yield text.encode()

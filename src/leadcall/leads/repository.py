@@ -55,3 +55,14 @@ class LeadRepository(ScopedRepository[Lead]):
         stmt = (self.scoped_select().where(Lead.phone.in_(set(phones)), Lead.archived_at.is_(None))
                 .order_by(Lead.created_at.desc(), Lead.id.desc()))
         return {row.phone: row for row in (await self.session.execute(stmt)).scalars() if row.phone}
+
+    async def chunk(self, *, limit: int, after: tuple[datetime, str] | None, search: str | None = None,
+                    status: str | None = None, owner_id: str | None = None, organization_id: str | None = None,
+                    archived: bool = False) -> list[Lead]:
+        """One keyset chunk of `page`'s rows, without the count (the export reads them all)."""
+        stmt = self.filtered(search=search, status=status, owner_id=owner_id, organization_id=organization_id,
+                              archived=archived)
+        if after is not None:
+            stmt = stmt.where(tuple_(Lead.created_at, Lead.id) < tuple_(after[0], after[1]))
+        stmt = stmt.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit)
+        return list((await self.session.execute(stmt)).scalars())

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response, UploadFile
+from fastapi.responses import StreamingResponse
 from pydantic import Field
 
 from leadcall.core.deps import ContainerDep, DbSession, Now
 from leadcall.core.errors import Invalid
 from leadcall.core.http_errors import error_responses
 from leadcall.kit.schema import Schema
-from leadcall.leads import csv_import, schemas, service, upsert
+from leadcall.leads import csv_import, exports, schemas, service, upsert
 from leadcall.leads.models import LeadStatus
 from leadcall.tenancy.deps import ApiRoute, CanEditLeads, CanImportLeads, CanViewLeads
 
@@ -27,6 +28,24 @@ async def list_leads(principal: CanViewLeads, session: DbSession,
     return await service.list_leads(session, principal.scope, limit=limit, cursor=cursor, search=q,
                                     status=status.value if status else None, owner_id=owner_id,
                                     organization_id=organization_id, archived=archived)
+
+
+@router.get("/api/leads/export", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                             "description": "The leads as CSV, streamed"}})
+async def export_leads(principal: CanViewLeads, container: ContainerDep,
+                       q: str | None = Query(default=None, max_length=200),
+                       status: LeadStatus | None = None, owner_id: str | None = Query(default=None, alias="ownerId"),
+                       organization_id: str | None = Query(default=None, alias="organizationId"),
+                       archived: bool = Query(default=False),
+                       format: Literal["csv"] = Query(default="csv")) -> StreamingResponse:
+    """GET /api/leads' leads (same filters, same scope), all of them, as CSV streamed in chunks."""
+    body = exports.export_leads(container.read_sessionmaker, principal.scope, search=q,
+                                status=status.value if status else None, owner_id=owner_id,
+                                organization_id=organization_id, archived=archived)
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="leadcall-leads.csv"',
+                                      "Cache-Control": "no-store"})
 
 
 @router.post("/api/leads", response_model=schemas.Lead, status_code=201)

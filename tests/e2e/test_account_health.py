@@ -31,7 +31,7 @@ async def test_an_account_whose_webhooks_stopped_shows_as_warned(page: Page, liv
     health = page.locator(f'article[data-account-id="{cw.account_id}"]').get_by_test_id("account-health")
     await expect(health).to_have_attribute("data-status", "warning")
     warning = health.locator('[data-testid=health-warning][data-code="webhooks_stopped"]')
-    await expect(warning).to_contain_text("Los webhooks han dejado de llegar: 1 llamada(s) han terminado sin webhook")
+    await expect(warning).to_contain_text("Los webhooks han dejado de llegar: llamadas terminadas sin webhook desde")
     await expect(warning).to_contain_text("siguen siendo correctas")
     await expect(health.get_by_test_id("health-polling")).to_contain_text("1 terminadas, 1 seguidas solo consultando")
     await expect(health.get_by_test_id("health-last-webhook")).to_have_text("Ninguno todavía")
@@ -44,7 +44,8 @@ async def test_an_account_whose_webhooks_stopped_shows_as_warned(page: Page, liv
     await expect(checked.get_by_test_id("account-check")).to_contain_text("la API key funciona")
     await expect(checked.get_by_test_id("health-workspace-webhook")).to_have_attribute("data-state", "ok")
     await expect(checked.get_by_test_id("check-agent")).to_have_count(len(cw.sim_account.agents))
-    await expect(checked.get_by_test_id("check-live")).to_contain_text("ElevenLabs cuenta 0 llamada(s) en curso")
+    await expect(checked.get_by_test_id("check-live")).to_contain_text(
+        "Llamadas en curso ahora en el espacio de ElevenLabs, de leadcall o no: 0")
     assert len(live.simulator.conversations_for(cw.sim_account)) == dialled, "the check places no call"
 
     stats = page.locator("#agent-stats")

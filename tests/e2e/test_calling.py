@@ -66,7 +66,7 @@ async def test_call_a_lead_and_watch_it_complete_live(page: Page, live: LiveServ
     await expect(status).to_have_text("Completada", timeout=10_000)
     await expect(card.get_by_test_id("call-outcome")).to_have_text("Interesado")
     await expect(card.get_by_test_id("transcript")).to_contain_text("Hi Zoe")
-    await expect(card.get_by_test_id("call-cost")).to_contain_text("USD")
+    await expect(card.get_by_test_id("call-cost")).to_contain_text("US$")
     await expect(card.get_by_test_id("call-next-action")).not_to_be_empty()
     await expect(card.get_by_test_id("call-duration")).to_have_text("00:32")
     await expect(card.get_by_role("button", name="Colgar")).to_have_count(0)
@@ -210,7 +210,7 @@ async def test_an_agent_that_becomes_busy_says_why_in_the_pages_language(page: P
                                     headers=cw.world.member.headers)
     assert placed.status_code == 200, placed.text
     await expect(first.locator(".availability")).to_have_text(
-        "No disponible: ocupado: 1 llamada(s) en curso, su límite es 1 · 1 en llamada")
+        "No disponible: ocupado: llamadas en curso 1, límite 1 · 1 en llamada")
     await expect(first.get_by_role("radio")).to_be_disabled()
 
     # Confirming an agent that has just become busy (the page had not heard yet) is refused in Spanish too.
@@ -219,7 +219,7 @@ async def test_an_agent_that_becomes_busy_says_why_in_the_pages_language(page: P
     refused = await page.request.post(f"{live.url}/leads/{lead_id}/call", form={"agent_id": agent_ref or ""},
                                       headers={"X-CSRF-Token": token, "HX-Request": "true"})
     assert refused.status == 400
-    assert "No disponible: ocupado: 1 llamada(s) en curso, su límite es 1" in await refused.text()
+    assert "No disponible: ocupado: llamadas en curso 1, límite 1" in await refused.text()
     await live_client.post(f"/api/calls/{placed.json()['callLog']['id']}/cancel", headers=cw.world.member.headers)
 
 

@@ -1,4 +1,4 @@
-"""The web app's catalog is complete: every key the pages use exists, in Spanish and in English.
+"""The web app's gettext catalogs are complete: every key the pages use exists, in Spanish and in English.
 
 No browser here; it lives beside the browser tests because it guards the same pages."""
 
@@ -25,13 +25,17 @@ from leadcall.voice.manager import Unavailability
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
 from leadcall.voice.schemas import CALL_TYPES
 from leadcall.voice.types import AgentInfo
+from leadcall.web.catalogs import problems, used_keys
 from leadcall.web.i18n import (
-    LANGUAGES,
-    MESSAGES,
+    accepted_language,
     explain_errors,
     explain_field,
     field_label,
+    has_message,
+    message_keys,
+    money,
     translate,
+    translate_plural,
     translate_problem,
     translate_reason,
 )
@@ -41,6 +45,7 @@ from leadcall.web.webhooks import PROBLEMS
 # Keys written out in templates and Python: t("key"), translate(lang, "key"), ("login.failed", {...}), and any
 # quoted "family.name" of a family the catalog has. Keys built from a domain value are checked by family.
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+|[a-z_]+)["']""")
+MESSAGES = message_keys()
 FAMILY_NAMES = sorted({key.split(".")[0] for key in MESSAGES if "." in key})
 QUOTED_KEY = re.compile(r"""["']((?:""" + "|".join(FAMILY_NAMES) + r""")\.(?!html\b)[a-z0-9_]+)["']""")
 FAMILIES = {
@@ -74,22 +79,45 @@ FAMILIES = {
 
 
 def test_every_message_exists_in_both_languages() -> None:
-    for key, entry in MESSAGES.items():
-        for lang in LANGUAGES:
-            assert entry.get(lang, "").strip(), f"{key} has no {lang} text"
-        placeholders = {lang: set(re.findall(r"{(\w+)}", entry[lang])) for lang in LANGUAGES}
-        assert placeholders["es"] == placeholders["en"], f"{key}: the languages use different placeholders"
+    """Every message of the .po files translated in es and en with the same placeholders, and every key the
+    templates and Python write out (Babel's extraction) in both catalogs, plural where used as a plural."""
+    assert len(used_keys()) > 200, "the extraction found the pages' keys"
+    assert problems() == []
+
+
+def test_counts_read_in_the_right_plural() -> None:
+    assert translate_plural("es", "leads.count", 1) == "1 lead"
+    assert translate_plural("es", "leads.count", 1500) == "1.500 leads"
+    assert translate_plural("en", "leads.count", 1500) == "1,500 leads"
+    assert translate_plural("en", "call.credits", 1) == "1 credit"
+    assert translate_plural("es", "stats.opt_outs", 2) == "2 no quieren más llamadas"
+
+
+def test_money_is_written_the_languages_way() -> None:
+    assert money("es", 1500, "EUR") == "1.500,00\xa0€"
+    assert money("en", 1500, "EUR") == "€1,500.00"
+    assert money("es", 1500, "USD").endswith("US$")
+
+
+def test_the_browsers_accept_language_picks_among_the_apps_languages() -> None:
+    assert accepted_language("en-US,en;q=0.9,es;q=0.8") == "en"
+    assert accepted_language("fr-FR, es;q=0.5, en;q=0.4") == "es"
+    assert accepted_language("de, fr") is None
+    assert accepted_language("en;q=0, es") == "es"
+    assert accepted_language(None) is None
 
 
 def test_every_key_the_pages_use_is_in_the_catalog() -> None:
-    sources = [*(WEB_DIR / "templates").glob("*.html"), *(p for p in WEB_DIR.glob("*.py") if p.name != "i18n.py")]
+    own = ("i18n.py", "catalogs.py")
+    sources = [*(WEB_DIR / "templates").glob("*.html"), *(p for p in WEB_DIR.glob("*.py") if p.name not in own)]
     texts = [Path(path).read_text() for path in sources]
     used = {key for text in texts for pattern in (LITERAL_KEY, QUOTED_KEY) for key in pattern.findall(text)}
+    used |= set(used_keys())
     assert used, "the scan found no keys: the pattern is wrong"
     missing = sorted(k for k in used if k not in MESSAGES)
     assert missing == [], f"keys used by the pages but missing from the catalog: {missing}"
     built = {f"{family}.{value}" for family, values in FAMILIES.items() for value in values}
-    assert sorted(built - MESSAGES.keys()) == []
+    assert sorted(built - MESSAGES) == []
     # error.<status>, reason.<kind>, field.<name>, invalid.<type> and problem.<code> are chosen in code
     # (error_title, translate_reason, explain_field, translate_problem); the tests below tie them down.
     unused = sorted(k for k in MESSAGES if k not in used | built
@@ -99,7 +127,7 @@ def test_every_key_the_pages_use_is_in_the_catalog() -> None:
 
 def test_agent_reasons_are_translated_and_unknown_ones_kept() -> None:
     assert translate_reason("es", "agent_busy", "the agent is busy: 2 call(s) in progress, its limit is 2",
-                            {"live": 2, "limit": 2}) == "ocupado: 2 llamada(s) en curso, su límite es 2"
+                            {"live": 2, "limit": 2}) == "ocupado: llamadas en curso 2, límite 2"
     assert translate_reason("es", "team_not_allowed", "your team may not use this agent") == (
         "tu equipo no puede usar este agente")
     assert translate_reason("es", "something_new", "something new") == "something new"
@@ -132,9 +160,9 @@ def test_every_reason_the_voice_manager_gives_is_translated() -> None:
         assert f"reason.{reason.code}" in MESSAGES, f"not in the catalog: {reason.code}"
         assert translate_reason("es", reason.code, reason.text, reason.values) != reason.text
     assert translate_reason("es", reasons[3].code, reasons[3].text, reasons[3].values) == (
-        "ocupado: 1 llamada(s) en curso, su límite es 1")
+        "ocupado: llamadas en curso 1, límite 1")
     assert translate_reason("es", reasons[4].code, reasons[4].text, reasons[4].values) == (
-        "la cuenta «Main» está en su límite de 2 llamadas simultáneas")
+        "la cuenta «Main» está en su límite de llamadas simultáneas (2)")
 
 
 # Named form controls that are no field a person fills in.
@@ -208,11 +236,11 @@ def test_refusals_a_person_meets_on_the_pages_are_worded_in_both_languages() -> 
     assert missing == [], f"refusals the pages would show in English: {missing}"
     spent = translate_problem("es", "budget_spent", "the monthly budget of 10.00 EUR is spent ...",
                               {"limit": 10.0, "currency": "EUR", "used": 10.2, "until": "2026-12-01"})
-    assert spent.startswith("El presupuesto mensual de 10.0 EUR está gastado (10.2 EUR usados")
+    assert spent.startswith("El presupuesto mensual de 10,00\xa0€ está gastado (10,20\xa0€ usados")
     assert "2026-12-01" in spent
     assert translate_problem("es", "placements_limited_user", "you placed 5 calls in the last minute ...",
                              {"limit": 5, "seconds": 12}) == (
-        "Has hecho 5 llamadas en el último minuto, el máximo; inténtalo de nuevo en 12 s.")
+        "Has llegado al máximo de llamadas por minuto (5); inténtalo de nuevo en 12 s.")
 
 
 def test_not_found_names_the_thing_in_the_pages_language() -> None:
@@ -223,10 +251,10 @@ def test_not_found_names_the_thing_in_the_pages_language() -> None:
                                              re.M)}
     assert {"lead", "call", "ElevenLabs account", "budget"} <= labels, "the scan found the repositories' labels"
     for label in labels:
-        thing = MESSAGES.get("thing." + re.sub(r"\W+", "_", label.lower()))
-        assert thing is not None, f"a 404 would name {label!r} in English"
+        thing = "thing." + re.sub(r"\W+", "_", label.lower())
+        assert has_message(thing), f"a 404 would name {label!r} in English"
         assert translate_problem("es", "not_found", f"{label} not found", {"what": label}) == (
-            f"No se encuentra: {thing['es']}.")
+            f"No se encuentra: {translate('es', thing)}.")
     assert translate_problem("es", "not_found", "call not found", {"what": "call"}) == "No se encuentra: la llamada."
     assert translate_problem("en", "not_found", "ElevenLabs account not found", {"what": "ElevenLabs account"}) == (
         "Not found: the ElevenLabs account.")

@@ -22,7 +22,7 @@ async def test_import_search_filter_and_load_more(page: Page, live: LiveServer, 
         files=[{"name": "leads.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
     await page.locator(".import-form").get_by_role("button", name="Importar CSV").click()
     report = page.locator("#import-report .report")
-    await expect(report).to_contain_text("28 importados, 2 rechazados.")
+    await expect(report).to_contain_text("Importados: 28; rechazados: 2.")
     errors = report.locator(".errors li")
     await expect(errors).to_have_count(2)
     await expect(errors.nth(0)).to_have_text(

@@ -96,7 +96,7 @@ async def test_admin_settings(page: Page, live: LiveServer, cw: CallWorld) -> No
     await page.screenshot(path=shot("settings-form-mistake"))
     await budget.get_by_label("Alertas al (%)").fill("50, 80, 100")
     await budget.get_by_role("button", name="Guardar").click()
-    await expect(page.locator("#budget")).to_contain_text("0.00 / 100.00 USD")
+    await expect(page.locator("#budget")).to_contain_text("0,00 US$ / 100,00 US$")
     await page.screenshot(path=shot("settings"), full_page=True)
 
 
@@ -210,7 +210,7 @@ async def test_a_budget_alert_shows_live_to_those_who_see_reports(page: Page, li
     toast = page.locator("#toast .toast.warning")
     await expect(toast).to_contain_text("Alerta de presupuesto")
     await expect(toast).to_contain_text("Se ha alcanzado el 50 % del presupuesto mensual (Toda la empresa): "
-                                        "1.00 de 2.00")
+                                        "1,00 US$ de 2,00 US$")
     await page.screenshot(path=shot("budget-alert-toast"))
     await toast.get_by_role("button").click()
     await expect(toast).to_have_count(0)

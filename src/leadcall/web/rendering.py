@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from leadcall.calls.models import CallStatus, PhoneResult, SalesResult
 from leadcall.leads.models import LeadStatus
@@ -18,7 +20,16 @@ from leadcall.tenancy.models import Role
 from leadcall.tenancy.principal import Permission, Principal
 from leadcall.voice.manager import Unavailability
 from leadcall.voice.schemas import CALL_TYPES
-from leadcall.web.i18n import error_title, pick_language, translate, translate_reason
+from leadcall.web.i18n import (
+    accepted_language,
+    error_title,
+    money,
+    pick_language,
+    translate,
+    translate_plural,
+    translate_reason,
+    when,
+)
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -39,8 +50,15 @@ def _iso(value: datetime | None) -> str:
     return as_utc(value).isoformat() if value else ""
 
 
-def _utc_text(value: datetime | None) -> str:
-    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+@pass_context
+def _utc_text(context: Context, value: datetime | None) -> str:
+    """A moment in UTC, named so; the browser rewrites it in the viewer's own zone (`time[data-local]`)."""
+    return when(context["lang"], as_utc(value)) if value else ""
+
+
+@pass_context
+def _money(context: Context, value: float | None, currency: str | None = None) -> str:
+    return money(context["lang"], value, currency)
 
 
 def _mmss(seconds: int | float | None) -> str:
@@ -53,12 +71,8 @@ def _value(value: object) -> str:
     return str(getattr(value, "value", value))
 
 
-def money(value: float | None) -> str:
-    return f"{value:,.2f}" if value is not None else ""
-
-
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-templates.env.filters.update(iso=_iso, utc_text=_utc_text, mmss=_mmss, money=money, value=_value)
+templates.env.filters.update(iso=_iso, utc_text=_utc_text, mmss=_mmss, money=_money, value=_value)
 templates.env.globals.update(
     status_class=STATUS_CLASSES, live_statuses=LIVE_STATUSES, call_types=list(CALL_TYPES),
     call_statuses=[s.value for s in CallStatus], lead_statuses=[s.value for s in LeadStatus],
@@ -66,8 +80,10 @@ templates.env.globals.update(
 
 
 def language_of(request: Request, principal: Principal | None) -> str:
-    """This browser's explicit choice, else the user's language (or their tenant's), else Spanish."""
-    return pick_language(request.session.get("lang"), principal.language if principal else None)
+    """This browser's explicit choice, else the user's language (or their tenant's), else the browser's
+    Accept-Language, else Spanish."""
+    return pick_language(request.session.get("lang"), principal.language if principal else None,
+                         accepted_language(request.headers.get("accept-language")))
 
 
 def csrf_of(request: Request) -> str:
@@ -85,6 +101,9 @@ def render(request: Request, template: str, principal: Principal | None, status_
     def t(key: str, **values: object) -> str:
         return translate(lang, key, **values)
 
+    def tn(key: str, n: int, **values: object) -> str:
+        return translate_plural(lang, key, n, **values)
+
     def reason(unavailable: Unavailability) -> str:
         return translate_reason(lang, unavailable.code, unavailable.text, unavailable.values)
 
@@ -92,7 +111,7 @@ def render(request: Request, template: str, principal: Principal | None, status_
         return principal is not None and principal.can(Permission(permission))
 
     return templates.TemplateResponse(request, template, {
-        "t": t, "reason": reason, "can": can, "lang": lang, "principal": principal, "csrf": csrf_of(request),
+        "t": t, "tn": tn, "reason": reason, "can": can, "lang": lang, "principal": principal, "csrf": csrf_of(request),
         **context}, status_code=status_code, headers=headers)
 
 

@@ -41,8 +41,8 @@ from leadcall.voice.schemas import CALL_TYPES, AccountCreate, AccountUpdate, Age
 from leadcall.voice.stats import AgentStats
 from leadcall.web.auth import AdminPage, PagePrincipal, ReportsPage, page_principal, session_principal
 from leadcall.web.forms import PageRoute, field_problem
-from leadcall.web.i18n import LANGUAGES, explain_field, translate, translate_reason
-from leadcall.web.rendering import LIVE_STATUSES, as_utc, language_of, money, render
+from leadcall.web.i18n import LANGUAGES, explain_field, money, translate, translate_reason
+from leadcall.web.rendering import LIVE_STATUSES, as_utc, language_of, render
 from leadcall.web.rules import eligibility_of
 
 public_router = APIRouter(include_in_schema=False, dependencies=[Depends(check_request)], route_class=PageRoute)
@@ -586,8 +586,8 @@ async def budget_alert_toast(request: Request, principal: ReportsPage, session: 
     else:
         who = translate(lang, "settings.whole_tenant")
     tenant = await tenancy.get_tenant(session, principal.tenant_scope)
-    message = translate(lang, "alert.toast", threshold=alert.threshold, who=who, spent=money(alert.spent),
-                        limit=money(alert.monthly_limit), currency=tenant.currency)
+    spent, limit = money(lang, alert.spent, tenant.currency), money(lang, alert.monthly_limit, tenant.currency)
+    message = translate(lang, "alert.toast", threshold=alert.threshold, who=who, spent=spent, limit=limit)
     return render(request, "_toast.html", principal, title=translate(lang, "alert.toast_title"), message=message,
                   kind="warning")
 

@@ -234,7 +234,7 @@
     var format;
     try {
       format = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
-        { dateStyle: "medium", timeStyle: "short" });
+        { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
     } catch (e) {
       return;
     }

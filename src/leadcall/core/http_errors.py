@@ -74,7 +74,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 # What any route of the API can answer besides its own success (and any error a route adds, e.g. 402).
 API_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 429, 500, 503)
 
-HtmlRenderer = Callable[[Request, int, str], Response]
+# (request, status, detail, code): errors the framework raises (no route, our fault) name a code for the pages to
+# word them in their language; LeadcallErrors reach the pages already worded (web/forms.py).
+HtmlRenderer = Callable[[Request, int, str, str | None], Response]
 
 
 def _wants_html(request: Request) -> bool:
@@ -85,13 +87,14 @@ def _wants_html(request: Request) -> bool:
 def install_error_handlers(app: FastAPI, html: HtmlRenderer | None = None) -> None:
     """The same errors, rendered as JSON for the API and as a page or toast for the web app."""
 
-    def respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    def respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
+                page_code: str | None = None) -> Response:
         if html is not None and _wants_html(request):
             if status == 401:
                 if request.headers.get("hx-request"):
                     return Response(status_code=204, headers={"HX-Redirect": "/login"})
                 return RedirectResponse("/login", status_code=303)
-            return html(request, status, str(body.get("detail", "")))
+            return html(request, status, str(body.get("detail", "")), page_code)
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(LeadcallError)
@@ -111,13 +114,13 @@ def install_error_handlers(app: FastAPI, html: HtmlRenderer | None = None) -> No
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+        body: dict[str, Any] = {"error": _HTTP_NAMES.get(exc.status_code, "error"), "detail": detail}
         if exc.status_code == 404 and detail == "Not Found":
-            detail = "no such page or API route"
-        return respond(request, exc.status_code, {"error": _HTTP_NAMES.get(exc.status_code, "error"), "detail": detail},
-                       getattr(exc, "headers", None))
+            body.update(detail="no such page or API route", code="no_route")
+        return respond(request, exc.status_code, body, getattr(exc, "headers", None), body.get("code"))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return respond(request, 500, {"error": "internal",
-                                      "detail": "something went wrong on our side; it has been logged"})
+        body = {"error": "internal", "code": "internal", "detail": "something went wrong on our side; it has been logged"}
+        return respond(request, 500, body, page_code="internal")

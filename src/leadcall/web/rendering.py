@@ -27,6 +27,7 @@ from leadcall.web.i18n import (
     pick_language,
     translate,
     translate_plural,
+    translate_problem,
     translate_reason,
     when,
 )
@@ -115,10 +116,13 @@ def render(request: Request, template: str, principal: Principal | None, status_
         **context}, status_code=status_code, headers=headers)
 
 
-def render_error_page(request: Request, status_code: int, detail: str) -> Response:
-    """An error for a browser: a toast when htmx asked for a fragment, else a page; never a stack trace."""
+def render_error_page(request: Request, status_code: int, detail: str, code: str | None = None) -> Response:
+    """An error for a browser: a toast when htmx asked for a fragment, else a page; never a stack trace. An error
+    with a code the catalog words (`problem.<code>`) reads in the page's language."""
     principal: Principal | None = getattr(request.state, "principal", None)
-    title = error_title(language_of(request, principal), status_code)
+    lang = language_of(request, principal)
+    title = error_title(lang, status_code)
+    detail = translate_problem(lang, code, detail) if code else detail
     if request.headers.get("hx-request"):
         return render(request, "_toast.html", principal, status_code=status_code, title=title, message=detail,
                       kind="error", headers={"HX-Retarget": "#toast", "HX-Reswap": "innerHTML"})

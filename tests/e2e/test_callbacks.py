@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from leadcall.calls.models import CallLog
 from leadcall.core.db import transaction
@@ -115,3 +115,28 @@ async def test_callback_pages_check_roles_and_input(live: LiveServer, live_clien
         await admin.aclose()
     r = await live_client.put("/api/callback-settings", json={"mode": "manual"}, headers=cw.world.admin.headers)
     assert r.status_code == 200
+
+
+async def test_a_callback_shows_the_sellers_time_too_only_when_it_differs(
+        browser: Browser, live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    lead_id = await add_lead(live_client, cw, "Nora Zona", "+12025550102")  # America/New_York, asks for a callback
+    r = await live_client.post(f"/api/leads/{lead_id}/call", json={"agentId": cw.agent_ids[0]},
+                               headers=cw.world.member.headers)
+    assert r.status_code == 200, r.text
+    await play(live, 90)
+    for zone, differs in (("Europe/Madrid", True), ("America/New_York", False)):
+        context = await browser.new_context(locale="es-ES", timezone_id=zone)
+        page = await context.new_page()
+        await sign_in(page, live, cw.world.member)
+        await open_lead(page, lead_id)
+        shown = page.locator("#lead-panel").get_by_test_id("lead-callback")
+        await expect(shown).to_contain_text("10:00 (hora del lead, America/New_York)")
+        yours = shown.get_by_test_id("viewer-time")
+        if differs:  # 10:00 in New York is 16:00 in Madrid, named with its zone
+            await expect(yours).to_be_visible()
+            await expect(yours.locator("time")).to_contain_text("16:00")
+            await expect(yours.locator("time")).to_contain_text("CET")
+        else:
+            await expect(yours.locator("time")).not_to_have_attribute("data-local", "")
+            await expect(yours).to_be_hidden()
+        await context.close()

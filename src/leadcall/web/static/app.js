@@ -244,8 +244,23 @@
         el.title = el.textContent;
         el.textContent = format.format(when);
         el.removeAttribute("data-local");
+        // "your time" next to the lead's time is said only when the two clocks differ.
+        var yours = el.closest("[data-viewer-time][data-lead-zone]");
+        if (yours && sameClock(yours.getAttribute("data-lead-zone"), when)) yours.hidden = true;
       }
     });
+  }
+
+  function sameClock(zone, when) {
+    try {
+      var wall = function (tz) {
+        return new Intl.DateTimeFormat("en-US", { timeZone: tz, year: "numeric", month: "numeric", day: "numeric",
+          hour: "numeric", minute: "numeric", hourCycle: "h23" }).format(when);
+      };
+      return wall(zone) === wall(undefined);
+    } catch (e) {
+      return false;
+    }
   }
 
   // -- toasts ------------------------------------------------------------------------------------------

@@ -20,9 +20,14 @@ async def test_import_search_filter_and_load_more(page: Page, live: LiveServer, 
     await page.locator("summary", has_text="Importar CSV").click()
     await page.get_by_label("Archivo CSV").set_input_files(
         files=[{"name": "leads.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
-    await page.locator(".import-form").get_by_role("button", name="Importar CSV").click()
     report = page.locator("#import-report .report")
-    await expect(report).to_contain_text("Importados: 28; rechazados: 2.")
+    # A dry run first: it says what the import would do and saves nothing.
+    await page.locator(".import-form").get_by_role("button", name="Simular").click()
+    await expect(report).to_contain_text("Simulación, no se guardó nada. Se crearían: 28; se actualizarían: 0; "
+                                         "sin cambios: 0; se rechazarían: 2.")
+    await expect(page.locator("#lead-count")).to_have_text("2 leads")
+    await page.locator(".import-form").get_by_role("button", name="Importar CSV").click()
+    await expect(report).to_contain_text("Creados: 28; actualizados: 0; sin cambios: 0; rechazados: 2.")
     errors = report.locator(".errors li")
     await expect(errors).to_have_count(2)
     await expect(errors.nth(0)).to_have_text(

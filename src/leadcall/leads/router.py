@@ -95,10 +95,16 @@ async def update_lead(lead_id: str, body: schemas.LeadUpdate, principal: CanEdit
 
 @router.post("/api/leads/import", response_model=schemas.ImportReport)
 async def import_leads(file: UploadFile, principal: CanImportLeads, session: DbSession, now: Now,
-                       container: ContainerDep) -> schemas.ImportReport:
+                       container: ContainerDep,
+                       dry_run: bool = Query(default=False, alias="dryRun",
+                                             description="true: write nothing, report what the import would "
+                                                         "create, update, leave unchanged and reject")
+                       ) -> schemas.ImportReport:
+    """Rows update the lead they match (by externalId, then by phone in the organization) instead of adding
+    another; the same file twice changes nothing the second time."""
     limit = container.settings.max_csv_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
         raise Invalid(f"the file is larger than {limit // (1024 * 1024)} MB; split it and import the parts",
                       code="csv_too_large", params={"megabytes": limit // (1024 * 1024)})
-    return await csv_import.import_csv(session, principal, content, now)
+    return await csv_import.import_csv(session, principal, content, now, dry_run=dry_run)

@@ -64,7 +64,7 @@ class LeadFields(Schema):
     do_not_call: bool | None = None
     do_not_call_reason: str | None = Field(default=None, max_length=300)
 
-    @field_validator("company", "phone", "notes", "timezone", "do_not_call_reason", mode="before")
+    @field_validator("external_id", "company", "phone", "notes", "timezone", "do_not_call_reason", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return _strip(value) if isinstance(value, str) else value
@@ -150,6 +150,11 @@ class ImportRowError(Schema):
 
 class ImportReport(Schema):
     created: int
+    updated: int = Field(default=0, description="Rows that matched a lead (by externalId, then phone) and changed it.")
+    unchanged: int = Field(default=0, description="Rows that matched a lead and had nothing to change.")
     rejected: int
     errors: list[ImportRowError]
-    lead_ids: list[str]
+    lead_ids: list[str] = Field(description="The leads created (none in a dry run).")
+    updated_ids: list[str] = Field(default_factory=list)
+    unchanged_ids: list[str] = Field(default_factory=list)
+    dry_run: bool = Field(default=False, description="True: nothing was written; the counts say what would be.")

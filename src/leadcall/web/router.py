@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -177,7 +177,7 @@ async def lead_rows(request: Request, principal: PagePrincipal, session: DbSessi
 
 @pages_router.post("/leads/import")
 async def import_leads(request: Request, principal: PagePrincipal, session: DbSession, now: Now,
-                       file: UploadFile) -> Response:
+                       file: UploadFile, dry_run: Annotated[str, Form()] = "") -> Response:
     principal.require(Permission.import_leads)
     limit = request.app.state.container.settings.max_csv_bytes
     content = await file.read(limit + 1)
@@ -185,11 +185,11 @@ async def import_leads(request: Request, principal: PagePrincipal, session: DbSe
         megabytes = f"{limit / 1_000_000:g}"
         raise Invalid(f"the file is larger than {megabytes} MB; split it and import the parts", code="csv_too_large",
                       params={"megabytes": megabytes})
-    report = await csv_import.import_csv(session, principal, content, now)
+    report = await csv_import.import_csv(session, principal, content, now, dry_run=dry_run == "1")
     lang = language_of(request, principal)
     rows = [(e.row, [explain_field(lang, p.field, p.code, p.params) for p in e.problems]) for e in report.errors]
     response = render(request, "_import_report.html", principal, report=report, rows=rows)
-    if report.created:
+    if report.created or report.updated:
         response.headers["HX-Trigger"] = "leadcall:leads"
     return response
 

@@ -33,7 +33,8 @@ async def test_an_account_whose_webhooks_stopped_shows_as_warned(page: Page, liv
     warning = health.locator('[data-testid=health-warning][data-code="webhooks_stopped"]')
     await expect(warning).to_contain_text("Los webhooks han dejado de llegar: llamadas terminadas sin webhook desde")
     await expect(warning).to_contain_text("siguen siendo correctas")
-    await expect(health.get_by_test_id("health-polling")).to_contain_text("1 terminadas, 1 seguidas solo consultando")
+    await expect(health.get_by_test_id("health-polling")).to_contain_text(
+        "terminadas: 1; seguidas solo consultando a ElevenLabs (sin webhook): 1")
     await expect(health.get_by_test_id("health-last-webhook")).to_have_text("Ninguno todavía")
     await expect(health.get_by_test_id("health-concurrency")).to_have_text("4 libres (0 en curso de 4)")
     await page.screenshot(path=shot("account-health-warned-es"))

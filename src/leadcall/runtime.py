@@ -32,6 +32,7 @@ from leadcall.core.db import make_engine, make_read_sessionmaker, make_sessionma
 from leadcall.core.events import EventHub, MemoryEventHub
 from leadcall.core.heartbeats import SWEEP, Heartbeats, MemoryHeartbeats
 from leadcall.core.jobs import ArqJobs, InProcessJobs, JobQueue
+from leadcall.core.metrics import MeteredTransport
 from leadcall.core.ratelimit import MemoryRateLimiter, RateLimiter
 from leadcall.core.redis_events import RedisEventHub
 from leadcall.core.redis_impl import RedisCache, RedisHeartbeats, RedisRateLimiter
@@ -98,8 +99,9 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     container = build_container(settings, clock)
     # The provider clients' pool: it connects only to the providers' hosts, at allowed addresses.
     targets = ProviderTargets.from_settings(settings.provider_hosts, settings.allow_private_targets)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), transport=GuardedTransport(
-        targets.connections, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)))
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), transport=MeteredTransport(GuardedTransport(
+        targets.connections, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)),
+        by_account=lambda: settings.metrics_account_labels))
     timeout = settings.redis_timeout_seconds
     link = RedisLink(connect_redis(settings.redis_url, timeout)) if settings.redis_url else None
     events: EventHub

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # The bearer token `GET /metrics` answers to; unset, the route is not served.
     metrics_token: SecretStr | None = None
+    # Label provider requests with the ElevenLabs account's id (one series per account and endpoint): for
+    # alerts on one account's errors. Off, they are summed over all accounts (cardinality stays fixed).
+    metrics_account_labels: bool = False
 
     @field_validator("provider_hosts")
     @classmethod

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from leadcall.calls.models import WebhookDelivery
+from leadcall.core import metrics
 from leadcall.core.db import transaction
 from tests.calls.test_placing import new_lead, place
 from tests.calls.test_webhooks_and_worker import signed
@@ -28,6 +29,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 @pytest.fixture
 def metrics_on(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(live.app.state.container.settings, "metrics_token", SecretStr(TOKEN))
+    monkeypatch.setattr(live.app.state.container.settings, "metrics_account_labels", True)
 
 
 async def scrape(client: httpx.AsyncClient) -> Samples:
@@ -68,10 +70,19 @@ async def test_only_the_bearer_of_the_token_may_scrape(live_client: httpx.AsyncC
     assert await scrape(live_client)
 
 
+def of_account(moves: dict[frozenset[tuple[str, str]], float], account_id: str) -> dict[tuple[str, str], float]:
+    return {(dict(k)["endpoint"], dict(k)["status"]): v for k, v in moves.items() if dict(k)["account"] == account_id}
+
+
 @pytest.mark.usefixtures("metrics_on")
 async def test_a_real_call_moves_the_counters_by_exactly_what_happened(live: LiveServer, live_client: httpx.AsyncClient,
                                                                       cw: CallWorld) -> None:
     lead_id = await new_lead(live_client, cw, "+12025550100")
+    budget = await live_client.put("/api/budgets", headers=cw.world.admin.headers,
+                                   json={"monthlyLimit": 100, "estimatedCallCost": 2})
+    assert budget.status_code == 200, budget.text
+    currency = budget.json()["currency"]
+    sim_before = sum(cw.sim_account.requests.values())
     before = await scrape(live_client)
     r = await place(live_client, cw, lead_id)
     assert r.status_code == 200 and r.json()["success"] is True
@@ -80,7 +91,16 @@ async def test_a_real_call_moves_the_counters_by_exactly_what_happened(live: Liv
     assert moved(before, ringing, "leadcall_placement_seconds_count") == {frozenset(): 1}
     assert value(ringing, "leadcall_calls_live", status="ringing") == value(before, "leadcall_calls_live",
                                                                             status="ringing") + 1
+    assert value(ringing, "leadcall_budget_holds", currency=currency) == value(
+        before, "leadcall_budget_holds", currency=currency) + 1
+    # the provider requests counted for this account are the simulator's, one by one: here the dial alone
+    dialled = of_account(moved(before, ringing, "leadcall_provider_requests_total"), cw.account_id)
+    assert dialled == {("/v1/convai/twilio/outbound-call", "200"): 1}
+    assert sum(cw.sim_account.requests.values()) - sim_before == 1
+    assert moved(before, ringing, "leadcall_provider_request_seconds_count").get(
+        frozenset({("endpoint", "/v1/convai/twilio/outbound-call")})) == 1
     stored_before = await deliveries(live, cw.account_id)
+    sim_ringing = sum(cw.sim_account.requests.values())
     await play(live, 120)
     after = await scrape(live_client)
     webhooks = moved(ringing, after, "leadcall_webhooks_received_total")
@@ -88,7 +108,37 @@ async def test_a_real_call_moves_the_counters_by_exactly_what_happened(live: Liv
     assert stored >= 1 and sum(webhooks.values()) == stored
     assert all(dict(labels)["result"] == "stored" for labels in webhooks)
     assert {dict(labels)["type"] for labels in webhooks} <= {"post_call_transcription", "post_call_audio"}
+    # each stored webhook was applied once, and its time to apply observed
+    applied = moved(ringing, after, "leadcall_webhook_apply_seconds_count")
+    assert {dict(k)["type"]: v for k, v in applied.items()} == {dict(k)["type"]: v for k, v in webhooks.items()}
+    polled = of_account(moved(ringing, after, "leadcall_provider_requests_total"), cw.account_id)
+    assert sum(polled.values()) == sum(cw.sim_account.requests.values()) - sim_ringing
+    assert all(status == "200" for _, status in polled)
     assert moved(ringing, after, "leadcall_placements_total") == {}
+    assert value(after, "leadcall_budget_holds", currency=currency) <= value(
+        ringing, "leadcall_budget_holds", currency=currency) - 1
+    assert value(after, "leadcall_calls_confirming") >= 0 and ("leadcall_job_queue_depth", frozenset()) in after
+
+
+@pytest.mark.usefixtures("metrics_on")
+async def test_provider_requests_are_summed_over_accounts_unless_asked(live: LiveServer, live_client: httpx.AsyncClient,
+                                                                       cw: CallWorld,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live.app.state.container.settings, "metrics_account_labels", False)
+    lead_id = await new_lead(live_client, cw, "+12025550100")
+    before = await scrape(live_client)
+    assert (await place(live_client, cw, lead_id)).status_code == 200
+    after = await scrape(live_client)
+    assert moved(before, after, "leadcall_provider_requests_total") == {
+        frozenset({("account", "all"), ("endpoint", "/v1/convai/twilio/outbound-call"), ("status", "200")}): 1}
+
+
+def test_endpoints_name_no_ids() -> None:
+    assert metrics.endpoint_of("/sim/v1/convai/conversations/conv_01jx9k2m3n4p5q") == "/v1/convai/conversations/{id}"
+    assert metrics.endpoint_of("/v1/convai/agents/agent_3701k3ttaq12") == "/v1/convai/agents/{id}"
+    assert metrics.endpoint_of("/v1/convai/twilio/outbound-call") == "/v1/convai/twilio/outbound-call"
+    assert metrics.endpoint_of(f"/2010-04-01/Accounts/AC{'1' * 32}/Calls/CA{'a1' * 16}.json") == (
+        "/2010-04-01/Accounts/{id}/Calls/{id}")
 
 
 @pytest.mark.usefixtures("metrics_on")

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.calls import insights, repository
 from leadcall.calls.models import TERMINAL, CallLog, CallStatus, PhoneResult, TranscriptionStatus, WebhookDelivery
+from leadcall.core import metrics
 from leadcall.core.db import on_commit, transaction
 from leadcall.voice.errors import ProviderError, ProviderRetriable
 from leadcall.voice.repository import unscoped_get_account
@@ -127,6 +128,7 @@ async def confirm_call(service: CallService, call_id: str, *, source: str) -> No
                 return
             await mark_confirming(service, session, call, "the server stopped before it recorded ElevenLabs' answer "
                                                           "to the dial", source=source)
+            metrics.RECONCILER_ACTIONS.labels("confirming").inc()
         call.checks_made += 1
         call.next_check_at = now + timedelta(seconds=next_check_delay(call.checks_made))
         account = await unscoped_get_account(session, call.account_id)
@@ -138,6 +140,7 @@ async def confirm_call(service: CallService, call_id: str, *, source: str) -> No
         found = await service.voices.provider(account).find_conversation(
             agent_id, call_id, dialled_at - CLOCK_SLACK_SECONDS, dialled_at + DIAL_GRACE_SECONDS + CLOCK_SLACK_SECONDS)
     except ProviderError as exc:
+        metrics.RECONCILER_ACTIONS.labels("lookup_failed").inc()
         await _search_failed(service, call_id, exc.detail, source=source)
         return
     async with transaction(service.sessionmaker) as session:
@@ -145,11 +148,13 @@ async def confirm_call(service: CallService, call_id: str, *, source: str) -> No
         if call is None or call.conversation_id is not None:
             return  # bound meanwhile (its webhook, or the dial's own answer)
         if found is not None:
+            metrics.RECONCILER_ACTIONS.labels("found").inc()
             await bind(service, session, call, found, source=source, how="found at ElevenLabs by our id")
             await service.apply_conversation(session, call, found, source=source)
             if found.status.is_terminal:
                 call.next_check_at = None
         elif service.now() >= call.created_at + timedelta(seconds=CONFIRM_WINDOW_SECONDS):
+            metrics.RECONCILER_ACTIONS.labels("not_found").inc()
             await _fail(service, session, call,
                         NOT_FOUND_REASON.format(minutes=CONFIRM_WINDOW_SECONDS // 60), source=source)
 
@@ -162,6 +167,7 @@ async def _search_failed(service: CallService, call_id: str, detail: str, *, sou
         service.audit(session, call, source=source, kind="check_failed",
                       detail=f"could not look the call up at ElevenLabs: {detail}")
         if service.now() > (call.deadline_at or call.created_at) + GIVE_UP_AFTER_DEADLINE:
+            metrics.RECONCILER_ACTIONS.labels("given_up").inc()
             await _fail(service, session, call, UNREACHABLE_REASON.format(detail=detail), source=source)
 
 

@@ -47,6 +47,7 @@ from leadcall.calls.models import (
 )
 from leadcall.calls.placing import REPLAY_WAIT_SECONDS, PlacementFailure, lead_already_on_call, placement_failure
 from leadcall.calls.states import can_move
+from leadcall.core import metrics
 from leadcall.core.db import on_commit, transaction
 from leadcall.core.errors import Conflict, Invalid, LeadcallError, NotFound
 from leadcall.core.events import Event, EventHub
@@ -470,6 +471,11 @@ class CallService:
         if new in TERMINAL:
             call.end_time = call.end_time or now
             call.next_check_at = None
+
+            async def count_ended() -> None:  # once committed: a rolled-back move ended nothing
+                metrics.CALLS_ENDED.labels(new.value, source).inc()
+
+            on_commit(session, count_ended)
         self.audit(session, call, source=source, kind="status", from_status=current.value, to_status=new.value,
                    detail=detail)
         return True

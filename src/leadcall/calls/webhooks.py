@@ -149,6 +149,8 @@ async def _process_delivery(service: CallService, delivery_id: str) -> None:
             if changed:
                 await service.publish_after_commit(session, call)
             delivery.processed_at = service.now()
+            metrics.WEBHOOK_APPLY_SECONDS.labels(event.kind.value).observe(
+                max(0.0, (delivery.processed_at - delivery.received_at).total_seconds()))
             log.info("webhook %s (%s) applied to call %s%s", delivery.id, event.kind.value, call.id,
                      "" if changed else " (no change)")
     except Exception as exc:  # noqa: BLE001 - recorded; the worker retries pending deliveries

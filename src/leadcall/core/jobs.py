@@ -22,6 +22,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from arq.constants import default_queue_name
+
 from leadcall.core import metrics
 from leadcall.core.observability import job_carrier, running_job
 from leadcall.core.redis_link import RedisLink, RedisUnavailable
@@ -36,6 +38,10 @@ class JobQueue(Protocol):
         """Run job `name` with `args` soon. `unique` (the default): while the same job with the same args is
         queued or running, this enqueue may add nothing. With `unique=False` it is dropped at most while an
         identical job has not started yet (that one will see everything committed before it)."""
+        ...
+
+    async def depth(self) -> int:
+        """How many jobs wait to start now (`leadcall_job_queue_depth`)."""
         ...
 
     async def close(self) -> None: ...
@@ -75,6 +81,9 @@ class InProcessJobs:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def depth(self) -> int:
+        return len(self._waiting)
+
     async def drain(self) -> None:
         """Waits for the jobs started so far (tests, shutdown)."""
         while self._tasks:
@@ -105,6 +114,10 @@ class ArqJobs:
         except RedisUnavailable:
             log.warning("job %s%s not enqueued: Redis is not answering; the worker's sweep will do its work",
                         name, args)
+
+    async def depth(self) -> int:
+        """The jobs in arq's queue (a sorted set by due time: those deferred count too)."""
+        return int(await self._link.call(lambda: self._pool.zcard(default_queue_name)))
 
     async def close(self) -> None:
         await self._pool.aclose()

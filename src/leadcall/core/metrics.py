@@ -1,19 +1,27 @@
-"""The Prometheus metrics operators alert on, with bounded labels (codes and kinds, never ids).
+"""The Prometheus metrics operators alert on, with bounded labels (codes, kinds, endpoints, never ids).
 
 Recorded in this process's registry, or, when `PROMETHEUS_MULTIPROC_DIR` is set (several web processes and
-workers), in prometheus-client's shared files, which `exposition` then aggregates. Services mark what they
-do with the decorators here, so instrumenting a shared function is one line.
+workers: each process writes its own files in that directory, which must be empty when they start, and a
+scrape of any web process aggregates them all), in prometheus-client's shared files, which `exposition`
+then aggregates. Services mark what they do with the decorators here, so instrumenting a shared function is
+one line. What the database knows (calls live, calls being confirmed, budget holds) and the queue's depth
+are read at each scrape instead, so every process answers the same.
+
+The one id a label may carry is an ElevenLabs account's (provider requests by account), and only when
+`LEADCALL_METRICS_ACCOUNT_LABELS` asks for it; otherwise it is `all`.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
+import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -30,6 +38,18 @@ PLACEMENT_SECONDS = Histogram("leadcall_placement_seconds", "Time to answer a pl
                               buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 WEBHOOKS = Counter("leadcall_webhooks_received", "Provider webhooks received by type and result",
                    ["type", "result"])
+CALLS_ENDED = Counter("leadcall_calls_ended", "Calls that reached a final status, by status and by what told us "
+                      "(webhook, poll, reconcile, api)", ["status", "source"])
+WEBHOOK_APPLY_SECONDS = Histogram("leadcall_webhook_apply_seconds",
+                                  "From a webhook's arrival to its effect on the call, by type", ["type"],
+                                  buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600))
+PROVIDER_REQUESTS = Counter("leadcall_provider_requests", "Requests to ElevenLabs (and Twilio) by account, "
+                            "endpoint and HTTP status (`error`: no answer)", ["account", "endpoint", "status"])
+PROVIDER_SECONDS = Histogram("leadcall_provider_request_seconds", "Time of a provider request, by endpoint",
+                             ["endpoint"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+RECONCILER_ACTIONS = Counter("leadcall_reconciler_actions", "What the reconciler did with a call whose dial has "
+                             "no recorded answer: confirming, found, not_found, lookup_failed, given_up",
+                             ["action"])
 JOB_LAG = Histogram("leadcall_job_lag_seconds", "Time a job waited in its queue before it started, by job",
                     ["job"], buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300))
 SSE_CLIENTS = Gauge("leadcall_sse_clients", "Live event streams open now", multiprocess_mode="livesum")
@@ -97,6 +117,48 @@ async def counted_stream(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         SSE_CLIENTS.dec()
 
 
+_ID_SEGMENT = re.compile(r"^[A-Za-z]+_[A-Za-z0-9]+$|^(?=.*\d)[A-Za-z0-9._-]{16,}$")
+
+
+def endpoint_of(path: str) -> str:
+    """The endpoint a provider path names, ids replaced (`/v1/convai/conversations/{id}`), any prefix before
+    the API's version dropped (a simulator's `/sim`): a bounded label."""
+    at = path.find("/v1/")
+    if at < 0:
+        at = path.find("/2010-04-01/")
+    path = path[at:] if at >= 0 else path
+    return "/".join("{id}" if _ID_SEGMENT.match(seg) else seg for seg in path.split("/"))
+
+
+class MeteredTransport(httpx.AsyncBaseTransport):
+    """Counts and times each provider request (`leadcall_provider_requests`, `leadcall_provider_request_seconds`)
+    by the account the adapter named on it, its endpoint and its status."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, *, by_account: Callable[[], bool]) -> None:
+        self._inner = inner
+        self._by_account = by_account  # the operator's setting, read at each request
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        account = str(request.extensions.get("leadcall_account") or "none") if self._by_account() else "all"
+        endpoint = endpoint_of(request.url.path)
+        started = time.perf_counter()
+        status = "error"
+        try:
+            response = await self._inner.handle_async_request(request)
+            status = str(response.status_code)
+            return response
+        finally:
+            PROVIDER_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
+            PROVIDER_REQUESTS.labels(account, endpoint, status).inc()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+# A gauge read at the scrape: (name, help, label names, {label values: value}).
+ScrapeGauge = tuple[str, str, Sequence[str], Mapping[tuple[str, ...], float]]
+
+
 class _Snapshot(Collector):
     def __init__(self, families: list[GaugeMetricFamily]) -> None:
         self.families = families
@@ -105,8 +167,8 @@ class _Snapshot(Collector):
         return self.families
 
 
-def exposition(calls_live: Mapping[str, int]) -> bytes:
-    """The Prometheus text of every metric, plus the live calls by status counted at this scrape."""
+def exposition(calls_live: Mapping[str, int], others: Sequence[ScrapeGauge] = ()) -> bytes:
+    """The Prometheus text of every metric, plus the live calls by status and the `others` read at this scrape."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         source = CollectorRegistry()
         MultiProcessCollector(source)  # type: ignore[no-untyped-call]
@@ -115,8 +177,14 @@ def exposition(calls_live: Mapping[str, int]) -> bytes:
     live = GaugeMetricFamily("leadcall_calls_live", "Calls not yet ended, by status", labels=["status"])
     for status, count in sorted(calls_live.items()):
         live.add_metric([status], count)
+    families = [live]
+    for name, help_text, labels, values in others:
+        family = GaugeMetricFamily(name, help_text, labels=list(labels))
+        for label_values, value in sorted(values.items()):
+            family.add_metric(list(label_values), value)
+        families.append(family)
     scrape = CollectorRegistry(auto_describe=False)
-    scrape.register(_Snapshot([live]))
+    scrape.register(_Snapshot(families))
     return generate_latest(source) + generate_latest(scrape)
 
 

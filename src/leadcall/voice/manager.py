@@ -118,6 +118,7 @@ class VoiceManager:
             twilio_auth_token=self._box.decrypt(account.twilio_auth_token_encrypted)
             if account.twilio_auth_token_encrypted else None,
             twilio_base_url=account.twilio_base_url,
+            account_label=account.id,
         )
 
     def provider(self, account: ElevenLabsAccount) -> VoiceProvider:

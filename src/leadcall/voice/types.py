@@ -285,6 +285,8 @@ class ElevenLabsSettings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = field(default=None, repr=False)
     twilio_base_url: str = "https://api.twilio.com"
+    # Our id of the account (metrics count its provider requests under it); not sent to the provider.
+    account_label: str | None = None
 
 
 class VoiceProvider(Protocol):

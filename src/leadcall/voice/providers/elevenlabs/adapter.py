@@ -318,6 +318,7 @@ class ElevenLabsProvider:
             timeout_seconds=settings.timeout_seconds,
             http=http,
             sleep=sleep,
+            label=settings.account_label,
         )
         self._twilio: TwilioCallsClient | None = None
         if settings.twilio_account_sid and settings.twilio_auth_token:

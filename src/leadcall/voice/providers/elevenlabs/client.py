@@ -63,8 +63,11 @@ class ElevenLabsClient:
         http: httpx.AsyncClient | None = None,
         sleep: Sleep = asyncio.sleep,
         retry_backoff_seconds: float = 0.25,
+        label: str | None = None,
     ) -> None:
         self._api_key = api_key
+        # Rides on each request (httpx extensions) for the transport that counts provider requests by account.
+        self._extensions = {"leadcall_account": label} if label else None
         self._base_url = base_url.rstrip("/")
         self._timeout = httpx.Timeout(timeout_seconds)
         self._owns_http = http is None
@@ -107,7 +110,8 @@ class ElevenLabsClient:
         """
         try:
             response = await self._http.request(
-                "POST", self._url(path), json=dict(body), headers=self._headers(), timeout=self._timeout
+                "POST", self._url(path), json=dict(body), headers=self._headers(), timeout=self._timeout,
+                extensions=self._extensions,
             )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ProviderRetriable(
@@ -146,7 +150,7 @@ class ElevenLabsClient:
     async def stream(self, path: str, action: str, *, accept: str) -> AsyncIterator[bytes]:
         """Stream a binary body of the media type `accept`; errors are raised before the first chunk."""
         request = self._http.build_request("GET", self._url(path), headers=self._headers(accept),
-                                           timeout=self._timeout)
+                                           timeout=self._timeout, extensions=self._extensions)
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -196,6 +200,7 @@ class ElevenLabsClient:
                 json=dict(json_body) if json_body is not None else None,
                 headers=self._headers(),
                 timeout=self._timeout,
+                extensions=self._extensions,
             )
         except httpx.HTTPError as exc:
             raise self._network_error(exc, action) from None

@@ -28,11 +28,17 @@ def period_key(when: datetime, period: str) -> str:
     return when.strftime("%Y-%m")
 
 
-def _utc_day(session: AsyncSession) -> ColumnElement[str]:
-    """A call's UTC day as YYYY-MM-DD (SQLite keeps UTC datetimes as ISO text; PostgreSQL as timestamptz)."""
+def _period_of_call(session: AsyncSession, period: str) -> ColumnElement[str]:
+    """`period_key` of a call's creation, computed by the database (UTC; weeks start on Monday).
+    SQLite keeps UTC datetimes as ISO text, PostgreSQL as timestamptz."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", CallLog.created_at), "YYYY-MM-DD")
-    return func.substr(CallLog.created_at, 1, 10)
+        utc = func.timezone("UTC", CallLog.created_at)
+        if period == "week":
+            return func.to_char(func.date_trunc("week", utc), "YYYY-MM-DD")
+        return func.to_char(utc, "YYYY-MM-DD" if period == "day" else "YYYY-MM")
+    if period == "week":
+        return func.date(CallLog.created_at, "-6 days", "weekday 1")
+    return func.substr(CallLog.created_at, 1, 10 if period == "day" else 7)
 
 
 def _row() -> dict[str, float]:
@@ -49,16 +55,16 @@ async def usage_report(session: AsyncSession, scope: Scope, *, period: str, star
         raise Invalid(f"ask for at most {MAX_DAYS} days at a time", extra={"field": "to"})
     start_at = datetime(start.year, start.month, start.day, tzinfo=UTC)
     end_at = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
-    day = _utc_day(session)
+    when = _period_of_call(session, period)
+    outcome = func.coalesce(CallLog.sales_result, CallLog.phone_result, CallLog.status)
     answered = func.sum(case((CallLog.phone_result == "answered", 1), else_=0))
-    # Grouped in the database (one row per day, organization, agent, user and result), not call by call:
+    # Grouped in the database (one row per period, organization, agent, user and outcome), not call by call:
     # a year of a big tenant is a million calls but a few thousand groups.
-    stmt = (select(day, CallLog.organization_id, CallLog.agent_ref_id, CallLog.agent_name, CallLog.user_id,
-                   CallLog.phone_result, CallLog.sales_result, CallLog.status, func.count(), answered,
-                   func.sum(CallLog.duration_seconds), func.sum(CallLog.cost))
+    stmt = (select(when, CallLog.organization_id, CallLog.agent_ref_id, CallLog.agent_name, CallLog.user_id,
+                   outcome, func.count(), answered, func.sum(CallLog.duration_seconds), func.sum(CallLog.cost))
             .where(CallLog.tenant_id == scope.tenant_id, CallLog.created_at >= start_at, CallLog.created_at < end_at)
-            .group_by(day, CallLog.organization_id, CallLog.agent_ref_id, CallLog.agent_name, CallLog.user_id,
-                      CallLog.phone_result, CallLog.sales_result, CallLog.status))
+            .group_by(when, CallLog.organization_id, CallLog.agent_ref_id, CallLog.agent_name, CallLog.user_id,
+                      outcome))
     if scope.organization_id is not None:
         stmt = stmt.where(CallLog.organization_id == scope.organization_id)
     rows = (await session.execute(stmt)).all()
@@ -69,12 +75,10 @@ async def usage_report(session: AsyncSession, scope: Scope, *, period: str, star
                                                        ("period", "organization", "agent", "user", "outcome")}
     labels: dict[str, dict[str, str]] = defaultdict(dict)
     total = _row()
-    for (on_day, organization_id, agent_ref_id, agent_name, user_id, phone_result, sales_result, status, calls,
-         answered_calls, seconds, cost) in rows:
-        outcome = sales_result or phone_result or status
-        when = datetime.fromisoformat(str(on_day)[:10])
-        keys = {"period": period_key(when, period), "organization": organization_id,
-                "agent": agent_ref_id, "user": user_id or "-", "outcome": outcome}
+    for (period_of, organization_id, agent_ref_id, agent_name, user_id, outcome_of, calls, answered_calls, seconds,
+         cost) in rows:
+        keys = {"period": str(period_of), "organization": organization_id,
+                "agent": agent_ref_id, "user": user_id or "-", "outcome": outcome_of}
         labels["organization"][organization_id] = orgs.get(organization_id, organization_id)
         labels["agent"][agent_ref_id] = agent_name or labels["agent"].get(agent_ref_id) or agent_ref_id
         labels["user"][user_id or "-"] = users.get(user_id or "", "(deleted user)")

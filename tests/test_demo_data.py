@@ -10,7 +10,8 @@ import httpx
 
 from leadcall.core.db import transaction
 from leadcall.core.scoping import Scope
-from leadcall.demo_data import set_up_demo_analysis
+from leadcall.demo_data import DEMO_LEADS, set_up_demo_analysis
+from leadcall.simulator.scenarios import describe
 from leadcall.voice import analysis
 from leadcall.voice import service as voice
 from leadcall.voice.schemas import AccountCreate
@@ -45,3 +46,11 @@ async def test_the_demo_agents_get_leadcalls_analysis_once_the_server_is_up(live
     assert await set_up_demo_analysis(container.sessionmaker, live.app.state.voice_manager, world.tenant_id,
                                       now) == len(sim_account.agents)
     assert {a.agent_id: a.updated_at for a in sim_account.agents.values()} == updated, "a second start sends no PATCH"
+
+
+def test_the_demo_can_say_what_calling_each_lead_does() -> None:
+    plays = {phone: describe(phone) for _name, _company, phone, _notes in DEMO_LEADS if phone}
+    assert plays["+12025550103"] == "no answer"
+    assert plays["+12025550108"].startswith("a long call")
+    assert "no webhook" in plays["+12025550109"]
+    assert all(plays.values())

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from leadcall.billing.router import router as billing_router
@@ -34,7 +33,7 @@ from leadcall.tenancy.router import router as tenancy_router
 from leadcall.voice.analysis_router import router as voice_analysis_router
 from leadcall.voice.router import router as voice_router
 from leadcall.voice.service import linked_webhook_urls
-from leadcall.web import STATIC_DIR, pages_router, render_error_page
+from leadcall.web import pages_router, render_error_page
 from leadcall.web import public_router as web_public_router
 from leadcall.web.api_docs import DOCS_PATH, DOCS_POLICY
 from leadcall.web.api_docs import router as api_docs_router
@@ -42,6 +41,7 @@ from leadcall.web.campaigns import router as campaigns_pages_router
 from leadcall.web.health import router as health_pages_router
 from leadcall.web.rules import router as rules_pages_router
 from leadcall.web.scheduling import router as scheduling_pages_router
+from leadcall.web.static_files import static_app
 from leadcall.web.webhooks import router as webhooks_pages_router
 
 API_ROUTERS: list[APIRouter] = [tenancy_router, leads_router, voice_router, calls_router, billing_router,
@@ -119,7 +119,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                        session_cookie="leadcall_session", max_age=settings.session_max_age_seconds,
                        same_site="lax", https_only=settings.session_cookie_secure)
     install_error_handlers(app, html=render_error_page)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", static_app(), name="static")
     app.include_router(web_public_router)
     app.include_router(api_docs_router)
     app.include_router(pages_router)

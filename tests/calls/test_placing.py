@@ -291,3 +291,34 @@ async def test_user_corrects_outcome(live: LiveServer, live_client: httpx.AsyncC
     assert evidence["beforeSource"] in ("data_collection", "evaluation", "rules")
     trail = await events_of(live_client, cw, call_id)
     assert any(e["kind"] == "outcome_corrected" for e in trail)
+
+
+async def test_a_call_the_seller_hangs_up_after_the_lead_answered_is_answered(
+        live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    lead_id = await new_lead(live_client, cw, "+12025550108")
+    call_id = (await place(live_client, cw, lead_id)).json()["callLog"]["id"]
+    await play(live, 20)
+    before = (await live_client.get(f"/api/calls/{call_id}", headers=cw.world.member.headers)).json()
+    assert before["status"] == "in_progress"
+    r = await live_client.post(f"/api/calls/{call_id}/cancel", headers=cw.world.member.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["callLog"]["phoneResult"] == "answered"
+    await play(live, 60)  # the provider's final data arrive, and are classified again
+    call = (await live_client.get(f"/api/calls/{call_id}", headers=cw.world.member.headers)).json()
+    assert call["status"] == "canceled"
+    assert call["phoneResult"] == "answered"
+    assert call["outcome"] not in (None, "no_answer")
+    assert call["failureCode"] == "hung_up_by_seller"
+
+
+async def test_a_call_the_seller_hangs_up_while_it_rings_is_noted_as_canceled(
+        live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    lead_id = await new_lead(live_client, cw, "+12025550108")
+    call_id = (await place(live_client, cw, lead_id)).json()["callLog"]["id"]
+    r = await live_client.post(f"/api/calls/{call_id}/cancel", headers=cw.world.member.headers)
+    assert r.status_code == 200, r.text
+    await play(live, 60)
+    call = (await live_client.get(f"/api/calls/{call_id}", headers=cw.world.member.headers)).json()
+    assert call["status"] == "canceled"
+    assert call["phoneResult"] != "answered"
+    assert call["failureCode"] == "canceled_by_seller"

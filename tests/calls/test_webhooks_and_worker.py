@@ -138,6 +138,17 @@ async def test_audio_is_streamed_through_with_auth(live: LiveServer, live_client
     r = await live_client.get(call["audioUrl"], headers=cw.world.member.headers)
     assert r.status_code == 200 and r.headers["content-type"] == "audio/mpeg" and len(r.content) > 100
     assert (await live_client.get(call["audioUrl"])).status_code == 401
+    # A player that seeks asks for a range: it gets that part, with the whole length (so it can seek again).
+    whole = r.content
+    assert r.headers["accept-ranges"] == "bytes" and r.headers["content-length"] == str(len(whole))
+    part = await live_client.get(call["audioUrl"], headers={**cw.world.member.headers, "Range": "bytes=10-49"})
+    assert part.status_code == 206 and part.content == whole[10:50]
+    assert part.headers["content-range"] == f"bytes 10-49/{len(whole)}"
+    tail = await live_client.get(call["audioUrl"], headers={**cw.world.member.headers, "Range": "bytes=-20"})
+    assert tail.status_code == 206 and tail.content == whole[-20:]
+    beyond = await live_client.get(call["audioUrl"],
+                                   headers={**cw.world.member.headers, "Range": f"bytes={len(whole)}-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(whole)}"
 
 
 async def test_a_conversation_elevenlabs_no_longer_knows_ends_the_call(live: LiveServer, live_client: httpx.AsyncClient,

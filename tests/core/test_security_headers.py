@@ -11,7 +11,8 @@ from starlette.routing import Route
 
 from leadcall.core.http_errors import install_error_handlers
 from leadcall.core.security_headers import SecuredFastAPI, SecurityHeaders
-from leadcall.web.rendering import STATIC_DIR, WEB_DIR
+from leadcall.web.rendering import WEB_DIR
+from leadcall.web.static_files import STATIC_DIR
 from tests.factories import PASSWORD, TenantWorld
 
 
@@ -51,6 +52,21 @@ async def test_static_files_may_be_cached(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     assert "no-store" not in r.headers.get("cache-control", "")
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_static_files_are_compressed_and_cached_by_their_versioned_url(client: httpx.AsyncClient) -> None:
+    page = await client.get("/login")
+    linked = re.search(r'src="(/static/app\.js\?v=[0-9a-f]{12})"', page.text)
+    assert linked, "pages link app.js by a URL naming its content"
+    versioned = await client.get(linked.group(1), headers={"Accept-Encoding": "gzip"})
+    assert versioned.status_code == 200
+    assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert versioned.headers["content-encoding"] == "gzip"
+    assert int(versioned.headers["content-length"]) < len(versioned.content) / 2  # httpx decoded it
+    assert versioned.text == (STATIC_DIR / "app.js").read_text()
+    # Any other URL of the file is not cached for good: the file may change under it.
+    plain = await client.get("/static/app.js?v=000000000000")
+    assert plain.headers["cache-control"] == "no-cache"
 
 
 async def test_the_api_explorer_starts_from_a_file(client: httpx.AsyncClient) -> None:

@@ -107,9 +107,14 @@ async def test_cancel_a_long_call(page: Page, live: LiveServer, live_client: htt
     await card.get_by_role("button", name="Colgar").click()
     await expect(card.get_by_test_id("call-status")).to_have_text("Cancelada")
     await expect(card.get_by_role("button", name="Llamar de nuevo")).to_be_visible()
+    # The lead had answered: the result says so, and why it ended, in the page's language.
+    await expect(card.get_by_test_id("call-outcome")).to_have_text("Contestada")
+    await expect(card.get_by_test_id("call-reason")).to_have_text("Contestada y colgada desde leadcall.")
     await play(live, 20)
     await expect(page.locator("#history .history-item").first).to_contain_text("Cancelada")
+    await expect(page.locator("#history .history-item").first).not_to_contain_text("Sin respuesta")
     await expect(card.get_by_test_id("call-status")).to_have_text("Cancelada")
+    await expect(card.get_by_test_id("call-outcome")).not_to_have_text("Sin respuesta")
 
 
 async def test_news_that_arrive_while_the_card_refreshes_are_not_lost(page: Page, live: LiveServer,

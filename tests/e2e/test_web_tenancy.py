@@ -52,6 +52,7 @@ async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: htt
             ("GET", f"/leads/{lead_id}/picker", {}), ("GET", f"/leads/{lead_id}/agents", {}),
             ("POST", f"/leads/{lead_id}/archive", {}), ("POST", f"/leads/{lead_id}/restore", {}),
             ("POST", f"/leads/{lead_id}/erase", {}),
+            ("POST", f"/leads/{lead_id}/edit", {"name": "Hijacked", "phone": "+12025550100"}),
             ("POST", f"/leads/{lead_id}/call", {"agent_id": cw.agent_ids[0]}),
             ("GET", f"/calls/{call_id}/card", {}), ("POST", f"/calls/{call_id}/cancel", {}),
             ("POST", f"/calls/{call_id}/outcome", {"outcome": "interested"}),

@@ -201,9 +201,10 @@ def _rules(plain_user: str, user_text: str, *, now: datetime,
 
 def classify(*, ended_ok: bool, failure_reason: str | None, termination_reason: str | None,
              transcript: list[Turn], language: str, now: datetime, timezone: str | None,
-             stated: Stated = NOTHING) -> Insight:
+             stated: Stated = NOTHING, picked_up: bool = False) -> Insight:
     """`ended_ok`: the provider finished the conversation (done) rather than failing it; `stated`: what
-    the provider's analysis concluded (calls/analysis.py), which wins over the keyword rules."""
+    the provider's analysis concluded (calls/analysis.py), which wins over the keyword rules; `picked_up`:
+    the lead is known to have answered (the seller hung up a call in progress), whatever the transcript holds."""
     reason = _plain(termination_reason or "")
     user_text = " ".join(t.message for t in transcript if t.role == "user")
     agent_text = " ".join(t.message for t in transcript if t.role == "agent")
@@ -214,6 +215,8 @@ def classify(*, ended_ok: bool, failure_reason: str | None, termination_reason: 
         phone = PhoneResult.no_answer
     elif "voicemail" in reason or "buzon" in reason or _has(_plain(user_text + " " + agent_text), _VOICEMAIL):
         phone = PhoneResult.voicemail
+    elif picked_up:
+        phone = PhoneResult.answered
     elif not ended_ok and "busy" in reason:
         phone = PhoneResult.busy
     elif not ended_ok and not plain_user:

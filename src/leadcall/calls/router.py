@@ -5,16 +5,17 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from leadcall.calls import listing, schemas
 from leadcall.calls.service import CallService, to_wire
 from leadcall.core import metrics
 from leadcall.core.deps import DbSession
-from leadcall.core.errors import NotFound
+from leadcall.core.errors import Invalid, NotFound
 from leadcall.core.events import EventHub
 from leadcall.core.http_errors import error_responses
 from leadcall.kit.clock import utc_datetime
+from leadcall.kit.ranges import UnsatisfiableRange, byte_range
 from leadcall.tenancy.deps import ApiRoute, CanPlaceCalls, CanViewLeads, CurrentPrincipal, still_authenticated
 from leadcall.voice.errors import ProviderError
 from leadcall.voice.manager import provider_error_to_leadcall
@@ -118,30 +119,42 @@ async def cancel_call(call_id: str, principal: CanPlaceCalls, request: Request) 
     return await _calls(request).cancel(principal, call_id)
 
 
-@router.get("/api/calls/{call_id}/audio", response_class=StreamingResponse,
-             responses={200: {"content": {"audio/mpeg": {}}, "description": "The recording"}})
-async def call_audio(call_id: str, principal: CanViewLeads, session: DbSession, request: Request) -> StreamingResponse:
+MAX_RECORDING_BYTES = 64 * 1024 * 1024  # hours of call audio; a recording is read whole to serve its ranges
+
+
+@router.get("/api/calls/{call_id}/audio", response_class=Response,
+             responses={200: {"content": {"audio/mpeg": {}}, "description": "The recording"},
+                        206: {"content": {"audio/mpeg": {}}, "description": "The part of the recording a `Range` "
+                                                                           "header asked for (players seek so)"},
+                        416: {"description": "A range past the end of the recording"}})
+async def call_audio(call_id: str, principal: CanViewLeads, session: DbSession, request: Request) -> Response:
     service = _calls(request)
     call = await service.get_call(session, principal.scope, call_id)
     if not call.has_audio or call.conversation_id is None:
         raise NotFound("this call has no recording", code="no_recording")
     account = await AccountRepository(session, principal.tenant_scope).get(call.account_id)
-    chunks = service.voices.stream_audio(account, call.conversation_id)
+    # The provider streams the recording from its start only: it is read whole (bounded), so that its length
+    # is known and any range of it can be answered.
+    audio = bytearray()
     try:
-        first = await anext(chunks)
-    except StopAsyncIteration:
-        first = b""
+        async for chunk in service.voices.stream_audio(account, call.conversation_id):
+            audio.extend(chunk)
+            if len(audio) > MAX_RECORDING_BYTES:
+                raise Invalid("this recording is too large to serve", code="recording_too_large")
     except ProviderError as exc:
         raise provider_error_to_leadcall(exc) from exc
-
-    async def body() -> AsyncIterator[bytes]:
-        yield first
-        async for chunk in chunks:
-            yield chunk
-
-    return StreamingResponse(body(), media_type="audio/mpeg",
-                             headers={"Content-Disposition": f'inline; filename="call-{call.id}.mp3"',
-                                      "Cache-Control": "no-store"})  # a voice recording is personal data
+    headers = {"Content-Disposition": f'inline; filename="call-{call.id}.mp3"', "Accept-Ranges": "bytes",
+               "Cache-Control": "no-store"}  # a voice recording is personal data
+    size = len(audio)
+    try:
+        wanted = byte_range(request.headers.get("range"), size)
+    except UnsatisfiableRange:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    if wanted is None:
+        return Response(bytes(audio), media_type="audio/mpeg", headers=headers)
+    first, last = wanted
+    return Response(bytes(audio[first:last + 1]), status_code=206, media_type="audio/mpeg",
+                    headers={**headers, "Content-Range": f"bytes {first}-{last}/{size}"})
 
 
 @router.get("/api/events", response_class=StreamingResponse,

@@ -84,6 +84,16 @@ MAX_NOTES_LENGTH = 500
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _NOT_CONNECTED = frozenset({PhoneResult.busy.value, PhoneResult.no_answer.value})
+# Why a call ended short, as stable codes the pages word in their own language (`problem.<code>`); the
+# English sentence stored beside each is the fallback for readers without a catalog.
+HUNG_UP_BY_SELLER = "hung_up_by_seller"  # answered, then hung up from leadcall: an answered call
+CANCELED_BY_SELLER = "canceled_by_seller"  # hung up from leadcall before the lead answered
+NOT_CONNECTED_CODES = {"busy": "line_busy", "no-answer": "nobody_answered"}
+NOT_CONNECTED_FALLBACK = "not_connected"
+CALL_DROPPED = "call_dropped"  # the provider failed the conversation (its own reason is kept as the detail)
+# Codes whose stored sentence is leadcall's own English (nothing the provider said): pages show only the code's words.
+OWN_REASON_CODES = frozenset({HUNG_UP_BY_SELLER, CANCELED_BY_SELLER, NOT_CONNECTED_FALLBACK,
+                              *NOT_CONNECTED_CODES.values()})
 
 
 def sanitize(value: str | None, limit: int = MAX_VARIABLE_LENGTH) -> str:
@@ -533,6 +543,7 @@ class CallService:
                 changed = True
             if conv.status is ConversationStatus.FAILED and not call.failure_reason:
                 call.failure_reason = (conv.error_reason or conv.termination_reason or "the call failed")[:500]
+                call.failure_code = call.failure_code or CALL_DROPPED
                 changed = True
         if self._move(session, call, target, source=source, detail=f"provider status {conv.status.value}"):
             changed = True
@@ -576,6 +587,7 @@ class CallService:
         stated = analysis.read(conv.analysis if conv else None, call_type=call.call_type, zone=zone)
         result = insights.classify(
             ended_ok=conv is not None and conv.status is ConversationStatus.DONE, failure_reason=failure_reason,
+            picked_up=call.failure_code == HUNG_UP_BY_SELLER,
             termination_reason=call.termination_reason, transcript=turns, stated=stated,
             language=tenant.default_language if tenant else "en", now=call.end_time or self.now(),
             timezone=zone.key)
@@ -603,6 +615,8 @@ class CallService:
         call.failure_reason = call.failure_reason or {"busy": "the line was busy",
                                                       "no-answer": "nobody answered"}.get(failure_reason,
                                                                                           "the call did not connect")
+        if call.failure_code is None:
+            call.failure_code = NOT_CONNECTED_CODES.get(failure_reason, NOT_CONNECTED_FALLBACK)
         call.transcription_status = TranscriptionStatus.failed.value
         call.cost = call.cost if call.cost is not None else 0.0
         await self._classify(session, call, None, failure_reason=failure_reason)
@@ -738,7 +752,13 @@ class CallService:
             self.audit(session, call, source="user", kind="cancel_requested",
                        detail=f"by {principal.email}: {result.detail}")
             if result.ended:
-                call.failure_reason = call.failure_reason or f"canceled by {principal.name}"
+                # Hung up once the lead had answered: an answered call, the hang-up noted beside its result.
+                answered = call.status == CallStatus.in_progress.value
+                call.failure_code = call.failure_code or (HUNG_UP_BY_SELLER if answered else CANCELED_BY_SELLER)
+                call.failure_reason = call.failure_reason or (f"hung up by {principal.name} after the lead answered"
+                                                              if answered else f"canceled by {principal.name}")
+                if answered and call.phone_result is None:
+                    call.phone_result = PhoneResult.answered.value
                 self._move(session, call, CallStatus.canceled, source="user", detail=result.detail)
                 call.next_check_at = self.now() + timedelta(seconds=FIRST_CHECK_SECONDS)  # collect final data
                 await self.publish_after_commit(session, call)

@@ -11,8 +11,9 @@ from leadcall.app import create_app
 from leadcall.cli._context import now, unit_of_work
 from leadcall.core.migrate import upgrade
 from leadcall.core.secrets import SecretBox
-from leadcall.demo_data import DEMO_PASSWORD, DEMO_USERS, seed_demo, seed_demo_voice, set_up_demo_analysis
+from leadcall.demo_data import DEMO_LEADS, DEMO_PASSWORD, DEMO_USERS, seed_demo, seed_demo_voice, set_up_demo_analysis
 from leadcall.settings import Settings
+from leadcall.simulator.scenarios import describe
 from leadcall.voice.targets import ProviderTargets
 
 
@@ -53,6 +54,10 @@ def demo(port: int = typer.Option(8000), host: str = typer.Option("127.0.0.1"),
     typer.echo(f"Open {base_url}/ and sign in as:")
     for email, _name, role, _org in DEMO_USERS:
         typer.echo(f"  {email:32} ({role.value})  password: {DEMO_PASSWORD}")
+    typer.echo("Leads, and what calling each one does (the simulator's test numbers):")
+    for name, _company, phone, _notes in DEMO_LEADS:
+        if phone:
+            typer.echo(f"  {name:24} {phone}  {describe(phone)}")
     typer.echo(f"API: {base_url}/docs  (create a token: POST /api/tokens, or `leadcall token create`)")
     typer.echo("Forgotten password: an admin makes a reset link in Settings → Users (shown there, no mail is sent),"
                f" or: LEADCALL_DATABASE_URL={database_url} leadcall user reset-link --email …")

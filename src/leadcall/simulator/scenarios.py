@@ -98,6 +98,24 @@ def scenario_for(number: str) -> Scenario:
     return Scenario(kind, ring_seconds=4 + digest[1] % 5, talk_seconds=20 + digest[2] % 21)
 
 
+_PLAYS = {Kind.INTERESTED: "answers; interested", Kind.NOT_INTERESTED: "answers; not interested",
+          Kind.CALLBACK: "answers; asks to be called back (names a day and time)", Kind.NO_ANSWER: "no answer",
+          Kind.BUSY: "busy", Kind.VOICEMAIL: "voicemail", Kind.REFUSED: "ElevenLabs refuses to place the call",
+          Kind.DROPPED: "answers, then the call drops (failed)", Kind.LONG: "a long call (minutes; try hanging up)",
+          Kind.OPT_OUT: "answers; asks never to be called again"}
+
+
+def describe(number: str) -> str:
+    """What a call to `number` does in the simulator, in a few words (the demo prints it beside each lead)."""
+    scenario = scenario_for(number)
+    words = _PLAYS[scenario.kind]
+    if not scenario.send_webhooks:
+        words += "; no webhook is sent (only polling finds out)"
+    if scenario.duplicate_out_of_order:
+        words += "; webhooks arrive twice and out of order"
+    return words
+
+
 _SCRIPTS: dict[str, dict[Kind, tuple[Turn, ...]]] = {
     "en": {
         Kind.INTERESTED: (

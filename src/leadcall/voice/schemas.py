@@ -160,6 +160,10 @@ class ConnectionTest(Schema):
 class ConnectionResult(Schema):
     ok: bool
     detail: str
+    code: str = Field(default="connection_failed", description="The result as a stable code: connected, "
+                      "missing_permission, unreachable, invalid_key, no_credits, rate_limited, server_error, "
+                      "not_elevenlabs, refused, connection_failed.")
+    params: dict[str, str | int] = Field(default_factory=dict)
     missing_permission: str | None = None
     agents_found: int | None = None
 

@@ -156,7 +156,7 @@ async def test_connection(session: AsyncSession, scope: Scope, manager: VoiceMan
         account.last_check_detail = check.detail[:300]
         await session.flush()
     return schemas.ConnectionResult(ok=check.ok, detail=check.detail, missing_permission=check.missing_permission,
-                                    agents_found=agents_found)
+                                    agents_found=agents_found, code=check.code, params=check.params)
 
 
 def available_agent(i: AgentAvailability) -> schemas.AvailableAgent:

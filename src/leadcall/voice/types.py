@@ -257,9 +257,14 @@ class PostCallWebhook:
 
 @dataclass(frozen=True)
 class ConnectionCheck:
+    """`code` (with `params`) says the result in a stable form pages word in their language; `detail` is the
+    English sentence for the API and for codes a reader does not know."""
+
     ok: bool
     detail: str
     missing_permission: str | None = None
+    code: str = "connection_failed"
+    params: dict[str, str | int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from leadcall.calls.models import CallStatus, PhoneResult, SalesResult
+from leadcall.calls.service import HUNG_UP_BY_SELLER, OWN_REASON_CODES
 from leadcall.leads.models import LeadStatus
 from leadcall.tenancy import service as tenancy
 from leadcall.tenancy.deps import has_cookie_session
@@ -23,6 +24,7 @@ from leadcall.voice.schemas import CALL_TYPES
 from leadcall.web.i18n import (
     accepted_language,
     error_title,
+    has_message,
     money,
     pick_language,
     translate,
@@ -31,9 +33,9 @@ from leadcall.web.i18n import (
     translate_reason,
     when,
 )
+from leadcall.web.static_files import static_url
 
 WEB_DIR = Path(__file__).resolve().parent
-STATIC_DIR = WEB_DIR / "static"
 
 LIVE_STATUSES = ("initiating", "ringing", "in_progress")
 STATUS_CLASSES = {"initiating": "live", "ringing": "live", "in_progress": "live", "completed": "ok",
@@ -77,7 +79,8 @@ templates.env.filters.update(iso=_iso, utc_text=_utc_text, mmss=_mmss, money=_mo
 templates.env.globals.update(
     status_class=STATUS_CLASSES, live_statuses=LIVE_STATUSES, call_types=list(CALL_TYPES),
     call_statuses=[s.value for s in CallStatus], lead_statuses=[s.value for s in LeadStatus],
-    roles=[r.value for r in Role], outcomes=OUTCOMES)
+    roles=[r.value for r in Role], outcomes=OUTCOMES, own_reasons=OWN_REASON_CODES,
+    hung_up_by_seller=HUNG_UP_BY_SELLER, has_message=has_message, static_url=static_url)
 
 
 def language_of(request: Request, principal: Principal | None) -> str:
@@ -108,11 +111,19 @@ def render(request: Request, template: str, principal: Principal | None, status_
     def reason(unavailable: Unavailability) -> str:
         return translate_reason(lang, unavailable.code, unavailable.text, unavailable.values)
 
+    def tag(name: str) -> str:
+        """An agent's tag: the words of a call type or a known tag when it names one (`follow_up`), else as set."""
+        for key in (f"calltype.{name}", f"tag.{name}"):
+            if has_message(key):
+                return translate(lang, key)
+        return name
+
     def can(permission: str) -> bool:
         return principal is not None and principal.can(Permission(permission))
 
     return templates.TemplateResponse(request, template, {
-        "t": t, "tn": tn, "reason": reason, "can": can, "lang": lang, "principal": principal, "csrf": csrf_of(request),
+        "t": t, "tn": tn, "reason": reason, "tag": tag, "can": can, "lang": lang, "principal": principal,
+        "csrf": csrf_of(request),
         **context}, status_code=status_code, headers=headers)
 
 

@@ -41,7 +41,7 @@ from leadcall.voice.schemas import CALL_TYPES, AccountCreate, AccountUpdate, Age
 from leadcall.voice.stats import AgentStats
 from leadcall.web.auth import AdminPage, PagePrincipal, ReportsPage, page_principal, session_principal
 from leadcall.web.forms import PageRoute, field_problem
-from leadcall.web.i18n import LANGUAGES, explain_field, money, translate, translate_reason
+from leadcall.web.i18n import LANGUAGES, explain_field, has_message, money, translate, translate_reason
 from leadcall.web.rendering import LIVE_STATUSES, as_utc, language_of, render
 from leadcall.web.rules import eligibility_of
 
@@ -199,9 +199,11 @@ async def _panel_context(request: Request, session: DbSession, principal: Princi
     lead = await leads.get_lead(session, principal.scope, lead_id)
     history = await calls_of(request).history(session, principal.scope, lead_id, limit=HISTORY_PAGE_SIZE, cursor=None)
     live = next((c for c in history.items if c.status.value in LIVE_STATUSES), None)
-    users = {u.id: u.name for u in await tenancy.list_users(session, principal.tenant_scope)}
+    team = await tenancy.list_users(session, principal.tenant_scope)
+    users = {u.id: u.name for u in team}
     orgs = {o.id: o.name for o in await tenancy.list_organizations(session, principal.scope)}
     return {"lead": lead, "history": history, "owner_name": users.get(lead.owner_id or ""),
+            "owners": [u for u in team if u.organization_id == lead.organization_id and u.is_active],
             "team_name": orgs.get(lead.organization_id), **_card(live, now), "call": live,
             "eligibility": await eligibility_of(request, principal, session, lead, now)}
 
@@ -462,8 +464,11 @@ async def test_account(account_id: str, request: Request, principal: AdminPage, 
                        now: Now) -> Response:
     result = await voice.test_connection(session, principal.tenant_scope, voices_of(request),
                                          ConnectionTest(config_id=account_id), now)
+    lang = language_of(request, principal)
     key = "settings.test_ok" if result.ok else "settings.test_failed"
-    message = translate(language_of(request, principal), key, detail=result.detail)
+    worded = f"connection.{result.code}"  # the result's code in the page's language; its English for codes unknown
+    detail = translate(lang, worded, **result.params) if has_message(worded) else result.detail
+    message = translate(lang, key, detail=detail)
     return await _settings_body(request, principal, session, message, "ok" if result.ok else "error")
 
 

@@ -281,6 +281,31 @@
     close.textContent = "×";
     div.append(body, close);
     box.replaceChildren(div);
+    leaveLater(div);
+  }
+
+  // A toast leaves by itself after a while (an error a little later than a notice), not while the pointer
+  // or the keyboard is on it; its × closes it at once.
+  var TOAST_MS = { error: 10000, warning: 10000 };
+  var TOAST_DEFAULT_MS = 6000;
+
+  function leaveLater(div) {
+    if (div.dataset.leaves) return;
+    div.dataset.leaves = "1";
+    var kind = ["error", "warning"].filter(function (k) { return div.classList.contains(k); })[0];
+    function leave() {
+      if (div.matches(":hover") || div.contains(document.activeElement)) {
+        setTimeout(leave, 2000);
+        return;
+      }
+      div.remove();
+    }
+    setTimeout(leave, TOAST_MS[kind] || TOAST_DEFAULT_MS);
+  }
+
+  function toastsLeave(root) {
+    if (root.classList && root.classList.contains("toast")) leaveLater(root);
+    if (root.querySelectorAll) root.querySelectorAll(".toast").forEach(leaveLater);
   }
 
   // -- the lead panel ----------------------------------------------------------------------------------------
@@ -349,6 +374,7 @@
     startTimers(root);
     localTimes(root);
     offsets(root);
+    toastsLeave(root);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -374,6 +400,10 @@
       var target = event.detail.target;
       var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
       if (target && target.id === "panel") {
+        document.querySelectorAll("details.new-lead[open]").forEach(function (d) {
+          d.removeAttribute("open");
+          d.querySelector("form").reset();
+        });
         var fromLink = !!(trigger && trigger.classList && trigger.classList.contains("lead-link"));
         if (fromLink) lastLeadLink = trigger;
         panelOpened(fromLink);
@@ -437,6 +467,7 @@
         event.detail.isError = false;
       } else {
         event.detail.shouldSwap = false;
+        event.detail.isError = false;  // told in a toast; htmx need not log it too
         toast((body.dataset.msgFailed || "Error {status}").replace("{status}", String(xhr.status)));
       }
     });
@@ -467,6 +498,14 @@
       if (row && !target.closest("a, button, input, select, label")) {
         var link = row.querySelector("a.lead-link");
         if (link) link.click();
+      }
+    });
+
+    // The language switch returns to the page as it is now (the open lead's address, pushed since it loaded).
+    body.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (form instanceof HTMLFormElement && form.getAttribute("action") === "/lang" && form.elements.next) {
+        form.elements.next.value = location.pathname + location.search;
       }
     });
 

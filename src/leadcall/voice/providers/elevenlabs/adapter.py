@@ -274,22 +274,25 @@ def connection_problem(exc: ProviderError) -> ConnectionCheck:
         permission = exc.missing_permission
         what = f"the permission {permission}" if permission else "a permission this check needs"
         return ConnectionCheck(ok=False, detail=f"The API key is valid but lacks {what}; enable it on the key.",
-                               missing_permission=permission)
+                               missing_permission=permission, code="missing_permission",
+                               params={"permission": permission or "convai_read"})
     if status is None:
-        detail = UNREACHABLE
-    elif status == 401:
-        detail = "ElevenLabs says the API key is invalid (invalid API key)."
+        return ConnectionCheck(ok=False, detail=UNREACHABLE, code="unreachable")
+    if status == 401:
+        detail, code = "ElevenLabs says the API key is invalid (invalid API key).", "invalid_key"
     elif isinstance(exc, ProviderMisconfigured) and status == 402:
         detail = "The ElevenLabs account has insufficient credits (HTTP 402); top up or upgrade the plan."
+        code = "no_credits"
     elif status == 429:
-        detail = "ElevenLabs is busy or rate limiting (HTTP 429); try again shortly."
+        detail, code = "ElevenLabs is busy or rate limiting (HTTP 429); try again shortly.", "rate_limited"
     elif status >= 500:
-        detail = f"ElevenLabs answered with a server error (HTTP {status}); try again later."
+        detail, code = f"ElevenLabs answered with a server error (HTTP {status}); try again later.", "server_error"
     elif exc.code == "unexpected_response":
         detail = f"This URL answered (HTTP {status}), but not as the ElevenLabs API does; check the URL."
+        code = "not_elevenlabs"
     else:
-        detail = f"ElevenLabs refused the check (HTTP {status}); check the URL and the API key."
-    return ConnectionCheck(ok=False, detail=detail)
+        detail, code = f"ElevenLabs refused the check (HTTP {status}); check the URL and the API key.", "refused"
+    return ConnectionCheck(ok=False, detail=detail, code=code, params={"status": status})
 
 
 class ElevenLabsProvider:
@@ -435,7 +438,7 @@ class ElevenLabsProvider:
         if not isinstance(body, dict) or not isinstance(body.get("agents"), list):
             return connection_problem(ProviderRetriable("not an agents listing", code="unexpected_response",
                                                         status_code=200))
-        return ConnectionCheck(ok=True, detail="Connected to ElevenLabs; the API key can read agents.")
+        return ConnectionCheck(ok=True, detail="Connected to ElevenLabs; the API key can read agents.", code="connected")
 
     # --- calls ------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from leadcall.calls.models import CallStatus, PhoneResult, SalesResult
+from leadcall.calls.service import CALL_DROPPED, OWN_REASON_CODES
 from leadcall.campaigns.models import CampaignState
 from leadcall.campaigns.schemas import ATTEMPT_STATES, Counts
 from leadcall.integrations.delivery import ATTEMPT_ERRORS
@@ -47,7 +48,7 @@ from leadcall.web.webhooks import PROBLEMS
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+|[a-z_]+)["']""")
 MESSAGES = message_keys()
 FAMILY_NAMES = sorted({key.split(".")[0] for key in MESSAGES if "." in key})
-QUOTED_KEY = re.compile(r"""["']((?:""" + "|".join(FAMILY_NAMES) + r""")\.(?!html\b)[a-z0-9_]+)["']""")
+QUOTED_KEY = re.compile(r"""["']((?:""" + "|".join(FAMILY_NAMES) + r""")\.(?!html\b|css\b|js\b|svg\b)[a-z0-9_]+)["']""")
 FAMILIES = {
     "status": [s.value for s in CallStatus],
     "outcome": [o.value for o in PhoneResult] + [o.value for o in SalesResult],
@@ -121,8 +122,15 @@ def test_every_key_the_pages_use_is_in_the_catalog() -> None:
     # error.<status>, reason.<kind>, field.<name>, invalid.<type> and problem.<code> are chosen in code
     # (error_title, translate_reason, explain_field, translate_problem); the tests below tie them down.
     unused = sorted(k for k in MESSAGES if k not in used | built
-                    and not k.startswith(("error.", "reason.", "field.", "invalid.", "problem.", "thing.")))
+                    and not k.startswith(("error.", "reason.", "field.", "invalid.", "problem.", "thing.",
+                                          "connection.")))
     assert unused == [], f"catalog keys no page uses: {unused}"
+    # connection.<code>: the result codes of a connection test (the ElevenLabs adapter), each worded.
+    adapter = (SRC / "voice" / "providers" / "elevenlabs" / "adapter.py").read_text()
+    tested = {c for pair in re.findall(r'code="([a-z_]+)"|, "([a-z_]+)"$', adapter, re.M) for c in pair if c}
+    worded = {k.removeprefix("connection.") for k in MESSAGES if k.startswith("connection.")}
+    assert worded and worded <= tested | {"invalid_key", "rate_limited", "server_error", "not_elevenlabs",
+                                          "no_credits", "refused"}
 
 
 def test_agent_reasons_are_translated_and_unknown_ones_kept() -> None:
@@ -206,6 +214,8 @@ def test_every_problem_the_catalog_words_is_a_code_the_services_raise() -> None:
               for code in found if code}
     raised |= {code for name in ("router.py", "account.py")
                for code in re.findall(r'\bcode="([a-z0-9_]+)"', (WEB_DIR / name).read_text())}
+    # How a call ended short: codes the call service names as constants (calls/service.py).
+    raised |= set(OWN_REASON_CODES) | {CALL_DROPPED}
     # The placement rate limits name their code in a table, one row per limit.
     raised |= set(re.findall(r'"(placements_limited_[a-z]+)"', (SRC / "billing" / "service.py").read_text()))
     # The framework's own errors (no route, our fault), coded where the envelope is built.

@@ -145,6 +145,8 @@ async def main() -> None:
             ("search by phone", lambda k: f"/api/leads?limit=50&q={phone_part}"),
             ("search by company", lambda k: f"/api/leads?limit=50&q={company.replace(' ', '%20')}"),
             ("history, deep page", lambda k: f"/api/leads/{hot[k]}/calls?limit=20&cursor={hist[k]}"),
+            ("calls list, first page", lambda k: "/api/calls?limit=50"),
+            ("calls list, outcome filter", lambda k: "/api/calls?limit=50&outcome=interested"),
             ("usage report, a year by month", lambda k: f"/api/usage?period=month&from={year_ago}&to={today}"),
         ]
         tokens = {"full": full_t.admin_token, "empty": empty_t.admin_token}

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import event
 
 from leadcall.billing.usage import usage_report
+from leadcall.calls.listing import CallFilters, list_calls
 from leadcall.core.db import transaction
 from leadcall.core.scoping import Scope
 from leadcall.kit.pagination import encode_cursor
@@ -76,7 +77,7 @@ async def test_leads_list_search_and_deep_page_use_indexes(app: FastAPI, world: 
     _no_seq_scan(await _plans(app, work))
 
 
-async def test_history_and_usage_use_indexes(app: FastAPI, world: TenantWorld) -> None:
+async def test_history_calls_list_and_usage_use_indexes(app: FastAPI, world: TenantWorld) -> None:
     scope = Scope(world.tenant_id)
     calls = app.state.call_service
     cursor = encode_cursor(datetime.now(UTC), "z")
@@ -84,6 +85,8 @@ async def test_history_and_usage_use_indexes(app: FastAPI, world: TenantWorld) -
     async def work(session: Any) -> None:
         await calls.history(session, scope, world.lead_ids[0], limit=20, cursor=None)
         await calls.history(session, scope, world.lead_ids[0], limit=20, cursor=cursor)
+        await list_calls(session, scope, CallFilters(), limit=50, cursor=None)
+        await list_calls(session, scope, CallFilters(outcome="interested"), limit=50, cursor=cursor)
         today = datetime.now(UTC).date()
         await usage_report(session, scope, period="month", start=today - timedelta(days=365), end=today,
                            currency="USD")

@@ -8,14 +8,15 @@ beside the bare GROUP BY that answers it.
 
     .venv/bin/python bench/volume.py [--postgres] [--leads N] [--calls N] [--hot-lead-calls N]
 
-SQLite uses a temporary file; `--postgres` creates the database volume_bench on 127.0.0.1 and drops
-it at the end (`--keep` leaves it).
+SQLite uses a temporary file, `--postgres` the database volume_bench on 127.0.0.1 (created for the
+run); either is removed at the end unless `--keep`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
@@ -177,6 +178,8 @@ async def main() -> None:
     await db.engine.dispose()
     if db.postgres and not args.keep:
         await drop_database()
+    elif not db.postgres and not args.keep:
+        shutil.rmtree(Path(db.url.removeprefix("sqlite+aiosqlite:///")).parent)  # hundreds of MB at volume
     print(f"{'request':34} {'empty tenant':>13} {'full tenant':>12} {'ratio':>6}")
     for label, e, f in results:
         print(f"{label:34} {e * 1000:10.1f} ms {f * 1000:9.1f} ms {e / f:6.2f}")

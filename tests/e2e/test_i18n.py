@@ -20,10 +20,12 @@ from leadcall.scheduling.models import CallbackMode, CallbackStatus
 from leadcall.tenancy.models import Role
 from leadcall.voice.analysis_models import AnalysisState
 from leadcall.voice.availability import account_reason, capacity_reason, rule_reason
+from leadcall.voice.errors import ProviderMisconfigured, ProviderRetriable
 from leadcall.voice.health import WebhookState
 from leadcall.voice.listings import PROVIDER_MISCONFIGURED, PROVIDER_UNAVAILABLE, ListingProblem
 from leadcall.voice.manager import Unavailability
 from leadcall.voice.models import ElevenLabsAccount, VoiceAgent
+from leadcall.voice.providers.elevenlabs.adapter import connection_problem
 from leadcall.voice.schemas import CALL_TYPES
 from leadcall.voice.types import AgentInfo
 from leadcall.web.catalogs import problems, used_keys
@@ -125,12 +127,30 @@ def test_every_key_the_pages_use_is_in_the_catalog() -> None:
                     and not k.startswith(("error.", "reason.", "field.", "invalid.", "problem.", "thing.",
                                           "connection.")))
     assert unused == [], f"catalog keys no page uses: {unused}"
-    # connection.<code>: the result codes of a connection test (the ElevenLabs adapter), each worded.
-    adapter = (SRC / "voice" / "providers" / "elevenlabs" / "adapter.py").read_text()
-    tested = {c for pair in re.findall(r'code="([a-z_]+)"|, "([a-z_]+)"$', adapter, re.M) for c in pair if c}
-    worded = {k.removeprefix("connection.") for k in MESSAGES if k.startswith("connection.")}
-    assert worded and worded <= tested | {"invalid_key", "rate_limited", "server_error", "not_elevenlabs",
-                                          "no_credits", "refused"}
+
+
+def test_every_connection_test_result_is_worded_in_both_languages() -> None:
+    """Each result a connection test can give (every kind of failure the adapter tells apart, and success)
+    has its own words in es and en; none falls back to the adapter's English."""
+    failures = [ProviderMisconfigured("no scope", code="missing_permissions", missing_permission="convai_read"),
+                ProviderRetriable("connect failed"),
+                ProviderMisconfigured("bad key", status_code=401),
+                ProviderMisconfigured("no money", status_code=402),
+                ProviderRetriable("slow down", status_code=429),
+                ProviderRetriable("oops", status_code=503),
+                ProviderRetriable("html", code="unexpected_response", status_code=200),
+                ProviderMisconfigured("forbidden", status_code=403)]
+    results = [connection_problem(exc) for exc in failures]
+    codes = [r.code for r in results] + ["connected"]
+    assert len(set(codes)) == len(codes), f"each kind of failure has its own code: {codes}"
+    for result in results:
+        for language in ("es", "en"):
+            worded = translate(language, f"connection.{result.code}", **result.params)
+            assert worded != f"connection.{result.code}", f"connection.{result.code} has no {language} text"
+        spanish = translate("es", f"connection.{result.code}", **result.params)
+        english = translate("en", f"connection.{result.code}", **result.params)
+        assert spanish not in (english, result.detail), f"connection.{result.code} shows English on a Spanish page"
+    assert translate("es", "connection.connected") != translate("en", "connection.connected")
 
 
 def test_agent_reasons_are_translated_and_unknown_ones_kept() -> None:

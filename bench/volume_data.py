@@ -5,9 +5,10 @@ organizations, users, an ElevenLabs account with agents, N leads, M calls spread
 twelve months (every status, phone result and sales result; answered calls carry transcripts of
 a real call's length), K more calls on one lead (its history is the deep-page case), call
 events (the audit trail), lead events and stored webhook deliveries. PostgreSQL rows go in with
-COPY, SQLite rows with executemany in chunks; run it as a script to fill a database:
+COPY, SQLite rows with executemany in chunks; run as a script, it fills a new database and leaves it
+(a temporary SQLite file, or volume_bench on PostgreSQL) for a person to look at:
 
-    .venv/bin/python bench/volume_data.py --leads 10000 --calls 100000 [--postgres URL]
+    .venv/bin/python bench/volume_data.py --leads 10000 --calls 100000 [--postgres]
 """
 
 from __future__ import annotations
@@ -237,7 +238,7 @@ async def fill(sessionmaker: async_sessionmaker[Any], tenant_id: str, *, leads: 
 
 
 async def _main() -> None:
-    from bench.volume import open_database  # noqa: PLC0415 - the bench's database set-up serves the script
+    from volume import open_database  # noqa: PLC0415 - the bench's database set-up serves the script
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=10_000)

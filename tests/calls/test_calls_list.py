@@ -14,6 +14,7 @@ from sqlalchemy import select
 from leadcall.calls import listing
 from leadcall.calls.dispositions import HUBSPOT_CONNECTED, HUBSPOT_NO_ANSWER
 from leadcall.calls.models import CallLog
+from leadcall.campaigns.models import Campaign, CampaignAttempt
 from leadcall.core.db import transaction
 from leadcall.core.scoping import Scope
 from leadcall.voice.models import VoiceAgent
@@ -90,6 +91,43 @@ async def test_filters_and_cursor_pages(live: LiveServer, live_client: httpx.Asy
         if cursor is None:
             break
     assert seen == newest_first
+
+
+async def test_the_calls_of_one_campaign(live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld,
+                                         other_world: TenantWorld) -> None:
+    app, client, world = live.app, live_client, cw.world
+    lead = await _lead(client, world, "Campaign lead")
+    dialled = [await seed_call(app, cw, lead, at=BASE + timedelta(minutes=i)) for i in range(3)]
+    by_hand = await seed_call(app, cw, lead, at=BASE + timedelta(minutes=5))
+
+    async def campaign(tenant_id: str, org_id: str, calls: list[str]) -> str:
+        async with transaction(app.state.container.sessionmaker) as session:
+            row = Campaign(tenant_id=tenant_id, organization_id=org_id, name="Spring list", agent_ids=["agent_x"],
+                           call_type="prospecting", max_live_calls=1, calls_per_second=1, retry={}, stop_on=[],
+                           created_at=BASE, updated_at=BASE)
+            session.add(row)
+            await session.flush()
+            session.add_all(CampaignAttempt(tenant_id=tenant_id, organization_id=org_id, campaign_id=row.id,
+                                            lead_id=lead, attempt=n + 1, state="done", due_at=BASE, call_id=call,
+                                            created_at=BASE, updated_at=BASE) for n, call in enumerate(calls))
+            return row.id
+
+    spring = await campaign(world.tenant_id, world.org_id, dialled[:2])
+
+    async def listed(headers: dict[str, str], **params: str) -> list[str]:
+        r = await client.get("/api/calls", params=params, headers=headers)
+        assert r.status_code == 200, r.text
+        return [c["id"] for c in r.json()["items"]]
+
+    assert await listed(world.admin.headers, campaignId=spring) == [dialled[1], dialled[0]]
+    assert by_hand not in await listed(world.member.headers, campaignId=spring)
+    export = await client.get("/api/calls/export", params={"campaignId": spring}, headers=world.admin.headers)
+    assert {row["id"] for row in csv.DictReader(io.StringIO(export.text))} == set(dialled[:2])
+    # Another tenant's campaign (or a made-up id) names none of this tenant's calls.
+    assert await listed(other_world.admin.headers, campaignId=spring) == []
+    assert await listed(world.admin.headers, campaignId=str(uuid.uuid4())) == []
+    too_long = await client.get("/api/calls", params={"campaignId": "x" * 37}, headers=world.admin.headers)
+    assert too_long.status_code == 422
 
 
 async def test_role_scope_follows_the_lead_list(live: LiveServer, live_client: httpx.AsyncClient,

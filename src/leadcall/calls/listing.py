@@ -42,6 +42,7 @@ class CallFilters:
     outcome: str | None = None
     user_id: str | None = None
     organization_id: str | None = None
+    campaign_id: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "since", _utc(self.since))

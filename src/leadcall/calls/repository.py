@@ -7,6 +7,7 @@ from sqlalchemy import Select, case, func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.calls.models import LIVE, CallEvent, CallLog, SalesResult, WebhookDelivery
+from leadcall.campaigns.models import CampaignAttempt
 from leadcall.core.scoping import ScopedRepository
 from leadcall.leads.models import Lead
 
@@ -115,7 +116,7 @@ async def claim_check(session: AsyncSession, call_id: str, expected_checks: int,
 
 def calls_filtered(scope_stmt: Select[CallLog], *, since: datetime | None, until: datetime | None,
                    agent_id: str | None, outcome: str | None, user_id: str | None,
-                   organization_id: str | None) -> Select[CallLog]:
+                   organization_id: str | None, campaign_id: str | None = None) -> Select[CallLog]:
     """GET /api/calls' filters on a scoped select of calls. `outcome` is the call's outcome as the API shows
     it: a sales result, or else its phone result."""
     stmt = scope_stmt
@@ -129,6 +130,9 @@ def calls_filtered(scope_stmt: Select[CallLog], *, since: datetime | None, until
         stmt = stmt.where(CallLog.user_id == user_id)
     if organization_id:
         stmt = stmt.where(CallLog.organization_id == organization_id)
+    if campaign_id:  # the calls the campaign's attempts placed (of the caller's tenant: the scope says so)
+        stmt = stmt.where(CallLog.id.in_(select(CampaignAttempt.call_id).where(
+            CampaignAttempt.campaign_id == campaign_id, CampaignAttempt.tenant_id == CallLog.tenant_id)))
     if outcome in _SALES_RESULTS:
         stmt = stmt.where(CallLog.sales_result == outcome)
     elif outcome:

@@ -67,9 +67,11 @@ def call_filters(since: datetime | None = Query(default=None, alias="from", desc
                  user_id: str | None = Query(default=None, alias="userId", max_length=36),
                  organization_id: str | None = Query(default=None, alias="organizationId", max_length=36,
                                                      description="Admins: one organization (others see their own "
-                                                                 "only)")) -> listing.CallFilters:
+                                                                 "only)"),
+                 campaign_id: str | None = Query(default=None, alias="campaignId", max_length=36,
+                                                 description="The calls one campaign placed")) -> listing.CallFilters:
     return listing.CallFilters(since=since, until=until, agent_id=agent_id, outcome=outcome, user_id=user_id,
-                               organization_id=organization_id)
+                               organization_id=organization_id, campaign_id=campaign_id)
 
 
 Filters = Annotated[listing.CallFilters, Depends(call_filters)]

@@ -37,6 +37,8 @@ from leadcall.web.i18n import (
     has_message,
     message_keys,
     money,
+    number,
+    percent,
     translate,
     translate_plural,
     translate_problem,
@@ -100,6 +102,12 @@ def test_money_is_written_the_languages_way() -> None:
     assert money("es", 1500, "EUR") == "1.500,00\xa0€"
     assert money("en", 1500, "EUR") == "€1,500.00"
     assert money("es", 1500, "USD").endswith("US$")
+
+
+def test_figures_and_shares_are_written_the_languages_way() -> None:
+    assert (number("es", 1234.5), number("en", 1234.5)) == ("1.234,5", "1,234.5")
+    assert number("es", 3.456, 2) == "3,46"
+    assert (percent("es", 0.42), percent("en", 0.42), percent("en", None)) == ("42\xa0%", "42%", "—")
 
 
 def test_the_browsers_accept_language_picks_among_the_apps_languages() -> None:

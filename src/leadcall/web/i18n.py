@@ -26,7 +26,7 @@ from babel.dates import format_datetime
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 
 LANGUAGES = ("es", "en")
@@ -190,6 +190,17 @@ def money(language: str, value: float | None, currency: str | None = None) -> st
     if currency:
         return format_currency(value, currency, locale=language)
     return format_decimal(value, format="#,##0.00", locale=language)
+
+
+def number(language: str, value: float | None, places: int = 1) -> str:
+    """A figure as the language writes it, with `places` decimals ("1.234,5" / "1,234.5")."""
+    return "" if value is None else format_decimal(value, format="#,##0." + "0" * places if places else "#,##0",
+                                                   locale=language)
+
+
+def percent(language: str, share: float | None) -> str:
+    """A share (0.42) as the language writes a percentage ("42 %" / "42%"); a dash when there is none."""
+    return "—" if share is None else format_percent(share, locale=language)
 
 
 def when(language: str, value: datetime, zone: str | tzinfo | None = None) -> str:

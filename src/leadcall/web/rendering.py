@@ -26,6 +26,8 @@ from leadcall.web.i18n import (
     error_title,
     has_message,
     money,
+    number,
+    percent,
     pick_language,
     translate,
     translate_plural,
@@ -64,6 +66,16 @@ def _money(context: Context, value: float | None, currency: str | None = None) -
     return money(context["lang"], value, currency)
 
 
+@pass_context
+def _number(context: Context, value: float | None, places: int = 1) -> str:
+    return number(context["lang"], value, places)
+
+
+@pass_context
+def _percent(context: Context, share: float | None) -> str:
+    return percent(context["lang"], share)
+
+
 def _mmss(seconds: int | float | None) -> str:
     total = max(0, int(seconds or 0))
     return f"{total // 60:02d}:{total % 60:02d}"
@@ -75,7 +87,8 @@ def _value(value: object) -> str:
 
 
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-templates.env.filters.update(iso=_iso, utc_text=_utc_text, mmss=_mmss, money=_money, value=_value)
+templates.env.filters.update(iso=_iso, utc_text=_utc_text, mmss=_mmss, money=_money, value=_value,
+                            number=_number, percent=_percent)
 templates.env.globals.update(
     status_class=STATUS_CLASSES, live_statuses=LIVE_STATUSES, call_types=list(CALL_TYPES),
     call_statuses=[s.value for s in CallStatus], lead_statuses=[s.value for s in LeadStatus],

@@ -13,6 +13,7 @@ from leadcall.billing.router import router as billing_router
 from leadcall.calls.router import router as calls_router
 from leadcall.calls.webhooks import router as webhooks_router
 from leadcall.campaigns.router import router as campaigns_router
+from leadcall.core import tracing
 from leadcall.core.boundary import check_address, check_request
 from leadcall.core.container import Container
 from leadcall.core.db import transaction
@@ -72,13 +73,15 @@ async def link_simulator_webhooks(app: FastAPI) -> None:
 
 
 class LeadcallApp(SecuredFastAPI):
-    """The request id outside everything else, so even a 500 answer and its log line carry it."""
+    """The request id outside everything else, so even a 500 answer and its log line carry it; inside it, the
+    request's span when traces are on (so a 500 is in its trace too)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestContext(super().build_middleware_stack())
+        return RequestContext(tracing.instrument_asgi(super().build_middleware_stack()))
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    tracing.configure_tracing()  # as the OTEL_* environment says: off by default
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_format)

@@ -26,6 +26,7 @@ from leadcall.campaigns.dispatcher import DISPATCH_JOB, CampaignDispatcher
 from leadcall.campaigns.dispatcher import SWEEP_SECONDS as CAMPAIGNS_SWEEP_SECONDS
 from leadcall.campaigns.progress import ProgressPublisher
 from leadcall.campaigns.service import CampaignService
+from leadcall.core import tracing
 from leadcall.core.cache import Cache, MemoryCache
 from leadcall.core.container import Container
 from leadcall.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
@@ -96,12 +97,15 @@ def arq_pool(redis_url: str, timeout_seconds: float) -> Any:
 
 @asynccontextmanager
 async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+    tracing.configure_tracing()  # `leadcall worker` comes here without create_app; once on, nothing changes
     container = build_container(settings, clock)
+    tracing.instrument_engine(container.engine)
     # The provider clients' pool: it connects only to the providers' hosts, at allowed addresses.
     targets = ProviderTargets.from_settings(settings.provider_hosts, settings.allow_private_targets)
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), transport=MeteredTransport(GuardedTransport(
         targets.connections, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)),
         by_account=lambda: settings.metrics_account_labels))
+    tracing.instrument_http(http)
     timeout = settings.redis_timeout_seconds
     link = RedisLink(connect_redis(settings.redis_url, timeout)) if settings.redis_url else None
     events: EventHub
@@ -181,6 +185,7 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
         timeout=httpx.Timeout(TIMEOUT_SECONDS, connect=5.0), follow_redirects=False,
         transport=GuardedTransport(webhook_targets.policy,
                                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)))
+    tracing.instrument_http(webhook_http)
     webhooks = WebhookDeliveries(sessionmaker=container.sessionmaker, secret_box=container.secret_box,
                                  clock=container.clock, http=webhook_http, targets=webhook_targets, events=events,
                                  jobs=jobs)

@@ -35,6 +35,8 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadcall.core import tracing
+
 HEADER = "X-Request-ID"
 MAX_REQUEST_ID_LENGTH = 128
 FIELDS = ("request_id", "tenant_id", "call_id")
@@ -88,16 +90,18 @@ def tag(**ids: str | None) -> None:
 
 
 def job_carrier() -> dict[str, str]:
-    """What a job enqueued now carries from its request: the request id (a new one outside any request)."""
-    return {"request_id": current_ids()["request_id"] or f"job-{uuid.uuid4().hex}"}
+    """What a job enqueued now carries from its request: the request id (a new one outside any request), and
+    the trace context when traces are on."""
+    return {"request_id": current_ids()["request_id"] or f"job-{uuid.uuid4().hex}", **tracing.trace_carrier()}
 
 
 @contextmanager
 def running_job(name: str, carrier: Mapping[str, str] | None) -> Iterator[None]:
     """The block of one job run: its lines carry the enqueuing request's id (without a carrier, the id of the
-    request or job it runs in, else a new one), and the ids it `tag`s stay its own."""
+    request or job it runs in, else a new one), and the ids it `tag`s stay its own; with traces on, its span
+    is a child of the enqueuing request's."""
     given = sane_request_id((carrier or {}).get("request_id")) or current_ids()["request_id"]
-    with bind(request_id=given or f"job-{uuid.uuid4().hex}"):
+    with bind(request_id=given or f"job-{uuid.uuid4().hex}"), tracing.job_span(name, carrier):
         yield
 
 

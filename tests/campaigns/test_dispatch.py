@@ -19,6 +19,7 @@ from leadcall.campaigns.models import Campaign
 from leadcall.core.db import transaction
 from leadcall.core.jobs import InProcessJobs
 from leadcall.kit.clock import ManualClock
+from tests.calls.test_metrics import metrics_on, moved, scrape  # noqa: F401 (metrics_on is a fixture)
 from tests.campaigns.helpers import (
     act,
     attempts,
@@ -267,3 +268,19 @@ async def test_a_big_campaign_does_not_delay_another_tenants_small_one(
     # Round robin: the small campaign's two dials come within the first rounds, not after the big one's twelve.
     assert first[:4].count(small["id"]) == 2, first
     assert await total_calls(live_client, small_world, small_leads) == 2
+
+
+@pytest.mark.usefixtures("metrics_on")
+async def test_the_dispatchers_dials_are_counted_in_the_metrics(
+        live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    leads = [await new_lead(live_client, cw, phone) for phone in (INTERESTED, NOT_INTERESTED, BUSY)]
+    campaign = await new_campaign(live_client, cw, leads)
+    before = await scrape(live_client)
+    await act(live_client, cw, campaign["id"], "start")
+    assert (await run_to_end(live, live_client, cw, campaign["id"]))["state"] == "completed"
+    dials = moved(before, await scrape(live_client), "leadcall_campaign_dials_total")
+    placed = dials.pop(frozenset({("result", "placed"), ("code", "")}), 0)
+    # Each call the campaign made is one dial counted as placed (busy: three attempts); what else moved is a
+    # refusal the dispatcher tried again (a busy machine's provider refusing a connection), counted by code.
+    assert placed == await total_calls(live_client, cw, leads) == 5
+    assert all(dict(labels)["result"] == "refused" for labels in dials)

@@ -39,6 +39,7 @@ from leadcall.campaigns.service import NO_WINDOW, RETRY_SOON, CampaignService, c
 from leadcall.core.db import on_commit, transaction
 from leadcall.core.errors import Conflict, LeadcallError
 from leadcall.core.jobs import JobQueue
+from leadcall.core.metrics import CAMPAIGN_DIALS
 from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.leads.models import Lead, LeadStatus
 from leadcall.rules.hours import allowed_at, next_allowed_at
@@ -313,7 +314,10 @@ class CampaignDispatcher:
                                         call_type=claimed.call_type,
                                         idempotency_key=idempotency_key(claimed.attempt_id), path="campaign")
         except LeadcallError as exc:
+            CAMPAIGN_DIALS.labels(result="refused", code=exc.code or "refused").inc()
             await self._refused(claimed, exc)
+        else:
+            CAMPAIGN_DIALS.labels(result="placed", code="").inc()
 
     async def _release(self, session: AsyncSession, attempt_id: str, due_at: datetime, *, code: str | None,
                        detail: str | None = None) -> None:

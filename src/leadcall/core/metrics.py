@@ -52,6 +52,8 @@ RECONCILER_ACTIONS = Counter("leadcall_reconciler_actions", "What the reconciler
                              ["action"])
 JOB_LAG = Histogram("leadcall_job_lag_seconds", "Time a job waited in its queue before it started, by job",
                     ["job"], buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300))
+CAMPAIGN_DIALS = Counter("leadcall_campaign_dials", "Campaign attempts the dispatcher handed to placement, by result "
+                         "(placed, refused) and the refusal's code", ["result", "code"])
 SSE_CLIENTS = Gauge("leadcall_sse_clients", "Live event streams open now", multiprocess_mode="livesum")
 
 # The kind of the webhook being received, once its signature is checked (for the `type` label).

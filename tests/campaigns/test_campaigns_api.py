@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
+from leadcall.campaigns import results
 from tests.campaigns.helpers import act, attempts, calls_of, dispatcher, new_campaign, new_lead, read
 from tests.live import CallWorld, LiveServer, finish_jobs, make_call_world
 
@@ -212,3 +216,32 @@ async def test_attempts_and_the_results_csv(live: LiveServer, live_client: httpx
     r = await live_client.get(f"/api/campaigns/{campaign['id']}/export", params={"format": "xlsx"},
                               headers=cw.world.member.headers)
     assert r.status_code == 422
+
+
+async def test_the_results_csv_streams_in_chunks_and_misses_nobody(live: LiveServer, live_client: httpx.AsyncClient,
+                                                                   cw: CallWorld,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    leads = [await new_lead(live_client, cw, f"+1202555013{i}") for i in range(5)]
+    campaign = await new_campaign(live_client, cw, leads)
+    await act(live_client, cw, campaign["id"], "start")
+    path = f"/api/campaigns/{campaign['id']}/export"
+    whole = await live_client.get(path, headers=cw.world.member.headers)
+    sent: list[int] = []
+    batches = results._attempt_batches
+
+    async def counted(*args: Any) -> AsyncIterator[list[list[object]]]:
+        async for batch in batches(*args):
+            sent.append(len(batch))
+            yield batch
+
+    monkeypatch.setattr(results, "EXPORT_CHUNK", 2)
+    monkeypatch.setattr(results, "_attempt_batches", counted)
+    chunked = await live_client.get(path, headers=cw.world.member.headers)
+    assert sent == [2, 2, 1], "read two attempts at a time"
+    # (the dispatcher may move an attempt on between the two reads: rows are compared by who and which attempt)
+    for text in (whole.text, chunked.text):
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert sorted((r["leadId"], r["attempt"]) for r in rows) == sorted((lead, "1") for lead in leads)
+    assert chunked.text.splitlines()[0] == whole.text.splitlines()[0]
+    missing = await live_client.get(f"/api/campaigns/{uuid.uuid4()}/export", headers=cw.world.member.headers)
+    assert missing.status_code == 404

@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from leadcall.campaigns import results, schemas
 from leadcall.campaigns.service import CampaignService, to_wire
 from leadcall.core.deps import DbSession, Now
-from leadcall.kit.spreadsheet import csv_text
 from leadcall.tenancy.deps import ApiRoute, CanRunCampaigns, CanViewLeads
 
 router = APIRouter(tags=["campaigns"], route_class=ApiRoute)
@@ -118,11 +118,13 @@ async def campaign_report(campaign_id: str, request: Request, principal: CanView
     return await results.report(session, principal, campaign_id)
 
 
-@router.get("/api/campaigns/{campaign_id}/export",
+@router.get("/api/campaigns/{campaign_id}/export", response_class=StreamingResponse,
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                              "description": "One row per attempt, as CSV"}})
 async def export_campaign(campaign_id: str, request: Request, principal: CanViewLeads, session: DbSession,
-                          now: Now, format: Literal["csv"] = Query(default="csv")) -> Response:
-    rows = await results.export_rows(session, principal, campaign_id, now)
-    return Response(csv_text(rows), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="leadcall-campaign-{campaign_id}.csv"'})
+                          now: Now, format: Literal["csv"] = Query(default="csv")) -> StreamingResponse:
+    stream = await results.export(session, request.app.state.container.read_sessionmaker, principal, campaign_id,
+                                  now)
+    return StreamingResponse(stream, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="leadcall-campaign-{campaign_id}.csv"',
+        "Cache-Control": "no-store"})

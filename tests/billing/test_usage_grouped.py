@@ -23,8 +23,11 @@ async def _calls(app: FastAPI, world: TenantWorld, start: datetime) -> list[Call
     rng = random.Random(19)
     now = datetime.now(UTC)
     async with transaction(app.state.container.sessionmaker) as session:
-        account = ElevenLabsAccount(tenant_id=world.tenant_id, name="Usage", api_key_encrypted="-", api_key_last4="0000",
-                                    is_active=False, created_at=now, updated_at=now)
+        # A real encrypted key: the suite's database is shared, and what reads accounts (the worker's checks of
+        # live calls, `leadcall secrets rotate`) decrypts every one.
+        key = app.state.container.secret_box.encrypt("sk_usage_report_0000")
+        account = ElevenLabsAccount(tenant_id=world.tenant_id, name="Usage", api_key_encrypted=key,
+                                    api_key_last4="0000", is_active=False, created_at=now, updated_at=now)
         session.add(account)
         await session.flush()
         agents = [VoiceAgent(tenant_id=world.tenant_id, account_id=account.id, agent_id=f"agent_usage_{i}",

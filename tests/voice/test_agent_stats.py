@@ -55,7 +55,7 @@ async def test_each_agent_says_how_its_calls_went(live: LiveServer, live_client:
                                  headers={"HX-Request": "true"})
         assert page.status_code == 200, page.text
         assert "6 llamadas · 80 % contestadas · 25 % interesados" in page.text
-        assert "1 rellamadas pedidas" in page.text and "1 no quieren más llamadas" in page.text
+        assert "1 rellamada pedida" in page.text and "1 no quiere más llamadas" in page.text
         assert "por lead interesado" in page.text
         assert "Sin llamadas en los últimos 30 días" in page.text  # the other agents
     finally:

@@ -336,6 +336,13 @@ async def unscoped_check_all_webhooks(sessionmaker: async_sessionmaker[AsyncSess
     for account_id in ids:
         async with transaction(sessionmaker) as session:
             account = await unscoped_get_account(session, account_id)
-            if account is not None:
-                await check_webhook(session, voices, account, public_base_url, utc_datetime(clock))
+            if account is None:
+                continue
+            provider, expected = voices.provider(account), webhook_url(public_base_url, account.id)
+            session.expunge(account)
+        # ElevenLabs is asked outside any transaction: a slow or silent API must never hold the database (on
+        # SQLite, the one write lock every placement and webhook waits for) while it answers.
+        check = await health.check_webhook(provider, expected)
+        async with transaction(sessionmaker) as session:
+            await health.store_check(session, account, check, utc_datetime(clock))
     return len(ids)

@@ -168,6 +168,9 @@ async def test_calls_end_right_through_a_redis_restart_and_a_killed_worker(
         await listener.until(lambda events: any(e["name"] == RESYNC for e in events),
                              "the SSE client of B was never told to resync")
         seen_before = len(listener.events)
+        # A's own link to Redis comes back within its probe's backoff (at most 5 s): once its /health says so,
+        # a placement through A works again.
+        await wait_until_up(f"{stack['a']}/health", within=15)
         lead = await client.post("/api/leads", json={"name": "After", "phone": "+12025550101"}, headers=headers)
         after = await client.post(f"/api/leads/{lead.json()['id']}/call", headers=headers,
                                   json={"agentId": agents[0]["agentId"]})

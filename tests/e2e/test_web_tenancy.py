@@ -93,7 +93,7 @@ async def test_another_tenants_ids_answer_404(live: LiveServer, live_client: htt
 async def test_strangers_sign_in_first_and_forms_need_the_csrf_token(live: LiveServer, cw: CallWorld) -> None:
     async with httpx.AsyncClient(base_url=live.url) as stranger:
         page = await stranger.get("/settings")
-        assert page.status_code == 303 and page.headers["location"] == "/login"
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Fsettings"
         fragment = await stranger.get(f"/leads/{cw.world.lead_ids[0]}", headers={"HX-Request": "true"})
         assert fragment.status_code == 204 and fragment.headers["HX-Redirect"] == "/login"
         forged = await stranger.post("/login", data={"email": cw.world.member.email, "password": PASSWORD})

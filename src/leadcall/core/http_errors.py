@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -89,11 +89,7 @@ def install_error_handlers(app: FastAPI, html: HtmlRenderer | None = None) -> No
 
     def respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
                 page_code: str | None = None) -> Response:
-        if html is not None and _wants_html(request):
-            if status == 401:
-                if request.headers.get("hx-request"):
-                    return Response(status_code=204, headers={"HX-Redirect": "/login"})
-                return RedirectResponse("/login", status_code=303)
+        if html is not None and _wants_html(request):  # the web app's renderer also sends a 401 to sign in
             return html(request, status, str(body.get("detail", "")), page_code)
         return JSONResponse(body, status_code=status, headers=headers)
 

@@ -10,6 +10,7 @@ checked by the API's own `tenancy.deps.require_csrf`.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, Request
 
@@ -19,10 +20,45 @@ from leadcall.kit.clock import utc_datetime
 from leadcall.tenancy.deps import SESSION_KEY, cookie_principal, require_csrf
 from leadcall.tenancy.principal import Permission, Principal
 
+# The session's note for the sign-in page of why this browser was signed out (read once there).
+SIGNED_OUT_KEY = "signed_out"
+
 
 class LoginRequired(LeadcallError):
     status_code = 401
     error = "unauthenticated"
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` when it is a path of this site, else None: where a browser may be sent after a form or a
+    sign-in without an open redirect. Refused: absolute and scheme-relative addresses (`https://x`, `//x`),
+    backslashes (`/\\x`, which browsers read as `//x`) and any space or control character (a browser drops
+    tabs and newlines, so `/\t/x` would become `//x`)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def login_url(request: Request) -> str:
+    """The sign-in page, with the page this browser was on as `next`: the address of a page it asked for,
+    or for htmx (a fragment, a form) the page it shows (`HX-Current-URL`); unsafe requests of a plain form
+    are not repeated, so they come back to their page only when htmx names it."""
+    if request.headers.get("hx-request"):
+        shown = urlsplit(request.headers.get("hx-current-url", ""))
+        back = shown.path + (f"?{shown.query}" if shown.query else "")
+    elif request.method in ("GET", "HEAD"):
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        back = ""
+    target = local_path(back)
+    if target is None or target == "/" or target.startswith("/login"):
+        return "/login"
+    return "/login?" + urlencode({"next": target})
 
 
 async def session_principal(request: Request) -> Principal | None:
@@ -33,8 +69,9 @@ async def session_principal(request: Request) -> Principal | None:
         return cached
     try:
         principal = await cookie_principal(request, utc_datetime(get_container(request).clock))
-    except LeadcallError:
+    except LeadcallError:  # the session ended (expired, signed out elsewhere, revoked): the sign-in page says so
         request.session.pop(SESSION_KEY, None)
+        request.session[SIGNED_OUT_KEY] = "session_ended"
         return None
     if principal is not None:
         request.state.principal = principal

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -21,6 +21,7 @@ from leadcall.tenancy.models import Role
 from leadcall.tenancy.principal import Permission, Principal
 from leadcall.voice.manager import Unavailability
 from leadcall.voice.schemas import CALL_TYPES
+from leadcall.web.auth import login_url
 from leadcall.web.i18n import (
     accepted_language,
     error_title,
@@ -143,6 +144,11 @@ def render(request: Request, template: str, principal: Principal | None, status_
 def render_error_page(request: Request, status_code: int, detail: str, code: str | None = None) -> Response:
     """An error for a browser: a toast when htmx asked for a fragment, else a page; never a stack trace. An error
     with a code the catalog words (`problem.<code>`) reads in the page's language."""
+    if status_code == 401:  # to sign in, then back to the page (htmx: the whole page goes, not a fragment)
+        target = login_url(request)
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
     principal: Principal | None = getattr(request.state, "principal", None)
     lang = language_of(request, principal)
     title = error_title(lang, status_code)

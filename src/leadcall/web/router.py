@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
@@ -39,7 +39,15 @@ from leadcall.voice import stats as agent_stats
 from leadcall.voice.manager import AgentAvailability, Unavailability, VoiceManager
 from leadcall.voice.schemas import CALL_TYPES, AccountCreate, AccountUpdate, AgentSettingsUpdate, ConnectionTest
 from leadcall.voice.stats import AgentStats
-from leadcall.web.auth import AdminPage, PagePrincipal, ReportsPage, page_principal, session_principal
+from leadcall.web.auth import (
+    SIGNED_OUT_KEY,
+    AdminPage,
+    PagePrincipal,
+    ReportsPage,
+    local_path,
+    page_principal,
+    session_principal,
+)
 from leadcall.web.forms import PageRoute, field_problem
 from leadcall.web.i18n import LANGUAGES, explain_field, has_message, money, translate, translate_reason
 from leadcall.web.rendering import LIVE_STATUSES, as_utc, language_of, render
@@ -73,42 +81,49 @@ def billing_of(request: Request) -> BillingService:
 
 def _local_path(target: str | None) -> str:
     """Only paths of this site are followed after a form (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+    return local_path(target) or "/"
 
 
 # -- sign in, sign out, language ---------------------------------------------------------------------
 
 
 @public_router.get("/login")
-async def login_page(request: Request) -> Response:
+async def login_page(request: Request, next_path: str = Query("", alias="next")) -> Response:
+    """The sign-in form; `next` (a path of this site, else ignored) is where it leads once signed in, and a
+    browser whose session has just ended is told so (once)."""
+    back = local_path(next_path) or ""
     if await session_principal(request) is not None:
-        return RedirectResponse("/", status_code=303)
-    return render(request, "login.html", None, error=None, email="")
+        return RedirectResponse(back or "/", status_code=303)
+    signed_out = request.session.pop(SIGNED_OUT_KEY, None)
+    note = "login.session_ended" if signed_out == "session_ended" else None
+    return render(request, "login.html", None, error=None, email="", next_path=back, note=note)
 
 
 @public_router.post("/login")
 async def login(request: Request, session: DbSession, now: Now, email: str = Form(""),
-                password: str = Form("")) -> Response:
+                password: str = Form(""), next_path: str = Form("", alias="next")) -> Response:
+    back = local_path(next_path) or ""
+
+    def again(status_code: int, error: str, headers: dict[str, str] | None = None, **values: object) -> Response:
+        return render(request, "login.html", None, status_code=status_code, error=(error, values), email=email,
+                      next_path=back, note=None, headers=headers)
+
     try:  # the sign-in form carries the token of the session that showed it
         await require_csrf(request)
     except Forbidden:
-        return render(request, "login.html", None, status_code=403, error=("login.expired", {}), email=email)
+        return again(403, "login.expired")
     settings = request.app.state.container.settings
     try:
         await tenancy.guard_login(request.app.state.limiter, email, request.client.host if request.client else None,
                                   settings.login_attempts_per_minute)
     except RateLimited as exc:
-        seconds = exc.extra.get("retryAfterSeconds", 60)
-        return render(request, "login.html", None, status_code=429, error=("login.too_many", {"seconds": seconds}),
-                      email=email, headers=exc.headers)
+        return again(429, "login.too_many", exc.headers, seconds=exc.extra.get("retryAfterSeconds", 60))
     try:
         user = await tenancy.authenticate(session, email, password)
     except Unauthenticated:
-        return render(request, "login.html", None, status_code=401, error=("login.failed", {}), email=email)
+        return again(401, "login.failed")
     await sign_in(request, session, user, now)  # a fresh cookie: only the language survives from before
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(back or "/", status_code=303)
 
 
 @public_router.post("/logout")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -138,3 +139,16 @@ async def test_bulk_of_a_thousand(client: httpx.AsyncClient, world: TenantWorld)
     assert r.status_code == 200 and r.json()["created"] == 1000
     again = await client.post("/api/leads/bulk", json={"leads": leads}, headers=world.manager.headers)
     assert again.json()["unchanged"] == 1000
+
+
+async def test_racing_puts_of_a_new_external_id_make_one_lead(client: httpx.AsyncClient, world: TenantWorld) -> None:
+    """A CRM that retries (or two of its workers) sending the same new lead at once: one creates it, the others
+    update or leave it as it is; never two leads, never a 500."""
+    ext = _ext()
+    bodies = [{"name": "Racing Lead", "company": f"Acme {i}", "phone": "+12025550143"} for i in range(6)]
+    answers = await asyncio.gather(*(client.put(f"/api/leads/by-external-id/{ext}", json=body,
+                                                headers=world.member.headers) for body in bodies))
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [201], [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    listed = (await client.get("/api/leads", params={"q": "Racing Lead"}, headers=world.member.headers)).json()
+    assert listed["total"] == 1 and listed["items"][0]["externalId"] == ext

@@ -66,8 +66,11 @@ async def upsert_lead(session: AsyncSession, principal: Principal, external_id: 
         try:
             async with session.begin_nested():
                 return await create_lead(session, principal, create, now, country=country), "created"
-        except IntegrityError:
-            # Another request created this id meanwhile (its insert committed first): update that lead instead.
+        except (IntegrityError, Conflict) as exc:
+            # Another request created this id meanwhile: its insert committed first, and create_lead's own check
+            # saw it (external_id_taken) or the unique index refused ours. Update that lead instead.
+            if isinstance(exc, Conflict) and exc.code != "external_id_taken":
+                raise
             lead = (await tenant.by_external_ids([external_id])).get(external_id)
             if lead is None:
                 raise

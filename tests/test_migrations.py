@@ -7,12 +7,15 @@ from alembic.migration import MigrationContext
 from fastapi import FastAPI
 from sqlalchemy.engine import Connection
 
-from leadcall.leads.models import SEARCH_INDEXES
+from leadcall.leads.models import SEARCH_INDEXES, SEARCH_TABLE
 from leadcall.models import metadata
 
 
 def _declared(name: Any, type_: str, *_: Any) -> bool:
-    """PostgreSQL's trigram search indexes exist in the migrations only (SQLite has none to declare)."""
+    """The search's indexes exist in the migrations only: PostgreSQL's trigram indexes, SQLite's FTS5 table
+    and the shadow tables FTS5 keeps it in (leads_search_data, _idx, _docsize, _config)."""
+    if type_ == "table" and (name == SEARCH_TABLE or str(name).startswith(f"{SEARCH_TABLE}_")):
+        return False
     return not (type_ == "index" and name in SEARCH_INDEXES)
 
 

@@ -14,6 +14,8 @@ from leadcall.core.scoping import OrgOwned, TenantOwned
 # PostgreSQL's own (SQLite has no trigram index), so they are kept out of the models' metadata.
 SEARCH_INDEXES = {"ix_leads_name_trgm": "lower(name)", "ix_leads_company_trgm": "lower(company)",
                   "ix_leads_email_trgm": "lower(email)", "ix_leads_phone_trgm": "phone"}
+# SQLite's FTS5 trigram index of the same columns (migration 0019), a virtual table kept in step by triggers.
+SEARCH_TABLE = "leads_search"
 
 
 class LeadStatus(StrEnum):

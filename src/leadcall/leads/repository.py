@@ -2,10 +2,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import Select, column, func, literal_column, or_, select, table, tuple_
 
 from leadcall.core.scoping import ScopedRepository
-from leadcall.leads.models import Lead
+from leadcall.leads.models import SEARCH_TABLE, Lead
+
+# SQLite's index of the searched columns (migration 0019): an FTS5 table of trigrams, external content on leads
+# by rowid. Its MATCH finds the rows containing a phrase of three characters or more, whatever their case.
+_SEARCH_TABLE = table(SEARCH_TABLE, column("rowid"), column(SEARCH_TABLE))
+_TRIGRAM = 3
+
+
+def _indexed_phrase(term: str) -> str | None:
+    """The FTS5 query finding every lead whose searched columns contain `term`, or None when the index
+    cannot serve it: shorter than a trigram, or holding LIKE's wildcards (`%`, `_`), which the search has
+    always honoured and a phrase would take literally. As one double-quoted string (inner quotes doubled),
+    nothing the user typed is FTS5 syntax: `*`, `-`, `:`, `^`, parentheses, NEAR, AND, OR and NOT are text."""
+    if len(term) < _TRIGRAM or "%" in term or "_" in term:
+        return None
+    return '"' + term.replace('"', '""') + '"'
 
 
 class LeadRepository(ScopedRepository[Lead]):
@@ -18,9 +33,17 @@ class LeadRepository(ScopedRepository[Lead]):
         stmt = self.scoped_select()
         stmt = stmt.where(Lead.archived_at.is_not(None) if archived else Lead.archived_at.is_(None))
         if search:
-            like = f"%{search.strip().lower()}%"
+            term = search.strip().lower()
+            like = f"%{term}%"
             stmt = stmt.where(or_(func.lower(Lead.name).like(like), func.lower(Lead.company).like(like),
                                   Lead.phone.like(like), func.lower(Lead.email).like(like)))
+            phrase = _indexed_phrase(term) if self.session.get_bind().dialect.name == "sqlite" else None
+            if phrase is not None:
+                # The index narrows the leads to those containing the phrase in any case (a superset of the
+                # LIKE above, which folds ASCII letters only); the LIKE still decides, so the results are the
+                # same as without the index. PostgreSQL's trigram indexes serve the LIKE itself (0017).
+                hits = select(_SEARCH_TABLE.c.rowid).where(_SEARCH_TABLE.c.leads_search.op("MATCH")(phrase))
+                stmt = stmt.where(literal_column("leads.rowid").in_(hits))
         if status:
             stmt = stmt.where(Lead.status == status)
         if owner_id:

@@ -1,4 +1,5 @@
-"""Pages for working a lead: create one, edit its details, status, owner and notes. The same service and
+"""Pages for working a lead: create one, edit its details, status, owner and notes, and a call's notes
+(written while it is live and after). The same service and
 rules as the API's POST and PATCH (the phone validated and stored as E.164, an owner only from the lead's
 team); the panel comes back re-rendered and the list refreshes itself."""
 
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from leadcall.calls.schemas import CallOutcomeUpdate
 from leadcall.core.deps import DbSession, Now
 from leadcall.leads import service as leads
 from leadcall.leads.schemas import LeadCreate, LeadUpdate
@@ -19,7 +21,7 @@ from leadcall.web.auth import PagePrincipal, page_principal
 from leadcall.web.forms import PageRoute
 from leadcall.web.i18n import translate
 from leadcall.web.rendering import language_of, render
-from leadcall.web.router import _panel_context
+from leadcall.web.router import _panel_context, calls_of
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal)], route_class=PageRoute)
 
@@ -64,3 +66,21 @@ async def edit_lead(lead_id: str, request: Request, principal: PagePrincipal, se
     data = _checked(LeadUpdate, _fields(name, company, phone, email, notes, owner_id, status))
     await leads.update_lead(session, principal, lead_id, data, now)
     return await _panel(request, session, principal, lead_id, now, "notice.saved", {})
+
+
+@router.post("/calls/{call_id}/notes")
+async def save_call_notes(call_id: str, request: Request, principal: PagePrincipal, session: DbSession,
+                          notes: str = Form("")) -> Response:
+    """The seller's notes on a call, live or ended (the same correction as the API's PATCH, notes only); the
+    history shows them."""
+    principal.require(Permission.place_calls)
+    data = _checked_notes(notes)
+    await calls_of(request).correct(session, principal, call_id, data)
+    return render(request, "_notes_saved.html", principal, saved=True, headers={"HX-Trigger": "leadcall:history"})
+
+
+def _checked_notes(notes: str) -> CallOutcomeUpdate:
+    try:
+        return CallOutcomeUpdate.model_validate({"notes": notes.strip() or None})
+    except ValidationError as exc:  # worded per field in the page's language
+        raise RequestValidationError(exc.errors()) from exc

@@ -225,9 +225,14 @@ async def _panel_context(request: Request, session: DbSession, principal: Princi
 
 @pages_router.get("/leads/{lead_id}")
 async def lead_panel(lead_id: str, request: Request, principal: PagePrincipal, session: DbSession,
-                     now: Now) -> Response:
-    """The lead's panel: a fragment for htmx, else the leads page with the panel open (a link to share)."""
+                     now: Now, call: str | None = None) -> Response:
+    """The lead's panel: a fragment for htmx, else the leads page with the panel open (a link to share).
+    `?call=1` (the list's Call button) opens it with the agent picker, for those who may call."""
+    if call not in (None, "", "1"):
+        raise RequestValidationError([field_problem("call", "enum", "call is 1 (open the agent picker) or absent",
+                                                    expected="1")])
     panel = await _panel_context(request, session, principal, lead_id, now)
+    panel["open_picker"] = call == "1" and principal.can(Permission.place_calls)
     if request.headers.get("hx-request") and not request.headers.get("hx-history-restore-request"):
         return render(request, "_lead_panel.html", principal, **panel)
     return await _leads_page(request, session, principal, _filters(None, None, None, None), panel=panel)
@@ -399,9 +404,14 @@ async def cancel_call(call_id: str, request: Request, principal: PagePrincipal, 
 
 @pages_router.post("/calls/{call_id}/outcome")
 async def correct_outcome(call_id: str, request: Request, principal: PagePrincipal, session: DbSession, now: Now,
-                          outcome: str = Form(""), notes: str = Form(""), next_action: str = Form("")) -> Response:
+                          outcome: str = Form(""), notes: str | None = Form(None),
+                          next_action: str = Form("")) -> Response:
+    """The seller's correction of an ended call; its notes only when the form sends them (the card has its
+    own notes form)."""
     principal.require(Permission.place_calls)
-    changes: dict[str, Any] = {"notes": notes.strip() or None, "next_action": next_action.strip() or None}
+    changes: dict[str, Any] = {"next_action": next_action.strip() or None}
+    if notes is not None:
+        changes["notes"] = notes.strip() or None
     if outcome:
         changes["outcome"] = outcome
     call = await calls_of(request).correct(session, principal, call_id, CallOutcomeUpdate.model_validate(changes))

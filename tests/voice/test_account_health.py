@@ -4,10 +4,13 @@ webhook, the last provider error, the concurrency left), and `POST …/check` re
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
+from leadcall.voice.manager import VoiceManager
 from tests.factories import make_world
 from tests.live import CallWorld, LiveServer, play
 
@@ -134,3 +137,24 @@ async def test_the_check_is_for_admins_of_the_accounts_tenant(live: LiveServer, 
     assert missing.status_code == 422
     unknown = await live_client.post(f"{BASE}/check", params={"configId": "nope"}, headers=cw.world.admin.headers)
     assert unknown.status_code == 404
+
+
+async def test_a_seller_calls_while_the_check_waits_on_elevenlabs(
+        live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check holds no transaction while ElevenLabs answers: on SQLite a held one would be the one write lock,
+    and every placement and webhook would wait behind a slow API."""
+    placed: list[int] = []
+    ask = VoiceManager.test_connection
+
+    async def slow_elevenlabs(self: VoiceManager, provider: Any) -> Any:
+        lead_id = cw.world.lead_ids[0]
+        async with asyncio.timeout(10):
+            r = await live_client.post(f"/api/leads/{lead_id}/call", json={"agentId": cw.agent_ids[0]},
+                                       headers=cw.world.member.headers)
+        placed.append(r.status_code)
+        return await ask(self, provider)
+
+    monkeypatch.setattr(VoiceManager, "test_connection", slow_elevenlabs)
+    r = await live_client.post(f"{BASE}/check", params={"configId": cw.account_id}, headers=cw.world.admin.headers)
+    assert r.status_code == 200 and r.json()["connectionOk"], r.text
+    assert placed == [200]

@@ -16,18 +16,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadcall.core.db import commit
 from leadcall.core.errors import NotFound
 from leadcall.core.scoping import Scope
 from leadcall.voice import analysis, schemas
 from leadcall.voice.analysis_setup import statuses, tenant_language
 from leadcall.voice.errors import ProviderError
-from leadcall.voice.health import WebhookCheck, WebhookState
+from leadcall.voice.health import WebhookCheck, WebhookState, store_check
 from leadcall.voice.health import check_webhook as check_post_call_webhook
 from leadcall.voice.manager import VoiceManager
 from leadcall.voice.models import ElevenLabsAccount
 from leadcall.voice.providers.elevenlabs.adapter import analysis_patch_body
 from leadcall.voice.repository import AgentRepository, unscoped_get_account
-from leadcall.voice.service import accounts_health, check_webhook, webhook_url
+from leadcall.voice.service import accounts_health, webhook_url
 from leadcall.voice.types import VoiceProvider
 
 
@@ -105,7 +106,18 @@ async def check_account(session: AsyncSession, manager: VoiceManager, account_id
 
 async def inspect(session: AsyncSession, manager: VoiceManager, account: ElevenLabsAccount, *,
                   public_base_url: str, now: datetime) -> Report:
-    """Every read-only check of one account (the settings page's check passes a tenant's own account)."""
+    """Every read-only check of one account (the settings page's check passes a tenant's own account).
+
+    What leadcall knows of the account is read first and that transaction ended before ElevenLabs is asked:
+    a slow or silent API never holds the database (on SQLite, the one write lock every placement and webhook
+    waits for) while it answers. What ElevenLabs says of the webhook is stored afterwards, in a short one."""
+    scope = Scope(account.tenant_id)
+    refs = {r.agent_id: r for r in await AgentRepository(session, scope).for_accounts([account.id])}
+    states = await statuses(session, scope, [r.id for r in refs.values()])
+    language = await tenant_language(session, account.tenant_id)
+    known = {agent_id: (r.is_enabled, [str(c) for c in r.allowed_call_types],
+                        states[r.id].state.value if r.id in states else "not_set_up") for agent_id, r in refs.items()}
+    await commit(session)
     provider = manager.provider(account)
     check = await manager.test_connection(provider)
     report = Report(account=f"{account.name} ({account.id}, {account.base_url})", connection_ok=check.ok,
@@ -114,14 +126,9 @@ async def inspect(session: AsyncSession, manager: VoiceManager, account: ElevenL
     if not check.ok:
         report.problems.append("the key cannot be used; nothing else was checked")
         return report
-    report.webhook = await check_webhook(session, manager, account, public_base_url, now)
-    scope = Scope(account.tenant_id)
-    refs = {r.agent_id: r for r in await AgentRepository(session, scope).for_accounts([account.id])}
-    states = await statuses(session, scope, [r.id for r in refs.values()])
-    await _read_agents(report, provider, language=await tenant_language(session, account.tenant_id),
-                       refs={agent_id: (r.is_enabled, [str(c) for c in r.allowed_call_types],
-                                        states[r.id].state.value if r.id in states else "not_set_up")
-                             for agent_id, r in refs.items()})
+    report.webhook = await check_post_call_webhook(provider, report.webhook_url)
+    await _read_agents(report, provider, language=language, refs=known)
+    await store_check(session, account, report.webhook, now)
     return report
 
 

@@ -319,14 +319,6 @@ def health_view(h: health.Health) -> schemas.AccountHealthView:
         remaining_concurrency=max(0, h.concurrency_limit - h.live_calls))
 
 
-async def check_webhook(session: AsyncSession, voices: VoiceManager, account: ElevenLabsAccount,
-                        public_base_url: str, now: datetime) -> health.WebhookCheck:
-    """Reads the workspace's post-call webhook from ElevenLabs (reads only) and stores what it says."""
-    check = await health.check_webhook(voices.provider(account), webhook_url(public_base_url, account.id))
-    await health.store_check(session, account, check, now)
-    return check
-
-
 async def unscoped_check_all_webhooks(sessionmaker: async_sessionmaker[AsyncSession], voices: VoiceManager,
                                       public_base_url: str, clock: Clock) -> int:
     """The worker's chore: every active account's post-call webhook read again (every tenant), one transaction

@@ -103,7 +103,7 @@ async def test_changing_the_password_on_the_account_page(page: Page, live: LiveS
 async def test_an_admin_reset_link_sets_a_new_password_once(browser: Browser, page: Page, live: LiveServer,
                                                             cw: CallWorld) -> None:
     await sign_in(page, live, cw.world.admin)
-    await page.goto(f"{live.url}/settings#users")
+    await page.goto(f"{live.url}/settings/team")
     row = page.locator("#users tr", has_text=cw.world.member.email)
     await row.get_by_role("button", name="Enlace para restablecerla").click()
     link = await row.get_by_test_id("reset-link").input_value()

@@ -27,7 +27,7 @@ async def test_an_account_whose_webhooks_stopped_shows_as_warned(page: Page, liv
     live.clock.advance(11 * 60)
 
     await sign_in(page, live, cw.world.admin)
-    await page.goto(f"{live.url}/settings")
+    await page.goto(f"{live.url}/settings/accounts")
     health = page.locator(f'article[data-account-id="{cw.account_id}"]').get_by_test_id("account-health")
     await expect(health).to_have_attribute("data-status", "warning")
     warning = health.locator('[data-testid=health-warning][data-code="webhooks_stopped"]')
@@ -49,6 +49,7 @@ async def test_an_account_whose_webhooks_stopped_shows_as_warned(page: Page, liv
         "Llamadas en curso ahora en el espacio de ElevenLabs, de leadcall o no: 0")
     assert len(live.simulator.conversations_for(cw.sim_account)) == dialled, "the check places no call"
 
+    await page.get_by_test_id("settings-sections").get_by_role("link", name="Agentes").click()
     stats = page.locator("#agent-stats")
     row = stats.locator('[data-testid=agent-stats-row]').filter(has_text=next(
         a.name for a in cw.sim_account.agents.values() if a.agent_id == cw.agent_ids[0]))

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 async def test_settings_show_and_change_each_agents_analysis(page: Page, live: LiveServer, cw: CallWorld) -> None:
     await sign_in(page, live, cw.world.admin)
-    await page.goto(f"{live.url}/settings#agents")
+    await page.goto(f"{live.url}/settings/agents")
     boxes = page.locator(".agent-analysis")
     await expect(boxes).to_have_count(len(cw.agent_ids))
     for index in range(len(cw.agent_ids)):

@@ -40,7 +40,7 @@ async def test_every_page_renders_under_the_policy(page: Page, live: LiveServer,
     await expect(status).to_have_text("Completada")
     await expect(page.locator(f'tr[data-lead-id="{lead_id}"] .lead-status-live')).not_to_have_text("Nuevo")
     await page.screenshot(path=shot("csp-call-completed"), full_page=True)
-    for path, heading in (("/settings", "Cuentas de ElevenLabs"), ("/usage", None), ("/leads/nope", None)):
+    for path, heading in (("/settings/accounts", "Cuentas de ElevenLabs"), ("/usage", None), ("/leads/nope", None)):
         await page.goto(f"{live.url}{path}")
         if heading:
             await expect(page.locator("h2").first).to_have_text(heading)

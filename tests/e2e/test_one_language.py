@@ -60,6 +60,9 @@ def data_words(value: Any) -> set[str]:
     return set()
 
 
+SETTINGS_PAGES = tuple(f"/settings/{s}" for s in ("accounts", "agents", "team", "budgets", "calling", "integrations"))
+
+
 async def walk(live: LiveServer, cw: CallWorld, client: httpx.AsyncClient, language: str) -> dict[str, set[str]]:
     """Each page a seller's admin opens, and the words it shows, in `language`."""
     lead_id = await add_lead(client, cw, "Lucía Ortega", "+12025550102")  # asks to be called back
@@ -77,9 +80,10 @@ async def walk(live: LiveServer, cw: CallWorld, client: httpx.AsyncClient, langu
     pages = {}
     try:
         for path in ("/", f"/leads/{lead_id}", f"/leads/{lead_id}/history", f"/leads/{lead_id}/picker",
-                     f"/leads/{lead_id}/callbacks", f"/calls/{call_id}/card", "/callbacks/due", "/settings",
-                     "/settings/callbacks", "/calling-rules", "/usage", "/account", "/no-such-page"):
-            fragment = path not in ("/", "/settings", "/calling-rules", "/usage", "/account", "/no-such-page")
+                     f"/leads/{lead_id}/callbacks", f"/calls/{call_id}/card", "/callbacks/due", *SETTINGS_PAGES,
+                     "/settings/callbacks", "/settings/webhooks", "/calling-rules", "/usage", "/account",
+                     "/no-such-page"):
+            fragment = path not in ("/", *SETTINGS_PAGES, "/calling-rules", "/usage", "/account", "/no-such-page")
             answer = await admin.get(path, headers={"HX-Request": "true"} if fragment else {})
             assert answer.status_code == (404 if path == "/no-such-page" else 200), (path, answer.text[:300])
             pages[path] = page_words(answer.text)
@@ -105,7 +109,7 @@ async def test_every_page_shows_the_products_texts_in_one_language(live: LiveSer
     assert len(foreign) > 200 and {"cuenta", "account"} & foreign, "the word lists hold the catalogs' words"
     pages = await walk(live, cw, live_client, language)
     data = pages.pop("data")
-    assert len(pages) == 14
+    assert len(pages) == 20
     found = {path: sorted((words & foreign) - data) for path, words in pages.items()}
     assert not any(found.values()), f"{other} words on {language} pages: { {p: w for p, w in found.items() if w} }"
     assert all(words & (catalog_words(language) - catalog_words(other)) for words in pages.values()), (

@@ -40,10 +40,12 @@ async def test_a_script_in_a_lead_name_is_shown_as_text(page: Page, live: LiveSe
 async def test_admin_settings(page: Page, live: LiveServer, cw: CallWorld) -> None:
     await sign_in(page, live, cw.world.admin)
     await page.get_by_role("link", name="Ajustes").click()
+    await expect(page).to_have_url(f"{live.url}/settings/accounts")
     await expect(page.locator("h2").first).to_have_text("Cuentas de ElevenLabs")
     await expect(page.get_by_test_id("api-key-masked")).to_contain_text("…" + cw.sim_account.api_key[-4:])
     assert cw.sim_account.api_key not in await page.content()
     message = page.get_by_test_id("settings-message")
+    sections = page.get_by_test_id("settings-sections")
 
     await page.get_by_role("button", name="Probar conexión").click()
     await expect(message).to_contain_text("Conexión correcta")
@@ -53,6 +55,8 @@ async def test_admin_settings(page: Page, live: LiveServer, cw: CallWorld) -> No
     await edit.get_by_role("button", name="Guardar").click()
     await expect(message).to_have_text("Guardado: Cuenta principal")
 
+    await sections.get_by_role("link", name="Agentes").click()
+    await expect(page).to_have_url(f"{live.url}/settings/agents")
     rules = page.locator("form.agent-rules").first
     await rules.get_by_label("Etiquetas").fill("inbound, vip")
     await rules.get_by_label("Especialidad").fill("Renovaciones")
@@ -63,6 +67,8 @@ async def test_admin_settings(page: Page, live: LiveServer, cw: CallWorld) -> No
     await expect(rules.get_by_label("Etiquetas")).to_have_value("inbound, vip")
     await expect(rules.get_by_label("Seguimiento")).to_be_checked()
 
+    await sections.get_by_role("link", name="Usuarios y roles").click()
+    await expect(page).to_have_url(f"{live.url}/settings/team")
     users = page.locator("#users")
     await users.locator("summary", has_text="Añadir usuario").click()
     add = users.locator("form[hx-post='/settings/users']")
@@ -86,7 +92,15 @@ async def test_admin_settings(page: Page, live: LiveServer, cw: CallWorld) -> No
     toast = page.locator("#toast .toast.error")
     await expect(toast).to_contain_text("No puedes quitarte tu propio rol de administrador")
 
+    # Back returns to the section before, as it was saved.
+    await page.go_back()
+    await expect(page).to_have_url(f"{live.url}/settings/agents")
+    await expect(page.locator("form.agent-rules").first.get_by_label("Etiquetas")).to_have_value("inbound, vip")
+    await expect(sections.locator("[aria-current=page]")).to_have_text("Agentes")
+
     # A mistake in a form is told in the page's language, naming the field by its label.
+    await sections.get_by_role("link", name="Presupuesto mensual").click()
+    await expect(page).to_have_url(f"{live.url}/settings/budgets")
     budget = page.locator("form[hx-post='/settings/budget']")
     await budget.get_by_label("Presupuesto mensual").fill("100")
     await budget.get_by_label("Alertas al (%)").fill("cincuenta")
@@ -97,7 +111,6 @@ async def test_admin_settings(page: Page, live: LiveServer, cw: CallWorld) -> No
     await budget.get_by_label("Alertas al (%)").fill("50, 80, 100")
     await budget.get_by_role("button", name="Guardar").click()
     await expect(page.locator("#budget")).to_contain_text("0,00 US$ / 100,00 US$")
-    await page.screenshot(path=shot("settings"), full_page=True)
 
 
 async def test_members_get_a_readable_403_on_settings(page: Page, live: LiveServer, cw: CallWorld) -> None:

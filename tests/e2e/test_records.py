@@ -83,7 +83,7 @@ async def test_an_admin_sets_retention_on_the_settings_page(page: Page, live: Li
     assert policy["days"] is None, "a refused form changes nothing"
 
     await sign_in(page, live, cw.world.admin)
-    await page.goto(f"{live.url}/settings#retention")
+    await page.goto(f"{live.url}/settings/calling")
     section = page.locator("#retention")
     await section.get_by_label("Conservar (días; vacío = siempre)").fill("30")
     await section.get_by_label("Borrar también las conversaciones en ElevenLabs").check()

@@ -58,7 +58,7 @@ def toast(response: httpx.Response) -> str:
 
 async def test_form_mistakes_read_in_the_pages_language(live: LiveServer, cw: CallWorld) -> None:
     admin = await browser_session(live, cw.world.admin)
-    agents = await admin.get("/settings", headers={"HX-Request": ""})
+    agents = await admin.get("/settings/agents", headers={"HX-Request": ""})
     agent_ref = re.search(r'hx-post="/settings/agents/([^"]+)"', agents.text)
     assert agent_ref is not None
     taken = cw.world.member.email

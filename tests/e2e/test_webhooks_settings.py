@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 async def test_an_admin_manages_webhook_endpoints_on_the_settings_page(
         page: Page, hooks_live: LiveServer, hooks_world: TenantWorld, receiver: Receiver) -> None:  # noqa: F811
     await sign_in(page, hooks_live, hooks_world.admin)
-    await page.goto(f"{hooks_live.url}/settings#webhooks")
+    await page.goto(f"{hooks_live.url}/settings/integrations")
     section = page.locator("#webhooks")
     await expect(section.get_by_text("Aún no hay ningún endpoint.")).to_be_visible()
     message = page.get_by_test_id("webhooks-message")

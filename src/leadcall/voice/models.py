@@ -41,6 +41,9 @@ class ElevenLabsAccount(IdMixin, TenantOwned, Base):
     last_checked_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_check_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     last_check_detail: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The same result as a stable code with its parameters (voice.types.ConnectionCheck), worded by the pages.
+    last_check_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_check_params: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class VoiceAgent(IdMixin, TenantOwned, Base):

@@ -32,6 +32,9 @@ class Account(Schema):
     last_checked_at: datetime | None
     last_check_ok: bool | None
     last_check_detail: str | None
+    last_check_code: str | None = Field(default=None, description="The last connection test's result as a stable "
+                                        "code (as ConnectionResult.code); absent before the first test")
+    last_check_params: dict[str, str | int] = Field(default_factory=dict)
     health: AccountHealthView | None = Field(default=None, description="In the GET listing of accounts")
 
 

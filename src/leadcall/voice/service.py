@@ -47,7 +47,8 @@ def account_view(account: ElevenLabsAccount, box: SecretBox, public_base_url: st
         has_twilio_auth_token=account.twilio_auth_token_encrypted is not None,
         webhook_url=webhook_url(public_base_url, account.id), created_at=account.created_at,
         updated_at=account.updated_at, last_checked_at=account.last_checked_at,
-        last_check_ok=account.last_check_ok, last_check_detail=account.last_check_detail)
+        last_check_ok=account.last_check_ok, last_check_detail=account.last_check_detail,
+        last_check_code=account.last_check_code, last_check_params=account.last_check_params or {})
 
 
 async def list_accounts(session: AsyncSession, scope: Scope) -> list[ElevenLabsAccount]:
@@ -154,6 +155,8 @@ async def test_connection(session: AsyncSession, scope: Scope, manager: VoiceMan
         account.last_checked_at = now
         account.last_check_ok = check.ok
         account.last_check_detail = check.detail[:300]
+        account.last_check_code = check.code
+        account.last_check_params = dict(check.params)
         await session.flush()
     return schemas.ConnectionResult(ok=check.ok, detail=check.detail, missing_permission=check.missing_permission,
                                     agents_found=agents_found, code=check.code, params=check.params)

@@ -12,7 +12,8 @@ from leadcall.web.auth import AdminPage
 from leadcall.web.forms import PageRoute
 from leadcall.web.i18n import translate
 from leadcall.web.rendering import language_of
-from leadcall.web.router import _settings_body, voices_of
+from leadcall.web.router import voices_of
+from leadcall.web.settings import section_body
 
 analysis_pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -33,4 +34,4 @@ async def set_up_again(agent_ref_id: str, request: Request, principal: AdminPage
     status = await analysis_setup.set_up(session, voices_of(request), account, ref, opted_out=choice, now=now,
                                          language=await analysis_setup.tenant_language(session, principal.tenant_id))
     message, kind = _said(request, principal, status)
-    return await _settings_body(request, principal, session, message, kind)
+    return await section_body(request, principal, session, "agents", message, kind)

@@ -17,7 +17,8 @@ from leadcall.web.auth import AdminPage, PagePrincipal, page_principal
 from leadcall.web.forms import PageRoute, field_problem
 from leadcall.web.i18n import translate
 from leadcall.web.rendering import language_of, render
-from leadcall.web.router import _panel_context, _settings_body
+from leadcall.web.router import _panel_context
+from leadcall.web.settings import section_body
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal)], route_class=PageRoute)
 
@@ -68,5 +69,5 @@ async def save_retention(request: Request, principal: AdminPage, session: DbSess
         raise RequestValidationError([{**e, "loc": ("body", "retention_days" if e["loc"] == ("days",) else
                                                     str(e["loc"][-1]))} for e in exc.errors()]) from exc
     await retention.put_policy(session, principal.tenant_id, data)
-    return await _settings_body(request, principal, session, translate(language_of(request, principal),
+    return await section_body(request, principal, session, "calling", translate(language_of(request, principal),
                                                                        "notice.saved"))

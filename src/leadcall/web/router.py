@@ -14,10 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 
 from leadcall.billing import usage as usage_reports
-from leadcall.billing.schemas import BudgetPut
 from leadcall.billing.service import BillingService
 from leadcall.calls.schemas import CallLog, CallOutcomeUpdate
 from leadcall.calls.service import CallService, to_wire
@@ -25,23 +23,17 @@ from leadcall.core.boundary import check_request
 from leadcall.core.deps import DbSession, Now
 from leadcall.core.errors import Forbidden, Invalid, LeadcallError, RateLimited, Unauthenticated
 from leadcall.kit.clock import utc_datetime
-from leadcall.kit.password_rules import password_problem
 from leadcall.leads import csv_import
 from leadcall.leads import service as leads
-from leadcall.retention import service as retention
 from leadcall.tenancy import service as tenancy
 from leadcall.tenancy.deps import require_csrf, sign_in, sign_out
-from leadcall.tenancy.models import Role
 from leadcall.tenancy.principal import Permission, Principal
-from leadcall.voice import analysis_setup
-from leadcall.voice import service as voice
 from leadcall.voice import stats as agent_stats
 from leadcall.voice.manager import AgentAvailability, Unavailability, VoiceManager
-from leadcall.voice.schemas import CALL_TYPES, AccountCreate, AccountUpdate, AgentSettingsUpdate, ConnectionTest
+from leadcall.voice.schemas import CALL_TYPES
 from leadcall.voice.stats import AgentStats
 from leadcall.web.auth import (
     SIGNED_OUT_KEY,
-    AdminPage,
     PagePrincipal,
     ReportsPage,
     local_path,
@@ -49,7 +41,7 @@ from leadcall.web.auth import (
     session_principal,
 )
 from leadcall.web.forms import PageRoute, field_problem
-from leadcall.web.i18n import LANGUAGES, explain_field, has_message, money, translate, translate_reason
+from leadcall.web.i18n import LANGUAGES, explain_field, money, translate, translate_reason
 from leadcall.web.rendering import LIVE_STATUSES, as_utc, language_of, render
 from leadcall.web.rules import eligibility_of
 
@@ -418,173 +410,6 @@ async def correct_outcome(call_id: str, request: Request, principal: PagePrincip
     notice = translate(language_of(request, principal), "notice.saved")
     return render(request, "_call_card.html", principal, headers={"HX-Trigger": "leadcall:history"},
                   **_card(to_wire(call), now, notice))
-
-
-# -- settings (admins) ------------------------------------------------------------------------------------------
-
-
-async def _settings_context(request: Request, session: DbSession, principal: Principal) -> dict[str, Any]:
-    container = request.app.state.container
-    accounts = [voice.account_view(a, container.secret_box, container.settings.public_base_url)
-                for a in await voice.list_accounts(session, principal.tenant_scope)]
-    agents = await voices_of(request).availability(session, tenant_id=principal.tenant_id,
-                                                   organization_id=principal.organization_id, call_type=None,
-                                                   include_unusable=True)
-    tenant = await tenancy.get_tenant(session, principal.tenant_scope)
-    analyses = await analysis_setup.statuses(session, principal.tenant_scope, [a.ref.id for a in agents])
-    return {"accounts": accounts, "agents": agents, "analyses": analyses, "currency": tenant.currency,
-            "budgets": await billing_of(request).statuses(session, principal.tenant_scope),
-            "users": await tenancy.list_users(session, principal.tenant_scope),
-            "orgs": await tenancy.list_organizations(session, principal.tenant_scope),
-            "retention": await retention.get_policy(session, principal.tenant_id)}
-
-
-@pages_router.get("/settings")
-async def settings_page(request: Request, principal: AdminPage, session: DbSession) -> Response:
-    return render(request, "settings.html", principal, **await _settings_context(request, session, principal))
-
-
-async def _settings_body(request: Request, principal: Principal, session: DbSession, message: str,
-                         kind: str = "ok") -> Response:
-    context = await _settings_context(request, session, principal)
-    return render(request, "_settings_body.html", principal, message=message, kind=kind, **context)
-
-
-def _saved(request: Request, principal: Principal, name: str | None = None) -> str:
-    lang = language_of(request, principal)
-    return translate(lang, "notice.saved_named", name=name) if name else translate(lang, "notice.saved")
-
-
-@pages_router.post("/settings/accounts")
-async def add_account(request: Request, principal: AdminPage, session: DbSession, now: Now,
-                      name: str = Form(""), api_key: str = Form(""), webhook_secret: str = Form(""),
-                      base_url: str = Form(""), concurrency_limit: int = Form(4)) -> Response:
-    data = AccountCreate.model_validate({"name": name, "api_key": api_key, "webhook_secret": webhook_secret or None,
-                                         "base_url": base_url or None, "concurrency_limit": concurrency_limit})
-    account = await voice.create_account(session, principal.tenant_scope, request.app.state.container.secret_box,
-                                         data, now, targets=voices_of(request).targets)
-    await analysis_setup.set_up_account(session, voices_of(request), account, now=now,
-                                        language=await analysis_setup.tenant_language(session, principal.tenant_id))
-    return await _settings_body(request, principal, session, _saved(request, principal, account.name))
-
-
-@pages_router.post("/settings/accounts/{account_id}")
-async def edit_account(account_id: str, request: Request, principal: AdminPage, session: DbSession, now: Now,
-                       name: str = Form(""), api_key: str = Form(""), webhook_secret: str = Form(""),
-                       concurrency_limit: int = Form(4), usd_to_currency_rate: float = Form(1.0)) -> Response:
-    changes: dict[str, object] = {"id": account_id, "name": name, "concurrency_limit": concurrency_limit,
-                                  "usd_to_currency_rate": usd_to_currency_rate}
-    # Secrets are write-only: a blank field keeps the stored one.
-    if api_key:
-        changes["api_key"] = api_key
-    if webhook_secret:
-        changes["webhook_secret"] = webhook_secret
-    await voice.update_account(session, principal.tenant_scope, request.app.state.container.secret_box,
-                               voices_of(request), AccountUpdate.model_validate(changes), now)
-    return await _settings_body(request, principal, session, _saved(request, principal, name))
-
-
-@pages_router.post("/settings/accounts/{account_id}/test")
-async def test_account(account_id: str, request: Request, principal: AdminPage, session: DbSession,
-                       now: Now) -> Response:
-    result = await voice.test_connection(session, principal.tenant_scope, voices_of(request),
-                                         ConnectionTest(config_id=account_id), now)
-    lang = language_of(request, principal)
-    key = "settings.test_ok" if result.ok else "settings.test_failed"
-    worded = f"connection.{result.code}"  # the result's code in the page's language; its English for codes unknown
-    detail = translate(lang, worded, **result.params) if has_message(worded) else result.detail
-    message = translate(lang, key, detail=detail)
-    return await _settings_body(request, principal, session, message, "ok" if result.ok else "error")
-
-
-@pages_router.post("/settings/accounts/{account_id}/toggle")
-async def toggle_account(account_id: str, request: Request, principal: AdminPage, session: DbSession,
-                         now: Now) -> Response:
-    account = await voice.get_account(session, principal.tenant_scope, account_id)
-    await voice.update_account(session, principal.tenant_scope, request.app.state.container.secret_box,
-                               voices_of(request), AccountUpdate(id=account_id, is_active=not account.is_active), now)
-    return await _settings_body(request, principal, session, _saved(request, principal, account.name))
-
-
-@pages_router.post("/settings/budget")
-async def save_budget(request: Request, principal: AdminPage, session: DbSession, now: Now,
-                      organization_id: str = Form(""), monthly_limit: str = Form(""),
-                      thresholds: str = Form("50, 80, 100")) -> Response:
-    """The API's own model bounds the form (a finite amount, at most the API's maximum)."""
-    problems: list[Any] = []
-    levels: list[str] | None = [x.strip() for x in thresholds.replace(";", ",").split(",") if x.strip()]
-    if levels and not all(x.isdigit() for x in levels):
-        levels = None
-        problems.append(field_problem("thresholds", "percentages", "alert thresholds are whole percentages, "
-                                                                   "e.g. 50, 80, 100"))
-    try:
-        data = BudgetPut.model_validate({"organization_id": organization_id or None, "thresholds": levels,
-                                         "monthly_limit": monthly_limit.strip()})
-    except ValidationError as exc:
-        problems.extend(exc.errors())
-    if problems:
-        raise RequestValidationError(problems)
-    await billing_of(request).put_budget(session, principal.tenant_scope, organization_id=data.organization_id,
-                                         monthly_limit=data.monthly_limit, thresholds=data.thresholds,
-                                         estimated_call_cost=None, now=now)
-    return await _settings_body(request, principal, session, _saved(request, principal))
-
-
-@pages_router.post("/settings/agents/{agent_ref_id}")
-async def save_agent(agent_ref_id: str, request: Request, principal: AdminPage, session: DbSession,
-                     now: Now) -> Response:
-    form = await request.form()
-    max_calls = str(form.get("max_concurrent_calls") or "").strip()
-    if max_calls and not max_calls.isdigit():
-        raise RequestValidationError([field_problem("max_concurrent_calls", "int_parsing", "max calls at once must "
-                                                    "be a whole number (or blank for no limit of ours)")])
-    data = AgentSettingsUpdate.model_validate({
-        "is_enabled": form.get("is_enabled") == "on",
-        "specialty": str(form.get("specialty") or "").strip() or None,
-        "tags": [t.strip() for t in str(form.get("tags") or "").split(",") if t.strip()],
-        "allowed_organization_ids": [str(v) for v in form.getlist("allowed_organization_ids")],
-        "allowed_call_types": [str(v) for v in form.getlist("allowed_call_types")],
-        "max_concurrent_calls": int(max_calls) if max_calls else None})
-    await voice.update_agent_settings(session, principal.tenant_scope, agent_ref_id, data, now)
-    await analysis_setup.follow_agent_change(session, voices_of(request), principal.tenant_scope, agent_ref_id, now)
-    return await _settings_body(request, principal, session, _saved(request, principal))
-
-
-def _role(value: str) -> Role:
-    if value not in {r.value for r in Role}:
-        raise RequestValidationError([field_problem(
-            "role", "enum", f"unknown role '{value}'; use one of {', '.join(r.value for r in Role)}")])
-    return Role(value)
-
-
-@pages_router.post("/settings/users")
-async def add_user(request: Request, principal: AdminPage, session: DbSession, now: Now, email: str = Form(""),
-                   name: str = Form(""), password: str = Form(""), role: str = Form("member"),
-                   organization_id: str = Form("")) -> Response:
-    principal.require(Permission.manage_users)
-    problems = []
-    if not name.strip():
-        problems.append(field_problem("name", "missing", "a new user needs a name"))
-    if not email.strip():
-        problems.append(field_problem("email", "missing", "a new user needs an email address"))
-    elif "@" not in email:
-        problems.append(field_problem("email", "email", "this is not an email address"))
-    weak = password_problem(password)
-    if weak is not None:
-        problems.append(field_problem("password", weak.code, weak.message, **weak.params))
-    if problems:
-        raise RequestValidationError(problems)
-    user = await tenancy.create_user(session, principal.tenant_scope, email=email, name=name, password=password,
-                                     role=_role(role), organization_id=organization_id, now=now)
-    return await _settings_body(request, principal, session, _saved(request, principal, user.email))
-
-
-@pages_router.post("/settings/users/{user_id}")
-async def save_user(user_id: str, request: Request, principal: AdminPage, session: DbSession,
-                    role: str = Form(""), is_active: str = Form("")) -> Response:
-    principal.require(Permission.manage_users)
-    user = await tenancy.update_user(session, principal, user_id, role=_role(role), is_active=is_active == "on")
-    return await _settings_body(request, principal, session, _saved(request, principal, user.email))
 
 
 # -- usage ----------------------------------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ async def test_section_pages_need_an_admin_and_name_a_known_section(live: LiveSe
     async with httpx.AsyncClient(base_url=live.url) as stranger:
         for slug in SECTIONS:
             page = await stranger.get(f"/settings/{slug}")
-            assert page.status_code == 303 and page.headers["location"] == "/login"
+            assert page.status_code == 303 and page.headers["location"] == f"/login?next=%2Fsettings%2F{slug}"
     member = await browser_session(live, cw.world.member)
     admin = await browser_session(live, cw.world.admin)
     try:

@@ -107,8 +107,9 @@ async def wait_for_status(client: httpx.AsyncClient, call_id: str, headers: dict
     raise AssertionError(f"call {call_id} never reached {status}: {call}")
 
 
-@pytest.fixture
-async def stack(processes: Processes, world: TenantWorld) -> AsyncIterator[dict[str, str]]:
+async def start_stack(processes: Processes, world: TenantWorld, account_name: str) -> dict[str, str]:
+    """Two web processes (A and B), the simulator, and one ElevenLabs account of `world` whose webhooks land on
+    process B; the URLs by name ("a", "b", "sim")."""
     port_a, port_b, port_sim = free_port(), free_port(), free_port()
     url_a, url_b, url_sim = (f"http://127.0.0.1:{p}" for p in (port_a, port_b, port_sim))
     processes.env["LEADCALL_PROVIDER_HOSTS"] = f"127.0.0.1:{port_sim}"  # every process may reach the simulator
@@ -119,15 +120,20 @@ async def stack(processes: Processes, world: TenantWorld) -> AsyncIterator[dict[
     demo = DEMO_ACCOUNTS[1]
     async with httpx.AsyncClient(base_url=url_a) as client:
         r = await client.post("/api/voice/providers/elevenlabs/config", headers=world.admin.headers, json={
-            "name": "Scale", "apiKey": demo["api_key"], "webhookSecret": demo["webhook_secret"], "baseUrl": url_sim,
-            "concurrencyLimit": 10, "twilioAccountSid": demo["twilio_account_sid"],
+            "name": account_name, "apiKey": demo["api_key"], "webhookSecret": demo["webhook_secret"],
+            "baseUrl": url_sim, "concurrencyLimit": 10, "twilioAccountSid": demo["twilio_account_sid"],
             "twilioAuthToken": demo["twilio_auth_token"], "twilioBaseUrl": url_sim})
         assert r.status_code == 201, r.text
         webhook_url = r.json()["webhookUrl"]
     assert webhook_url.startswith(url_b)  # the provider's webhooks land on process B
     processes.start("simulator", "--port", str(port_sim), "--speed", "10", "--webhook-url", webhook_url)
     await wait_until_up(f"{url_sim}/v1/voices")
-    yield {"a": url_a, "b": url_b, "sim": url_sim}
+    return {"a": url_a, "b": url_b, "sim": url_sim}
+
+
+@pytest.fixture
+async def stack(processes: Processes, world: TenantWorld) -> AsyncIterator[dict[str, str]]:
+    yield await start_stack(processes, world, "Scale")
 
 
 async def wait_for_a_sweep(since: float, within: float = 60) -> None:

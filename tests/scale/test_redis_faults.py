@@ -24,9 +24,8 @@ from leadcall.core.events import RESYNC
 from leadcall.settings import Settings
 from leadcall.simulator import DEMO_ACCOUNTS
 from tests.factories import TenantWorld
-from tests.live import free_port
 from tests.redis_server import PrivateRedis, running_private_redis
-from tests.scale.test_multiprocess import Processes, available_agents, wait_for_status, wait_until_up
+from tests.scale.test_multiprocess import Processes, available_agents, start_stack, wait_for_status, wait_until_up
 
 pytestmark = pytest.mark.scale
 
@@ -98,23 +97,7 @@ async def conversation_ended(sim: str, conversation_id: str) -> bool:
 
 @pytest.fixture
 async def stack(processes: Processes, world: TenantWorld) -> AsyncIterator[dict[str, str]]:
-    port_a, port_b, port_sim = free_port(), free_port(), free_port()
-    url_a, url_b, url_sim = (f"http://127.0.0.1:{p}" for p in (port_a, port_b, port_sim))
-    processes.env["LEADCALL_PROVIDER_HOSTS"] = f"127.0.0.1:{port_sim}"  # every process may reach the simulator
-    for port in (port_a, port_b):
-        processes.start("serve", "--port", str(port), LEADCALL_PUBLIC_BASE_URL=url_b)
-    await wait_until_up(f"{url_a}/health")
-    await wait_until_up(f"{url_b}/health")
-    async with httpx.AsyncClient(base_url=url_a) as client:
-        r = await client.post("/api/voice/providers/elevenlabs/config", headers=world.admin.headers, json={
-            "name": "Faults", "apiKey": DEMO["api_key"], "webhookSecret": DEMO["webhook_secret"], "baseUrl": url_sim,
-            "concurrencyLimit": 10, "twilioAccountSid": DEMO["twilio_account_sid"],
-            "twilioAuthToken": DEMO["twilio_auth_token"], "twilioBaseUrl": url_sim})
-        assert r.status_code == 201, r.text
-        webhook_url = r.json()["webhookUrl"]
-    processes.start("simulator", "--port", str(port_sim), "--speed", "10", "--webhook-url", webhook_url)
-    await wait_until_up(f"{url_sim}/v1/voices")
-    yield {"a": url_a, "b": url_b, "sim": url_sim}
+    yield await start_stack(processes, world, "Faults")
 
 
 async def test_calls_end_right_through_a_redis_restart_and_a_killed_worker(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import overload
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,13 +27,21 @@ async def default_country(session: AsyncSession, tenant_id: str) -> str:
     return tenant.default_country if tenant else "US"
 
 
-def phone_e164(raw: str | None, country: str) -> str | None:
+@overload
+def phone_e164(raw: str, country: str, *, field: str = "phone") -> str: ...
+@overload
+def phone_e164(raw: None, country: str, *, field: str = "phone") -> None: ...
+@overload
+def phone_e164(raw: str | None, country: str, *, field: str = "phone") -> str | None: ...
+def phone_e164(raw: str | None, country: str, *, field: str = "phone") -> str | None:
+    """`raw` as stored (E.164), read in `country` when it has no +; a number that is none answers 422
+    `phone_invalid` on `field`."""
     if raw is None:
         return None
     try:
         return to_e164(raw, country)
     except PhoneError as exc:
-        raise Invalid(str(exc), extra={"field": "phone"}, code="phone_invalid", params={"phone": raw}) from exc
+        raise Invalid(str(exc), extra={"field": field}, code="phone_invalid", params={"phone": raw}) from exc
 
 
 async def owners_by_email(session: AsyncSession, principal: Principal, organization_id: str) -> dict[str, str]:

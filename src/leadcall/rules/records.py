@@ -17,26 +17,17 @@ from leadcall.leads.dnc import DncRepository, lead_event, list_number, unlist_nu
 from leadcall.leads.models import DncEntry, DncSource, Lead
 from leadcall.leads.phones import PhoneError, to_e164
 from leadcall.leads.repository import LeadRepository
-from leadcall.leads.service import announce_lead
+from leadcall.leads.service import announce_lead, default_country, phone_e164
 from leadcall.rules import schemas
 from leadcall.rules.models import LeadConsent
 from leadcall.tenancy.principal import Principal
-from leadcall.tenancy.repository import unscoped_get_tenant
 
 PHONE_COLUMNS = ("phone", "teléfono", "telefono", "number", "número", "numero")
 REASON_COLUMNS = ("reason", "motivo")
 
 
-async def _country(session: AsyncSession, tenant_id: str) -> str:
-    tenant = await unscoped_get_tenant(session, tenant_id)
-    return tenant.default_country if tenant else "US"
-
-
 async def normalise(session: AsyncSession, tenant_id: str, raw: str, *, field: str = "phone") -> str:
-    try:
-        return to_e164(raw, await _country(session, tenant_id))
-    except PhoneError as exc:
-        raise Invalid(str(exc), extra={"field": field}, code="phone_invalid", params={"phone": raw}) from exc
+    return phone_e164(raw, await default_country(session, tenant_id), field=field)
 
 
 def to_wire(entry: DncEntry) -> schemas.DncEntry:
@@ -108,7 +99,7 @@ async def import_csv(session: AsyncSession, principal: Principal, content: bytes
         raise Invalid("the file needs a 'phone' column (also accepted: 'teléfono'); 'reason' is optional",
                       code="csv_no_phone_column")
     reason_column = next((fields[c] for c in REASON_COLUMNS if c in fields), None)
-    country = await _country(session, principal.tenant_id)
+    country = await default_country(session, principal.tenant_id)
     repo = DncRepository(session, principal.tenant_scope)
     added, already, rejected = 0, 0, []
     seen: set[str] = set()

@@ -24,6 +24,7 @@ from sqlalchemy import event, func, or_, select, text
 from leadcall.core.db import transaction
 from leadcall.core.migrate import upgrade_async
 from leadcall.core.scoping import Scope
+from leadcall.kit.clock import ManualClock
 from leadcall.leads import service as leads
 from leadcall.leads.models import Lead
 from tests.factories import PASSWORD, Actor, TenantWorld
@@ -182,26 +183,31 @@ async def test_a_deleted_row_leaves_the_index(app: FastAPI, client: httpx.AsyncC
             await conn.exec_driver_sql("INSERT INTO leads_search(leads_search, rank) VALUES ('integrity-check', 1)")
 
 
-async def test_search_pages_by_cursor_and_exports_the_same_leads(client: httpx.AsyncClient,
-                                                                 world: TenantWorld) -> None:
-    ids = await _make(client, world.member, [{"name": f"Needle Paginada {i}"} for i in range(5)])
+async def test_search_pages_by_cursor_and_exports_the_same_leads(client: httpx.AsyncClient, world: TenantWorld,
+                                                                 clock: ManualClock) -> None:
+    ids = []
+    for i in range(7):  # two of them created at the same moment (the id then orders them)
+        ids += await _make(client, world.member, [{"name": f"Needle Paginada {i}"}])
+        if i != 3:
+            clock.advance(1)
     seen: list[str] = []
     cursor = None
     while True:
         params = {"q": "paginada", "limit": 2, **({"cursor": cursor} if cursor else {})}
         page = (await client.get("/api/leads", params=params, headers=world.member.headers)).json()
-        assert page["total"] == 5
+        assert page["total"] == 7
         seen.extend(item["id"] for item in page["items"])
         cursor = page["nextCursor"]
         if not cursor:
             break
     whole = (await client.get("/api/leads", params={"q": "paginada"}, headers=world.member.headers)).json()
     assert seen == [item["id"] for item in whole["items"]]  # the single page's order, each lead once
-    assert sorted(seen) == sorted(ids)
+    # Newest first; the two of one moment by id, descending.
+    assert seen == [ids[6], ids[5], *sorted(ids[3:5], reverse=True), ids[2], ids[1], ids[0]]
     export = await client.get("/api/leads/export", params={"q": "paginada"}, headers=world.member.headers)
     assert export.status_code == 200
     rows = list(csv.DictReader(io.StringIO(export.text)))
-    assert sorted(row["name"] for row in rows) == sorted(f"Needle Paginada {i}" for i in range(5))
+    assert sorted(row["name"] for row in rows) == sorted(f"Needle Paginada {i}" for i in range(7))
 
 
 async def test_the_leads_page_searches(client: httpx.AsyncClient, world: TenantWorld) -> None:
@@ -221,12 +227,14 @@ async def test_the_leads_page_searches(client: httpx.AsyncClient, world: TenantW
 
 @pytest.mark.parametrize("q, indexed", [("abc", True), ("José", True), ('a"b', True), ("ab", False),
                                         ("a%bc", False), ("ab_cd", False), ("   ab   ", False)])
-async def test_sqlite_search_goes_through_the_index_when_it_can(app: FastAPI, world: TenantWorld, q: str,
-                                                                 indexed: bool) -> None:
-    """The statements of a search (its count and its page) read the FTS5 table from three characters on."""
+async def test_sqlite_search_goes_through_the_index_when_it_can(app: FastAPI, client: httpx.AsyncClient,
+                                                                 world: TenantWorld, q: str, indexed: bool) -> None:
+    """From three characters on, a search's statements (its count and its page) read the FTS5 table, and with
+    few matches they read the leads by the rowids it gives rather than walking the tenant's leads."""
     engine = app.state.container.engine
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's FTS5 index (PostgreSQL's plans are pinned in tests/test_query_plans.py)")
+    await _make(client, world.member, [{"name": 'abc José a"b a%bc ab_cd'}])
     seen: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
@@ -236,16 +244,17 @@ async def test_sqlite_search_goes_through_the_index_when_it_can(app: FastAPI, wo
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
         async with transaction(app.state.container.sessionmaker) as session:
-            await leads.list_leads(session, Scope(world.tenant_id), limit=50, cursor=None, search=q, status=None,
-                                   owner_id=None, organization_id=None)
+            page = await leads.list_leads(session, Scope(world.tenant_id), limit=50, cursor=None, search=q,
+                                          status=None, owner_id=None, organization_id=None)
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
-    assert len(seen) == 2  # the count and the page
+    assert page.total == 1 and len(seen) == 2  # the count and the page
     async with engine.connect() as conn:
         for statement, parameters in seen:
             plan = "\n".join(str(row[3]) for row in
                              (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)).all())
             assert ("leads_search VIRTUAL TABLE" in plan) is indexed, plan
+            assert ("rowid=?" in plan) is indexed, plan
 
 
 async def test_the_migration_indexes_the_leads_already_there(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, column, func, literal_column, or_, select, table, tuple_
+from sqlalchemy import ColumnElement, Select, column, func, literal_column, or_, select, table, tuple_
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from leadcall.core.scoping import ScopedRepository
 from leadcall.leads.models import SEARCH_TABLE, Lead
@@ -11,9 +13,13 @@ from leadcall.leads.models import SEARCH_TABLE, Lead
 # by rowid. Its MATCH finds the rows containing a phrase of three characters or more, whatever their case.
 _SEARCH_TABLE = table(SEARCH_TABLE, column("rowid"), column(SEARCH_TABLE))
 _TRIGRAM = 3
+# Up to this many matches, a page of an indexed search is read from the index's rows (one lookup each, then a
+# sort) rather than by walking the tenant's leads newest first until the page is full: the walk costs the
+# tenant's size over the matches' share, the lookups the matches (which the count has just paid for anyway).
+_LOOKUP_MATCHES = 500
 
 
-def _indexed_phrase(term: str) -> str | None:
+def _fts_phrase(term: str) -> str | None:
     """The FTS5 query finding every lead whose searched columns contain `term`, or None when the index
     cannot serve it: shorter than a trigram, or holding LIKE's wildcards (`%`, `_`), which the search has
     always honoured and a phrase would take literally. As one double-quoted string (inner quotes doubled),
@@ -21,6 +27,12 @@ def _indexed_phrase(term: str) -> str | None:
     if len(term) < _TRIGRAM or "%" in term or "_" in term:
         return None
     return '"' + term.replace('"', '""') + '"'
+
+
+def _unindexed(element: ColumnElement[datetime]) -> ColumnElement[datetime]:
+    """`+element`: the same value, which SQLite's planner cannot read from an index (its documented way to
+    keep an index out of a plan)."""
+    return UnaryExpression(element, operator=operators.custom_op("+"), type_=element.type)
 
 
 class LeadRepository(ScopedRepository[Lead]):
@@ -37,8 +49,7 @@ class LeadRepository(ScopedRepository[Lead]):
             like = f"%{term}%"
             stmt = stmt.where(or_(func.lower(Lead.name).like(like), func.lower(Lead.company).like(like),
                                   Lead.phone.like(like), func.lower(Lead.email).like(like)))
-            phrase = _indexed_phrase(term) if self.session.get_bind().dialect.name == "sqlite" else None
-            if phrase is not None:
+            if (phrase := self._indexed_phrase(search)) is not None:
                 # The index narrows the leads to those containing the phrase in any case (a superset of the
                 # LIKE above, which folds ASCII letters only); the LIKE still decides, so the results are the
                 # same as without the index. PostgreSQL's trigram indexes serve the LIKE itself (0017).
@@ -52,6 +63,12 @@ class LeadRepository(ScopedRepository[Lead]):
             stmt = stmt.where(Lead.organization_id == organization_id)
         return stmt
 
+    def _indexed_phrase(self, search: str | None) -> str | None:
+        """The FTS5 phrase `filtered` narrows this search with (SQLite), None when it uses no index of its own."""
+        if not search or self.session.get_bind().dialect.name != "sqlite":
+            return None
+        return _fts_phrase(search.strip().lower())
+
     async def page(self, *, limit: int, after: tuple[datetime, str] | None, search: str | None = None,
                    status: str | None = None, owner_id: str | None = None,
                    organization_id: str | None = None, archived: bool = False) -> tuple[list[Lead], int]:
@@ -59,9 +76,16 @@ class LeadRepository(ScopedRepository[Lead]):
         stmt = self.filtered(search=search, status=status, owner_id=owner_id, organization_id=organization_id,
                               archived=archived)
         total = (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+        if total == 0:
+            return [], 0  # nothing matches: no page to read
+        created_at = Lead.created_at.expression
+        if total <= _LOOKUP_MATCHES and self._indexed_phrase(search) is not None:
+            # Neither the order nor the cursor may then come from ix_leads_tenant_created (same values, same
+            # order): the planner reads the index's matches by rowid instead of walking the tenant's leads.
+            created_at = _unindexed(created_at)
         if after is not None:
-            stmt = stmt.where(tuple_(Lead.created_at, Lead.id) < tuple_(after[0], after[1]))
-        stmt = stmt.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit)
+            stmt = stmt.where(tuple_(created_at, Lead.id) < tuple_(after[0], after[1]))
+        stmt = stmt.order_by(created_at.desc(), Lead.id.desc()).limit(limit)
         return list((await self.session.execute(stmt)).scalars()), total
 
     async def by_external_ids(self, external_ids: list[str]) -> dict[str, Lead]:

@@ -45,6 +45,7 @@ from leadcall.web.i18n import (
     translate_reason,
 )
 from leadcall.web.rendering import WEB_DIR
+from leadcall.web.usage import PERIODS as USAGE_PERIODS
 from leadcall.web.webhooks import PROBLEMS
 
 # Keys written out in templates and Python: t("key"), translate(lang, "key"), ("login.failed", {...}), and any
@@ -80,6 +81,7 @@ FAMILIES = {
     "deliverystate": [s.value for s in DeliveryState],
     "webhookerror": list(ATTEMPT_ERRORS),
     "webhookproblem": list(PROBLEMS),
+    "usageperiod": list(USAGE_PERIODS),
 }
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -73,6 +74,11 @@ def _number(context: Context, value: float | None, places: int = 1) -> str:
 
 
 @pass_context
+def _long_date(context: Context, value: date) -> str:
+    return format_date(value, "long", locale=context["lang"])
+
+
+@pass_context
 def _percent(context: Context, share: float | None) -> str:
     return percent(context["lang"], share)
 
@@ -89,7 +95,7 @@ def _value(value: object) -> str:
 
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 templates.env.filters.update(iso=_iso, utc_text=_utc_text, mmss=_mmss, money=_money, value=_value,
-                            number=_number, percent=_percent)
+                            number=_number, percent=_percent, long_date=_long_date)
 templates.env.globals.update(
     status_class=STATUS_CLASSES, live_statuses=LIVE_STATUSES, call_types=list(CALL_TYPES),
     call_statuses=[s.value for s in CallStatus], lead_statuses=[s.value for s in LeadStatus],

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 
-from leadcall.billing import usage as usage_reports
 from leadcall.billing.service import BillingService
 from leadcall.calls.schemas import CallLog, CallOutcomeUpdate
 from leadcall.calls.service import CallService, to_wire
@@ -415,21 +414,6 @@ async def correct_outcome(call_id: str, request: Request, principal: PagePrincip
 # -- usage ----------------------------------------------------------------------------------------------------------
 
 
-def _bars(lines: list[Any], start: date, end: date, width: int = 640, height: int = 160) -> list[dict[str, Any]]:
-    """One bar per day of the range (days without calls are zero), scaled to the busiest day."""
-    cost_by_day = {line.key: line.cost for line in lines}
-    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    top = max(cost_by_day.values(), default=0) or 1
-    step = width / max(len(days), 1)
-    bars = []
-    for i, day in enumerate(days):
-        cost = cost_by_day.get(day.isoformat(), 0.0)
-        h = round(cost / top * (height - 20), 1)
-        bars.append({"x": round(i * step + 1, 1), "w": round(max(step - 2, 1), 1), "h": h, "y": round(height - h, 1),
-                     "label": day.isoformat(), "cost": cost})
-    return bars
-
-
 @pages_router.get("/alerts/toast")
 async def budget_alert_toast(request: Request, principal: ReportsPage, session: DbSession, alert_id: str = "") -> Response:
     """A budget alert the browser just heard of over SSE, as a toast (only one the viewer's scope holds)."""
@@ -445,20 +429,3 @@ async def budget_alert_toast(request: Request, principal: ReportsPage, session: 
     message = translate(lang, "alert.toast", threshold=alert.threshold, who=who, spent=spent, limit=limit)
     return render(request, "_toast.html", principal, title=translate(lang, "alert.toast_title"), message=message,
                   kind="warning")
-
-
-@pages_router.get("/usage")
-async def usage_page(request: Request, principal: ReportsPage, session: DbSession, now: Now,
-                     days: int = 30) -> Response:
-    days = max(1, min(days, 366))
-    end = now.date()
-    start = end - timedelta(days=days - 1)
-    tenant = await tenancy.get_tenant(session, principal.tenant_scope)
-    report = await usage_reports.usage_report(session, principal.scope, period="day", start=start, end=end,
-                                              currency=tenant.currency)
-    billing = billing_of(request)
-    budgets = await billing.statuses(session, principal.scope)
-    alerts = await billing.recent_alerts(session, principal.scope)
-    return render(request, "usage.html", principal, report=report, bars=_bars(report.by_period, start, end),
-                  budgets=budgets, alerts=alerts, days=days, start=start, end=end)
-

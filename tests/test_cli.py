@@ -6,10 +6,14 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
 
+from leadcall.calls.models import UsageRollup
+from leadcall.core.db import transaction
 from leadcall.kit.clock import ManualClock
 from leadcall.settings import Settings
 from tests.factories import TenantWorld
@@ -134,3 +138,24 @@ async def test_cli_sets_a_password_and_prints_a_reset_link(settings: Settings, c
     assert r.status_code == 204, r.text
     assert (await client.post("/api/auth/login", json={"email": world.member.email, "password": "set through the link"})
             ).status_code == 200
+
+
+async def test_usage_verify_finds_a_wrong_rollup_and_rebuild_mends_it(settings: Settings, app: FastAPI,
+                                                                       world: TenantWorld) -> None:
+    async with transaction(app.state.container.sessionmaker) as session:
+        session.add(UsageRollup(tenant_id=world.tenant_id, day=date(2026, 2, 2), organization_id=world.org_id,
+                                dimension="outcome", key="busy", label="", calls=1, answered=0, seconds=0,
+                                cost_units=5))
+    env = {**os.environ, "LEADCALL_DATABASE_URL": settings.database_url}
+
+    def usage(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([LEADCALL, "usage", *args, "--tenant", world.tenant_id], env=env, capture_output=True,
+                              text=True, timeout=60, check=False)
+
+    wrong = await asyncio.to_thread(usage, "verify")
+    assert wrong.returncode == 1, wrong.stderr
+    assert "2026-02-02" in wrong.stdout and "1 difference(s)" in wrong.stdout
+    assert (await asyncio.to_thread(usage, "rebuild")).returncode == 0
+    right = await asyncio.to_thread(usage, "verify")
+    assert right.returncode == 0, right.stdout
+    assert "0 difference(s)" in right.stdout

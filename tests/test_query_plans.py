@@ -21,7 +21,7 @@ from leadcall.kit.pagination import encode_cursor
 from leadcall.leads import service as leads
 from tests.factories import TenantWorld
 
-BIG_TABLES = ("leads", "call_logs")
+BIG_TABLES = ("leads", "call_logs", "usage_rollups")
 
 
 async def _plans(app: FastAPI, work: Any) -> list[tuple[str, str]]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.billing import schemas
-from leadcall.calls.models import CallLog
+from leadcall.calls.models import UsageRollup
+from leadcall.calls.rollups import COST_UNITS
 from leadcall.core.errors import Invalid
 from leadcall.core.scoping import Scope
 from leadcall.kit.spreadsheet import csv_text
@@ -28,21 +29,21 @@ def period_key(when: datetime, period: str) -> str:
     return when.strftime("%Y-%m")
 
 
-def _period_of_call(session: AsyncSession, period: str) -> ColumnElement[str]:
-    """`period_key` of a call's creation, computed by the database (UTC; weeks start on Monday).
-    SQLite keeps UTC datetimes as ISO text, PostgreSQL as timestamptz."""
+def _period_of_day(session: AsyncSession, period: str) -> ColumnElement[str]:
+    """`period_key` of a rollup's day (a UTC day; weeks start on Monday), computed by the database.
+    SQLite keeps dates as ISO text, PostgreSQL as date."""
+    day = UsageRollup.day
     if session.get_bind().dialect.name == "postgresql":
-        utc = func.timezone("UTC", CallLog.created_at)
         if period == "week":
-            return func.to_char(func.date_trunc("week", utc), "YYYY-MM-DD")
-        return func.to_char(utc, "YYYY-MM-DD" if period == "day" else "YYYY-MM")
+            return func.to_char(func.date_trunc("week", day), "YYYY-MM-DD")
+        return func.to_char(day, "YYYY-MM-DD" if period == "day" else "YYYY-MM")
     if period == "week":
-        return func.date(CallLog.created_at, "-6 days", "weekday 1")
-    return func.substr(CallLog.created_at, 1, 10 if period == "day" else 7)
+        return func.date(day, "-6 days", "weekday 1")
+    return func.substr(day, 1, 10 if period == "day" else 7)
 
 
-def _row() -> dict[str, float]:
-    return {"calls": 0, "answered": 0, "minutes": 0.0, "cost": 0.0}
+def _row() -> list[int]:
+    return [0, 0, 0, 0]  # calls, answered, seconds, cost in ten-thousandths
 
 
 async def usage_report(session: AsyncSession, scope: Scope, *, period: str, start: date, end: date,
@@ -53,51 +54,54 @@ async def usage_report(session: AsyncSession, scope: Scope, *, period: str, star
         raise Invalid("'to' is before 'from'", extra={"field": "to"})
     if (end - start).days > MAX_DAYS:
         raise Invalid(f"ask for at most {MAX_DAYS} days at a time", extra={"field": "to"})
-    start_at = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    end_at = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
-    when = _period_of_call(session, period)
-    outcome = func.coalesce(CallLog.sales_result, CallLog.phone_result, CallLog.status)
-    answered = func.sum(case((CallLog.phone_result == "answered", 1), else_=0))
-    # Grouped in the database (one row per period, organization, agent, user and outcome), not call by call:
-    # a year of a big tenant is a million calls but a few thousand groups.
-    stmt = (select(when, CallLog.organization_id, CallLog.agent_ref_id, CallLog.agent_name, CallLog.user_id,
-                   outcome, func.count(), answered, func.sum(CallLog.duration_seconds), func.sum(CallLog.cost))
-            .where(CallLog.tenant_id == scope.tenant_id, CallLog.created_at >= start_at, CallLog.created_at < end_at)
-            .group_by(when, CallLog.organization_id, CallLog.agent_ref_id, CallLog.agent_name, CallLog.user_id,
-                      outcome))
+    r = UsageRollup
+    when = _period_of_day(session, period)
+    # The report's days are whole UTC days, so it reads the daily rollups (calls/rollups.py keeps them exact)
+    # instead of the calls: a year of a big tenant is a million calls but some tens of thousands of rollup
+    # rows. Each call is in one row of each dimension, so the totals, periods and organizations are
+    # those of the outcome rows.
+    stmt = (select(when, r.organization_id, r.dimension, r.key, r.label, func.sum(r.calls), func.sum(r.answered),
+                   func.sum(r.seconds), func.sum(r.cost_units))
+            .where(r.tenant_id == scope.tenant_id, r.day >= start, r.day <= end, r.calls != 0)
+            .group_by(when, r.organization_id, r.dimension, r.key, r.label))
     if scope.organization_id is not None:
-        stmt = stmt.where(CallLog.organization_id == scope.organization_id)
+        stmt = stmt.where(r.organization_id == scope.organization_id)
     rows = (await session.execute(stmt)).all()
     orgs = {o.id: o.name for o in (await session.execute(
         select(Organization).where(Organization.tenant_id == scope.tenant_id))).scalars()}
     users = {u.id: u.name for u in (await session.execute(select(User).where(User.tenant_id == scope.tenant_id))).scalars()}
-    groups: dict[str, dict[str, dict[str, float]]] = {k: defaultdict(_row) for k in
-                                                       ("period", "organization", "agent", "user", "outcome")}
+    groups: dict[str, dict[str, list[int]]] = {k: defaultdict(_row) for k in
+                                               ("period", "organization", "agent", "user", "outcome")}
     labels: dict[str, dict[str, str]] = defaultdict(dict)
     total = _row()
-    for (period_of, organization_id, agent_ref_id, agent_name, user_id, outcome_of, calls, answered_calls, seconds,
-         cost) in rows:
-        keys = {"period": str(period_of), "organization": organization_id,
-                "agent": agent_ref_id, "user": user_id or "-", "outcome": outcome_of}
-        labels["organization"][organization_id] = orgs.get(organization_id, organization_id)
-        labels["agent"][agent_ref_id] = agent_name or labels["agent"].get(agent_ref_id) or agent_ref_id
-        labels["user"][user_id or "-"] = users.get(user_id or "", "(deleted user)")
-        for target in [total, *(groups[g][k] for g, k in keys.items())]:
-            target["calls"] += int(calls)
-            target["answered"] += int(answered_calls or 0)
-            target["minutes"] += float(seconds or 0) / 60
-            target["cost"] += float(cost or 0)
+    for period_of, organization_id, dimension, key, label, calls, answered_calls, seconds, units in rows:
+        figures = (int(calls), int(answered_calls or 0), int(seconds or 0), int(units or 0))
+        targets: list[list[int]]
+        if dimension == "outcome":
+            labels["organization"][organization_id] = orgs.get(organization_id, organization_id)
+            targets = [total, groups["period"][str(period_of)], groups["organization"][organization_id],
+                       groups["outcome"][key]]
+        elif dimension == "agent":
+            labels["agent"][key] = label or labels["agent"].get(key) or key
+            targets = [groups["agent"][key]]
+        else:
+            user = key or "-"
+            labels["user"][user] = users.get(key, "(deleted user)")
+            targets = [groups["user"][user]]
+        for target in targets:
+            for i, value in enumerate(figures):
+                target[i] += value
+
+    def line(key: str, label: str, v: list[int]) -> schemas.UsageLine:
+        return schemas.UsageLine(key=key, label=label, calls=v[0], answered=v[1], minutes=round(v[2] / 60, 2),
+                                 cost=round(v[3] / COST_UNITS, 4))
 
     def lines(group: str) -> list[schemas.UsageLine]:
-        items = sorted(groups[group].items(), key=lambda kv: kv[0] if group == "period" else -kv[1]["cost"])
-        return [schemas.UsageLine(key=k, label=labels[group].get(k, k), calls=int(v["calls"]),
-                                  answered=int(v["answered"]), minutes=round(v["minutes"], 2),
-                                  cost=round(v["cost"], 4)) for k, v in items]
+        items = sorted(groups[group].items(), key=lambda kv: kv[0] if group == "period" else -kv[1][3])
+        return [line(k, labels[group].get(k, k), v) for k, v in items]
 
     return schemas.Usage(
-        currency=currency, period=period, start=start, end=end,
-        total=schemas.UsageLine(key="total", label="total", calls=int(total["calls"]), answered=int(total["answered"]),
-                                minutes=round(total["minutes"], 2), cost=round(total["cost"], 4)),
+        currency=currency, period=period, start=start, end=end, total=line("total", "total", total),
         by_period=lines("period"), by_organization=lines("organization"), by_agent=lines("agent"),
         by_user=lines("user"), by_outcome=lines("outcome"))
 

@@ -1,11 +1,25 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadcall.core.db import Base, IdMixin
@@ -139,6 +153,34 @@ class CallLog(IdMixin, OrgOwned, Base):
     # Since when ElevenLabs has left the placing unconfirmed (no clear answer to the dial, or the server
     # stopped mid-dial): the call is being looked up by its id there (calls/confirm.py). Kept afterwards.
     confirming_since: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class UsageRollup(Base):
+    """What a tenant's calls of one UTC day add up to, per organization, along one dimension of the usage
+    report at a time (`dimension` agent, user or outcome; every call counts once in each). Derived from
+    call_logs and kept exact by calls/rollups.py in the transaction of every change of a call; the usage
+    report reads these rows instead of the calls.
+
+    One row per value of one dimension, not per combination of them: the report only shows each dimension
+    on its own (and the totals of any one), so a day holds agents + users + outcomes rows per organization
+    rather than their product, which for a busy tenant is about one row per call."""
+
+    __tablename__ = "usage_rollups"
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "day", "organization_id", "dimension", "key", "label"),)
+
+    tenant_id: Mapped[str] = mapped_column(String(36), ForeignKey("tenants.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)  # of the call's created_at, in UTC (the report's days)
+    organization_id: Mapped[str] = mapped_column(String(36), ForeignKey("organizations.id", ondelete="CASCADE"),
+                                                 index=True)
+    dimension: Mapped[str] = mapped_column(String(10))  # agent | user | outcome
+    # agent: agent_ref_id; user: user_id ('' for none); outcome: sales result, else phone result, else status.
+    key: Mapped[str] = mapped_column(String(36))
+    label: Mapped[str] = mapped_column(String(200), default="")  # agent: the call's agent_name ('' for none)
+    calls: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[int] = mapped_column(BigInteger)
+    # Exact: call_logs.cost has four decimals, so the sum is kept in ten-thousandths of the currency.
+    cost_units: Mapped[int] = mapped_column(BigInteger)
 
 
 class CallEvent(IdMixin, TenantOwned, Base):

@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from leadcall.calls import analysis, confirm, insights, repository, schemas
+from leadcall.calls import analysis, confirm, insights, repository, rollups, schemas
 from leadcall.calls.dispositions import dispositions_of
 from leadcall.calls.models import (
     TERMINAL,
@@ -199,6 +199,7 @@ class CallService:
         self.clock = clock
         self.hooks = hooks or PlacementHooks()
         self.jobs = jobs
+        rollups.install()  # every write of a call keeps the usage rollups exact, in its own transaction
 
     def now(self) -> datetime:
         return utc_datetime(self.clock)
@@ -439,13 +440,18 @@ class CallService:
         (a cancel or the reconciler); the caller then takes the general path."""
         sid = placement.call_sid or placement.sip_call_id
         next_check = now + timedelta(seconds=FIRST_CHECK_SECONDS)
-        moved = await session.execute(
+        moved = (await session.execute(
             update(CallLog).where(CallLog.id == call.id, CallLog.status == CallStatus.initiating.value)
             .values(conversation_id=placement.conversation_id, call_sid=sid, status=CallStatus.ringing.value,
                     updated_at=now, next_check_at=next_check)
-            .execution_options(synchronize_session=False))
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            .returning(*(getattr(CallLog, f) for f in rollups.FIELDS))
+            .execution_options(synchronize_session=False))).first()
+        if moved is None:
             return False
+        # Bypasses the ORM's flush, so the status move reaches the usage rollups here.
+        after = dict(moved._mapping)
+        rollups.record_change(session, rollups.contribution({**after, "status": CallStatus.initiating.value}),
+                              rollups.contribution(after))
         call.conversation_id, call.call_sid, call.next_check_at = placement.conversation_id, sid, next_check
         call.status, call.updated_at = CallStatus.ringing.value, now
         self.audit(session, call, source="api", kind="status", from_status=CallStatus.initiating.value,

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 import typer
 
-from leadcall.cli import db, demo, doctor, messages, org, retention, secrets, serve, simulator, tenant, token, user, worker
+from leadcall.cli import (
+    db,
+    demo,
+    doctor,
+    messages,
+    org,
+    retention,
+    secrets,
+    serve,
+    simulator,
+    tenant,
+    token,
+    usage,
+    user,
+    worker,
+)
 
 app = typer.Typer(help="leadcall: call your CRM leads with ElevenLabs AI voice agents.", no_args_is_help=True,
                   add_completion=False)
@@ -22,3 +37,4 @@ app.add_typer(token.app, name="token")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(retention.app, name="retention")
 app.add_typer(messages.app, name="messages")
+app.add_typer(usage.app, name="usage")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
 
+from leadcall import migrations
 from leadcall.billing.usage import usage_report
 from leadcall.calls import rollups
 from leadcall.calls.models import CallLog, CallStatus, UsageRollup
@@ -239,3 +242,26 @@ async def test_concurrent_cost_updates_of_one_day_both_count(app: FastAPI, world
                                     end=created.date(), currency="USD")
     assert report.total.cost == round(sum(1.25 + i for i in range(8)), 4)
     assert report.total.calls == 8
+
+
+async def test_the_migration_fills_the_rollups_from_the_calls_there_are(app: FastAPI, world: TenantWorld) -> None:
+    """Migration 0019's backfill, run again over the calls of the test database (in a transaction that is
+    rolled back), writes exactly what the raw GROUP BY says."""
+    account_id, agents = await _agents(app, world)
+    rng = random.Random(7)
+    sm = app.state.container.sessionmaker
+    async with transaction(sm) as session:
+        session.add_all([_new_call(rng, world, account_id, agents) for _ in range(40)])
+    path = Path(migrations.__file__).parent / "versions" / "0019_usage_rollups.py"
+    spec = importlib.util.spec_from_file_location("migration_0019", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    async with sm() as session:
+        await session.execute(delete(UsageRollup))
+        assert await rollups.differences(session, world.tenant_id) != []
+        for statement in migration._backfill_sql(session.get_bind().dialect.name):
+            await session.execute(text(statement))
+        assert await rollups.differences(session, world.tenant_id) == []
+        assert len(await rollups.rollup_groups(session, world.tenant_id)) > 6
+        await session.rollback()

@@ -109,7 +109,7 @@ async def main() -> None:
         print(f"filled in {time.perf_counter() - started:.0f} s: {args.leads} leads, "
               f"{args.calls + args.hot_lead_calls} calls ({'PostgreSQL' if db.postgres else 'SQLite'})")
         # The bulk fill bypasses the ORM (and so the rollups' upkeep): its rollups are written from the calls,
-        # as migration 0019 does for the calls there are.
+        # as migration 0021 does for the calls there are.
         started = time.perf_counter()
         async with transaction(sm) as session:
             for tenant in (full_t, empty_t):

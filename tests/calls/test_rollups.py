@@ -245,15 +245,15 @@ async def test_concurrent_cost_updates_of_one_day_both_count(app: FastAPI, world
 
 
 async def test_the_migration_fills_the_rollups_from_the_calls_there_are(app: FastAPI, world: TenantWorld) -> None:
-    """Migration 0019's backfill, run again over the calls of the test database (in a transaction that is
+    """Migration 0021's backfill, run again over the calls of the test database (in a transaction that is
     rolled back), writes exactly what the raw GROUP BY says."""
     account_id, agents = await _agents(app, world)
     rng = random.Random(7)
     sm = app.state.container.sessionmaker
     async with transaction(sm) as session:
         session.add_all([_new_call(rng, world, account_id, agents) for _ in range(40)])
-    path = Path(migrations.__file__).parent / "versions" / "0019_usage_rollups.py"
-    spec = importlib.util.spec_from_file_location("migration_0019", path)
+    path = Path(migrations.__file__).parent / "versions" / "0021_usage_rollups.py"
+    spec = importlib.util.spec_from_file_location("migration_0021", path)
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)

@@ -1,8 +1,8 @@
 """daily usage rollups: what each UTC day's calls add up to per organization, agent, user and outcome,
 filled here from the calls there are (calls/rollups.py keeps them exact from then on)
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-01 16:20:00
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0019'
-down_revision = '0018'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

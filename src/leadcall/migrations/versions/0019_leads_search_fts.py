@@ -17,7 +17,7 @@ depends_on = None
 # three characters of each, so a phrase of three characters or more finds the rows containing it. The table
 # is external content (it stores only the index and reads the text from leads by rowid), so it duplicates
 # nothing. A migration that copies leads into a new table (batch mode) drops these triggers and may renumber
-# the rowids: it must create them again and rebuild the index (tests/test_migrations.py checks they exist).
+# the rowids: it must create them again and rebuild the index (tests/leads/test_search.py fails without them).
 COLUMNS = 'name, company, phone, email'
 OLD = 'old.name, old.company, old.phone, old.email'
 NEW = 'new.name, new.company, new.phone, new.email'

@@ -59,12 +59,12 @@ class Timings:
 
 
 def instrument(dispatcher: CampaignDispatcher, calls: Any, timings: Timings) -> None:
-    claim, dial, settle, place = dispatcher._claim, dispatcher._dial, dispatcher.settle, calls.place_call
+    claim, dial, settle, place = dispatcher._claim_many, dispatcher._dial, dispatcher.settle, calls.place_call
 
-    async def timed_claim(campaign_id: str) -> Any:
+    async def timed_claim(campaign_id: str, most: int, cache: Any) -> Any:
         started = time.perf_counter()
         try:
-            return await claim(campaign_id)
+            return await claim(campaign_id, most, cache)
         finally:
             timings.claim += time.perf_counter() - started
 
@@ -91,7 +91,7 @@ def instrument(dispatcher: CampaignDispatcher, calls: Any, timings: Timings) -> 
             timings.freed.append(time.monotonic())
         await settle(session, call)
 
-    dispatcher._claim = timed_claim  # type: ignore[method-assign]
+    dispatcher._claim_many = timed_claim  # type: ignore[method-assign]
     dispatcher._dial = timed_dial  # type: ignore[method-assign]
     dispatcher.settle = timed_settle  # type: ignore[method-assign]
     calls.place_call = timed_place

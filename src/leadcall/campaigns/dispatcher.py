@@ -19,8 +19,11 @@ replayed, never dialled again (`place_call`), and the reconciler confirms it by 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
+import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,7 +49,7 @@ from leadcall.rules.hours import allowed_at, next_allowed_at
 from leadcall.rules.service import DialRefused, zones_for
 from leadcall.scheduling import lease, watch
 from leadcall.scheduling.service import MOVABLE
-from leadcall.tenancy.models import Tenant
+from leadcall.tenancy.models import Tenant, User
 from leadcall.tenancy.principal import Principal
 from leadcall.tenancy.repository import unscoped_get_tenant, unscoped_get_user
 from leadcall.tenancy.service import principal_for
@@ -62,6 +65,8 @@ RESERVED_SHARE = 0.25  # of each account's concurrency, kept free for sellers' o
 SLOT_TOLERANCE = 0.001  # seconds: a pacing slot this close is now (clock arithmetic is in floats)
 ROUND_LIMIT = 200  # campaigns looked at per round
 IN_FLIGHT = 8  # placements one dispatcher run has under way at once
+REFS_SECONDS = 1.0  # a run re-reads a tenant's accounts, agents and campaign owners at most this stale
+RUN_SECONDS = 60.0  # a run hands over to a fresh one after this (a job's time is bounded)
 CLAIM_TRIES = 20  # attempts one claim may set aside (outside the campaign's windows, stopped) before giving up
 RETRY_RESULTS = (PhoneResult.no_answer.value, PhoneResult.busy.value, PhoneResult.voicemail.value,
                  PhoneResult.failed.value)
@@ -84,17 +89,15 @@ def _bind(session: Session, call: CallLog, attempt_id: str) -> str:
     """Inside the reservation: the attempt becomes `dialing` with this call, only if it is still pending and
     its campaign running; otherwise the reservation fails and nobody is dialled."""
     running = select(Campaign.id).where(Campaign.state == CampaignState.running.value)
-    done = session.execute(update(CampaignAttempt).where(
+    campaign_id = session.execute(update(CampaignAttempt).where(
         CampaignAttempt.id == attempt_id, CampaignAttempt.tenant_id == call.tenant_id,
         CampaignAttempt.lead_id == call.lead_id, CampaignAttempt.state == AttemptState.pending.value,
         CampaignAttempt.campaign_id.in_(running)).values(
         state=AttemptState.dialing.value, call_id=call.id, claimed_until=None, updated_at=call.created_at)
-        .execution_options(synchronize_session=False))
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+        .returning(CampaignAttempt.campaign_id).execution_options(synchronize_session=False)).scalar_one_or_none()
+    if campaign_id is None:
         raise Conflict("this campaign attempt may no longer be dialled (its campaign was paused, canceled or "
                        "ended meanwhile)", code="campaign_attempt_not_open", params={"attemptId": attempt_id})
-    campaign_id = session.execute(select(CampaignAttempt.campaign_id).where(
-        CampaignAttempt.id == attempt_id)).scalar_one()
     session.info.setdefault(CHANGED, set()).add(campaign_id)
     return attempt_id
 
@@ -109,6 +112,35 @@ class Claimed:
     principal: Principal
 
 
+@dataclass(frozen=True)
+class Claims:
+    """One claim's dials, and when the campaign's pacing allows its next (a Unix time; None: not pacing)."""
+
+    dials: list[Claimed]
+    next_at: float | None
+
+
+@dataclass(frozen=True)
+class _Agent:
+    ref_id: str
+    account_id: str
+    enabled: bool
+    max_concurrent: int | None
+
+
+@dataclass
+class _Tenancy:
+    """What a claim reads of a tenant that changes seldom (its accounts' limits, its agents, the tenant and the
+    campaigns' owners), read once per `REFS_SECONDS` within one dispatcher run instead of once per attempt.
+    Capacity (live calls, claims on their way), the campaign row and the lead are read fresh by every claim."""
+
+    read_at: float
+    limits: dict[str, int]
+    agents: dict[str, _Agent]
+    tenant: Tenant | None
+    users: dict[str, User | None]
+
+
 class CampaignDispatcher:
     def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], calls: CallService,
                  campaigns: CampaignService, clock: Clock, jobs: JobQueue | None,
@@ -119,6 +151,9 @@ class CampaignDispatcher:
         self.clock = clock
         self.jobs = jobs
         self.linger_seconds = linger_seconds
+        self._running = False
+        self._again = False
+        self._kick: asyncio.Event | None = None
         watch.install()
         watch.bind_key(KEY_PREFIX, _bind)
 
@@ -149,42 +184,79 @@ class CampaignDispatcher:
         return await self.dispatch()
 
     async def dispatch(self) -> int:
-        """Dials what is due, one attempt per campaign per round, until nothing more may be dialled now; up to
-        `IN_FLIGHT` placements run at once (a placement waits on the provider; the next claim need not).
-        Returns the number of dials made, once all of them have their answer."""
+        """Dials what is due until nothing more may be dialled now; up to `IN_FLIGHT` placements run at once (a
+        placement waits on the provider; the next claim need not). One run per dispatcher at a time: a wake-up
+        (a freed slot, a start, the sweep) while a run is under way makes that run look again at once, even in
+        the middle of waiting for a pacing slot, instead of starting a second run that would contend for the
+        same claims. Returns the number of dials made, once all of them have their answer (0 for a wake-up
+        handed to the run under way)."""
+        if self._running:
+            self._again = True
+            if self._kick is not None:
+                self._kick.set()
+            return 0
+        self._running = True
+        try:
+            return await self._run()
+        finally:
+            self._running = False
+
+    async def _run(self) -> int:
+        """Rounds over the dispatchable campaigns, the one that dialled longest ago first; each round gives a
+        campaign at most its share of the free room (`IN_FLIGHT` over the campaigns in the round), so a big
+        campaign does not delay a small one beyond the small one's own pacing."""
         placed = 0
         lingered = 0.0
+        started = time.monotonic()
         dials: set[asyncio.Task[None]] = set()
-        room = asyncio.Semaphore(IN_FLIGHT)
+        tenancy: dict[str, _Tenancy] = {}
+        not_before: dict[str, float] = {}  # pacing: no claim for the campaign before then (this run's own dials)
+        kick = self._kick = asyncio.Event()
 
         async def dial(claimed: Claimed) -> None:
             try:
                 await self._dial(claimed)
             except Exception:  # noqa: BLE001 - one attempt's trouble must not stop the others; its lease lapses
                 log.exception("campaign attempt %s failed", claimed.attempt_id)
-            finally:
-                room.release()
 
         try:
             while True:
+                self._again = False
+                kick.clear()
                 now = self.now()
                 async with transaction(self.sessionmaker) as session:
                     ids = await repository.unscoped_dispatchable(session, now, ROUND_LIMIT)
                 made, wait_until = 0, None
+                share = max(1, IN_FLIGHT // max(1, len(ids)))
                 for campaign_id in ids:
-                    await room.acquire()
-                    claimed = await self._claim(campaign_id)
-                    if isinstance(claimed, Claimed):
-                        task = asyncio.get_running_loop().create_task(dial(claimed))
-                        dials.add(task)
-                        task.add_done_callback(dials.discard)
-                        made += 1
+                    hold = not_before.get(campaign_id)
+                    if hold is not None and hold > self.clock.now() + SLOT_TOLERANCE:
+                        wait_until = hold if wait_until is None else min(wait_until, hold)
                         continue
-                    room.release()
-                    if claimed is not None:
-                        wait_until = claimed if wait_until is None else min(wait_until, claimed)
+                    while len(dials) >= IN_FLIGHT:
+                        await asyncio.wait(dials, return_when=asyncio.FIRST_COMPLETED)
+                    claims = await self._claim_many(campaign_id, min(share, IN_FLIGHT - len(dials)), tenancy)
+                    if isinstance(claims, Claims):
+                        for claimed in claims.dials:
+                            task = asyncio.get_running_loop().create_task(dial(claimed))
+                            dials.add(task)
+                            task.add_done_callback(dials.discard)
+                        made += len(claims.dials)
+                        if claims.next_at is not None:
+                            not_before[campaign_id] = claims.next_at
+                        continue
+                    if claims is not None:
+                        not_before[campaign_id] = claims
+                        wait_until = claims if wait_until is None else min(wait_until, claims)
                 placed += made
+                if time.monotonic() - started > RUN_SECONDS:  # a job's time is bounded (arq's job_timeout)
+                    await self.wake()
+                    return placed
                 if made:
+                    lingered = 0.0
+                    continue
+                if self._again:  # woken while this round ran: something may have been freed
+                    not_before.clear()
                     continue
                 if wait_until is None:
                     return placed
@@ -194,14 +266,41 @@ class CampaignDispatcher:
                 if lingered + pause > self.linger_seconds:
                     return placed
                 lingered += pause
-                await asyncio.sleep(pause)  # only pacing holds it back: the next slot is this close
+                # Only pacing holds it back: wait for the next slot, or less if woken (a slot freed, a start).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(kick.wait(), pause)
+                if kick.is_set():
+                    not_before.clear()
         finally:
             if dials:
                 await asyncio.gather(*list(dials), return_exceptions=True)
 
     async def _claim(self, campaign_id: str) -> Claimed | float | None:
-        """One attempt of the campaign claimed for dialling, or when pacing allows the next (a Unix time), or
-        None (nothing due, at its capacity, or it stopped)."""
+        """One attempt of the campaign claimed for dialling (see `_claim_many`)."""
+        claims = await self._claim_many(campaign_id, 1, {})
+        return claims.dials[0] if isinstance(claims, Claims) else claims
+
+    async def _tenancy(self, session: AsyncSession, row: Campaign, cache: dict[str, _Tenancy]) -> _Tenancy:
+        found = cache.get(row.tenant_id)
+        if found is None or self.clock.now() - found.read_at > REFS_SECONDS:
+            limits = {str(a): int(n) for a, n in (await session.execute(select(
+                ElevenLabsAccount.id, ElevenLabsAccount.concurrency_limit).where(
+                ElevenLabsAccount.tenant_id == row.tenant_id))).all()}
+            agents = {str(agent_id): _Agent(str(ref_id), str(account_id), bool(enabled), max_concurrent)
+                      for ref_id, agent_id, account_id, enabled, max_concurrent in (await session.execute(select(
+                          VoiceAgent.id, VoiceAgent.agent_id, VoiceAgent.account_id, VoiceAgent.is_enabled,
+                          VoiceAgent.max_concurrent_calls).where(VoiceAgent.tenant_id == row.tenant_id))).all()}
+            found = cache[row.tenant_id] = _Tenancy(self.clock.now(), limits, agents,
+                                                    await unscoped_get_tenant(session, row.tenant_id), {})
+        if row.created_by and row.created_by not in found.users:
+            found.users[row.created_by] = await unscoped_get_user(session, row.created_by)
+        return found
+
+    async def _claim_many(self, campaign_id: str, most: int, cache: dict[str, _Tenancy]) -> Claims | float | None:
+        """Up to `most` attempts of the campaign claimed for dialling in one transaction (one statement claims
+        them, one reads their leads), or when pacing allows the next (a Unix time), or None (nothing due, at its
+        capacity, or it stopped). Under the campaign's row lock, re-reading its state: a paused, canceled or
+        ended campaign claims nothing."""
         now = self.now()
         async with transaction(self.sessionmaker) as session:
             row = await repository.unscoped_lock_running(session, campaign_id)
@@ -215,83 +314,112 @@ class CampaignDispatcher:
                 await self.campaigns.finish(session, row, CampaignState.completed, "spending_cap_reached", now)
                 mark_changed(session, row.id)
                 return None
-            if await repository.live_count(session, row.id, now) >= row.max_live_calls:
+            on_way = await repository.unscoped_claims_on_way(session, now)
+            free = row.max_live_calls - await repository.dialing_count(session, row.id) - sum(
+                1 for c, _t, _a in on_way if c == row.id)
+            if free <= 0:
                 return None
-            choice = await self._agent(session, row, now)
-            if not isinstance(choice, tuple):
-                return choice
-            agent_id, account_id, slot, turn = choice
-            for _ in range(CLAIM_TRIES):
-                attempt_id = await lease.claim_next(
-                    session, CampaignAttempt, now, now + timedelta(seconds=CLAIM_SECONDS),
-                    open_where=(CampaignAttempt.campaign_id == row.id, *repository.PENDING))
-                if attempt_id is None:
-                    return None
-                attempt = await session.get(CampaignAttempt, attempt_id)
-                assert attempt is not None
-                principal = await self._ready(session, row, attempt, now)
-                if principal is not None:
+            refs = await self._tenancy(session, row, cache)
+            plan = await self._plan(session, row, refs, [a for _c, t, a in on_way if t == row.tenant_id and a],
+                                    now, min(most, free))
+            if not isinstance(plan, list):
+                return plan
+            dials: list[Claimed] = []
+            used: list[tuple[str, int]] = []  # (account, next turn) of each dial, in the plan's order
+            todo = list(plan)
+            set_aside = 0
+            while todo and set_aside < CLAIM_TRIES:
+                got: list[tuple[str, str, str]] = []  # (attempt, lead, agent)
+                for agent_id, n in Counter(a for a, _acc, _t in todo).items():
+                    got += [(str(i), str(lead), agent_id) for i, lead in await lease.claim_due(
+                        session, CampaignAttempt, now, now + timedelta(seconds=CLAIM_SECONDS), n,
+                        open_where=(CampaignAttempt.campaign_id == row.id, *repository.PENDING),
+                        values={"agent_id": agent_id}, returning=(CampaignAttempt.id, CampaignAttempt.lead_id))]
+                if not got:
                     break
-                if row.state != CampaignState.running.value:
-                    return None
-            else:
+                leads = {lead.id: lead for lead in (await session.execute(select(Lead).where(
+                    Lead.id.in_([lead for _i, lead, _a in got])))).scalars()}
+                for attempt_id, lead_id, agent_id in got:
+                    principal = await self._ready(session, row, refs, attempt_id, leads.get(lead_id), now)
+                    if row.state != CampaignState.running.value:  # paused (its owner left) or completed by it
+                        for other in dials:
+                            await self._release(session, other.attempt_id, now, code=None)
+                        return None
+                    if principal is None:
+                        set_aside += 1
+                        continue
+                    step = next(i for i, (a, _acc, _t) in enumerate(todo) if a == agent_id)
+                    _a, account_id, turn = todo.pop(step)
+                    used.append((account_id, turn))
+                    dials.append(Claimed(row.id, attempt_id, lead_id, agent_id, row.call_type, principal))
+            if not dials:
                 return None
             interval = 1.0 / float(row.calls_per_second)
-            # One late dial may catch up one interval, no more: the rate holds on average, bursts do not build.
-            row.pace = {**(row.pace or {}), account_id: max(slot, now.timestamp() - interval) + interval}
-            row.agent_turn, row.last_dispatch_at = turn, now
-            attempt.agent_id = agent_id
-            return Claimed(row.id, attempt_id, attempt.lead_id, agent_id, row.call_type, principal)
+            pace = dict(row.pace or {})
+            for account_id, _turn in used:
+                # One late dial may catch up one interval, no more: the rate holds on average, bursts do not build.
+                pace[account_id] = max(float(pace.get(account_id, 0.0)), now.timestamp() - interval) + interval
+            row.pace, row.agent_turn, row.last_dispatch_at = pace, used[-1][1], now
+            usable = [pace.get(a.account_id, 0.0) for agent_id in row.agent_ids
+                      if (a := refs.agents.get(agent_id)) is not None and a.enabled and a.account_id in refs.limits]
+            return Claims(dials, min(usable) if usable else None)
 
-    async def _agent(self, session: AsyncSession, row: Campaign,
-                     now: datetime) -> tuple[str, str, float, int] | float | None:
-        """The pool's next agent whose account has a campaign slot and a pacing slot free: (agent, account,
-        its pacing slot, the next turn); else the earliest pacing slot (a Unix time), or None."""
-        limits = dict((await session.execute(select(ElevenLabsAccount.id, ElevenLabsAccount.concurrency_limit).where(
-            ElevenLabsAccount.tenant_id == row.tenant_id))).all())
+    async def _plan(self, session: AsyncSession, row: Campaign, refs: _Tenancy, on_way: list[str], now: datetime,
+                    most: int) -> list[tuple[str, str, int]] | float | None:
+        """Up to `most` dials the pool may make now, each (agent, account, the next turn): the pool's agents in
+        turn, each whose account has a campaign slot and a pacing slot free (pacing advanced as each is taken);
+        none: the earliest pacing slot (a Unix time), or None."""
         per_agent, per_account = await self.calls.live_calls(session, row.tenant_id)
-        by_agent_id = {r.agent_id: r for r in (await session.execute(select(VoiceAgent).where(
-            VoiceAgent.tenant_id == row.tenant_id))).scalars()}
-        for agent_id in await repository.claimed_agents(session, row.tenant_id, now):
-            if (on_way := by_agent_id.get(agent_id)) is not None:  # dials on their way hold their slots too
-                per_agent[on_way.id] = per_agent.get(on_way.id, 0) + 1
-                per_account[on_way.account_id] = per_account.get(on_way.account_id, 0) + 1
-        refs = {a: r for a, r in by_agent_id.items() if a in row.agent_ids and r.is_enabled}
-        pace = row.pace or {}
-        earliest: float | None = None
+        for agent_id in on_way:
+            if (way := refs.agents.get(agent_id)) is not None:  # dials on their way hold their slots too
+                per_agent[way.ref_id] = per_agent.get(way.ref_id, 0) + 1
+                per_account[way.account_id] = per_account.get(way.account_id, 0) + 1
+        pace = {k: float(v) for k, v in (row.pace or {}).items()}
+        interval = 1.0 / float(row.calls_per_second)
         count = len(row.agent_ids)
-        for step in range(count):
-            ref = refs.get(row.agent_ids[(row.agent_turn + step) % count])
-            if ref is None or ref.account_id not in limits:
-                continue
-            if per_account.get(ref.account_id, 0) >= campaign_slots(int(limits[ref.account_id])):
-                continue
-            if ref.max_concurrent_calls is not None and per_agent.get(ref.id, 0) >= ref.max_concurrent_calls:
-                continue
-            slot = float(pace.get(ref.account_id, 0.0))
-            if slot > now.timestamp() + SLOT_TOLERANCE:
-                earliest = slot if earliest is None else min(earliest, slot)
-                continue
-            return ref.agent_id, ref.account_id, slot, (row.agent_turn + step + 1) % count
-        return earliest
+        turn = row.agent_turn
+        plan: list[tuple[str, str, int]] = []
+        earliest: float | None = None
+        while len(plan) < most:
+            for step in range(count):
+                agent_id = row.agent_ids[(turn + step) % count]
+                ref = refs.agents.get(agent_id)
+                if ref is None or not ref.enabled or ref.account_id not in refs.limits:
+                    continue
+                if per_account.get(ref.account_id, 0) >= campaign_slots(refs.limits[ref.account_id]):
+                    continue
+                if ref.max_concurrent is not None and per_agent.get(ref.ref_id, 0) >= ref.max_concurrent:
+                    continue
+                slot = pace.get(ref.account_id, 0.0)
+                if slot > now.timestamp() + SLOT_TOLERANCE:
+                    earliest = slot if earliest is None else min(earliest, slot)
+                    continue
+                turn = (turn + step + 1) % count
+                plan.append((agent_id, ref.account_id, turn))
+                per_agent[ref.ref_id] = per_agent.get(ref.ref_id, 0) + 1
+                per_account[ref.account_id] = per_account.get(ref.account_id, 0) + 1
+                pace[ref.account_id] = max(slot, now.timestamp() - interval) + interval
+                break
+            else:
+                break
+        return plan or earliest
 
-    async def _ready(self, session: AsyncSession, row: Campaign, attempt: CampaignAttempt,
-                     now: datetime) -> Principal | None:
+    async def _ready(self, session: AsyncSession, row: Campaign, refs: _Tenancy, attempt_id: str,
+                     lead: Lead | None, now: datetime) -> Principal | None:
         """In the claim's transaction: whom the dial is placed as, or None when this attempt is not to be
         dialled now (moved into the campaign's own windows, skipped, or stopped: done here)."""
-        lead = await session.get(Lead, attempt.lead_id)
-        tenant = await unscoped_get_tenant(session, row.tenant_id)
-        user = await unscoped_get_user(session, row.created_by) if row.created_by else None
+        tenant = refs.tenant
+        user = refs.users.get(row.created_by) if row.created_by else None
         if lead is None or tenant is None:
-            await self._end_attempt(session, attempt.id, AttemptState.skipped, "not_found", now)
+            await self._end_attempt(session, attempt_id, AttemptState.skipped, "not_found", now)
             return None
         if user is None or not user.is_active:
-            await self._release(session, attempt.id, now, code="owner_unavailable")
+            await self._release(session, attempt_id, now, code="owner_unavailable")
             row.state, row.end_code, row.updated_at = CampaignState.paused.value, "owner_unavailable", now
             mark_changed(session, row.id)
             return None
         if "won" in row.stop_on and lead.status == LeadStatus.won.value:
-            await self._end_attempt(session, attempt.id, AttemptState.canceled, "stopped_won", now)
+            await self._end_attempt(session, attempt_id, AttemptState.canceled, "stopped_won", now)
             await self._maybe_complete(session, row, now)
             return None
         narrowed = campaign_windows(row)
@@ -300,10 +428,10 @@ class CampaignDispatcher:
             if not allowed_at(now, zones, [narrowed]):
                 following = next_allowed_at(now, zones, [narrowed])
                 if following is None or (row.end_at is not None and following >= row.end_at):
-                    await self._end_attempt(session, attempt.id, AttemptState.skipped, NO_WINDOW, now)
+                    await self._end_attempt(session, attempt_id, AttemptState.skipped, NO_WINDOW, now)
                     await self._maybe_complete(session, row, now)
                 else:
-                    await self._release(session, attempt.id, following, code="outside_campaign_windows")
+                    await self._release(session, attempt_id, following, code="outside_campaign_windows")
                 mark_changed(session, row.id)
                 return None
         return principal_for(user, tenant, "session")
@@ -359,7 +487,7 @@ class CampaignDispatcher:
 
     async def _maybe_complete(self, session: AsyncSession, row: Campaign, now: datetime) -> None:
         await session.flush()
-        if row.state == CampaignState.running.value and await repository.open_count(session, row.id) == 0:
+        if row.state == CampaignState.running.value and not await repository.has_open(session, row.id):
             await self.campaigns.finish(session, row, CampaignState.completed, "all_called", now)
         mark_changed(session, row.id)
 

@@ -71,7 +71,10 @@ class Campaign(IdMixin, OrgOwned, Base):
 class CampaignAttempt(IdMixin, OrgOwned, Base):
     __tablename__ = "campaign_attempts"
     __table_args__ = (UniqueConstraint("campaign_id", "lead_id", "attempt"),
-                      Index("ix_campaign_attempts_due", "campaign_id", "state", "due_at"))
+                      # Claim order (due time, then id) read straight from the index; claims on their way found
+                      # among the few claimed rows (the dispatcher's capacity counts).
+                      Index("ix_campaign_attempts_due", "campaign_id", "state", "due_at", "id"),
+                      Index("ix_campaign_attempts_claimed", "state", "claimed_until"))
 
     campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("campaigns.id", ondelete="CASCADE"))
     lead_id: Mapped[str] = mapped_column(String(36), ForeignKey("leads.id"))

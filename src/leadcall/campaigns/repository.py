@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select, tuple_
+from sqlalchemy import and_, case, exists, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.calls.models import CallLog
@@ -98,21 +98,26 @@ def _claimed(now: datetime) -> Any:
     return and_(CampaignAttempt.state == AttemptState.pending.value, CampaignAttempt.claimed_until >= now)
 
 
-async def live_count(session: AsyncSession, campaign_id: str, now: datetime) -> int:
+async def dialing_count(session: AsyncSession, campaign_id: str) -> int:
     return int((await session.execute(select(func.count()).where(
-        CampaignAttempt.campaign_id == campaign_id, or_(CampaignAttempt.state == AttemptState.dialing.value,
-                                                        _claimed(now))))).scalar_one())
+        CampaignAttempt.campaign_id == campaign_id, CampaignAttempt.state == AttemptState.dialing.value)))
+        .scalar_one())
 
 
-async def claimed_agents(session: AsyncSession, tenant_id: str, now: datetime) -> list[str]:
-    """The agents of the tenant's dials on their way (claimed, not reserved yet), one entry per dial."""
-    return [a for a in (await session.execute(select(CampaignAttempt.agent_id).where(
-        CampaignAttempt.tenant_id == tenant_id, _claimed(now)))).scalars() if a]
+async def unscoped_claims_on_way(session: AsyncSession, now: datetime) -> list[tuple[str, str, str | None]]:
+    """Every dial on its way (claimed by a live dispatcher, not reserved yet) as (campaign, tenant, agent): a
+    handful of rows, read from `ix_campaign_attempts_claimed` (the filter names no campaign or tenant, so no
+    database walks a 100,000-lead campaign's pending attempts to find them); callers keep their own."""
+    return [(str(c), str(t), a) for c, t, a in (await session.execute(select(
+        CampaignAttempt.campaign_id, CampaignAttempt.tenant_id, CampaignAttempt.agent_id).where(
+        _claimed(now)))).all()]
 
 
-async def open_count(session: AsyncSession, campaign_id: str) -> int:
-    return int((await session.execute(select(func.count()).where(
-        CampaignAttempt.campaign_id == campaign_id, CampaignAttempt.state.in_(OPEN_STATES)))).scalar_one())
+async def has_open(session: AsyncSession, campaign_id: str) -> bool:
+    """Whether any attempt is still pending or dialling (stops at the first instead of counting them all)."""
+    return (await session.execute(select(CampaignAttempt.id).where(
+        CampaignAttempt.campaign_id == campaign_id, CampaignAttempt.state.in_(OPEN_STATES)).limit(1))).first() \
+        is not None
 
 
 # -- the dispatcher (unscoped: it serves every tenant) ------------------------------------------------

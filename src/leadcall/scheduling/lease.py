@@ -50,3 +50,22 @@ async def claim_next(session: AsyncSession, model: Any, now: datetime, until: da
     if row_id is None or not await claim(session, model, row_id, now, until, open_where=open_where):
         return None
     return str(row_id)
+
+
+async def claim_due(session: AsyncSession, model: Any, now: datetime, until: datetime, limit: int, *,
+                    open_where: Sequence[ColumnElement[bool]], values: dict[str, Any] | None = None,
+                    returning: Sequence[Any] = ()) -> list[Any]:
+    """Up to `limit` of the soonest due rows among `open_where`, claimed together: picked with `FOR UPDATE
+    SKIP LOCKED` on PostgreSQL (SQLite has one writer at a time), then one UPDATE that re-checks each is still
+    due and unclaimed, so of two workers racing exactly one gets each row. (Picked in a statement of its own:
+    as `IN (subquery)` PostgreSQL may run a `SKIP LOCKED ... LIMIT` subquery more than once and claim more
+    than `limit`.) `values` are set with the lease; returns `returning`'s columns of the claimed rows (their
+    ids when none are given)."""
+    ids = list((await session.execute(select(model.id).where(*due(model, now, open_where)).order_by(
+        model.due_at, model.id).limit(limit).with_for_update(skip_locked=True))).scalars())
+    if not ids:
+        return []
+    stmt = (update(model).where(model.id.in_(ids), *due(model, now, open_where))
+            .values(claimed_until=until, **(values or {})).returning(*(returning or (model.id,)))
+            .execution_options(synchronize_session=False))
+    return list((await session.execute(stmt)).all())

@@ -200,7 +200,7 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
                                                  container.clock)
 
     async def dispatch_campaigns() -> None:
-        await dispatcher.dispatch()
+        await dispatcher.dispatch(join=False)
 
     in_process.register(DISPATCH_JOB, dispatch_campaigns)
 

@@ -99,7 +99,7 @@ async def deliver_webhooks(ctx: dict[str, Any], endpoint_id: str) -> None:
 
 @job(DISPATCH_JOB)
 async def dispatch_campaigns(ctx: dict[str, Any]) -> None:
-    await ctx["runtime"].dispatcher.dispatch()
+    await ctx["runtime"].dispatcher.dispatch(join=False)
 
 
 @job("sweep")

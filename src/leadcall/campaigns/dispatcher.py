@@ -154,6 +154,7 @@ class CampaignDispatcher:
         self._running = False
         self._again = False
         self._kick: asyncio.Event | None = None
+        self._ended: asyncio.Future[None] | None = None
         watch.install()
         watch.bind_key(KEY_PREFIX, _bind)
 
@@ -181,25 +182,31 @@ class CampaignDispatcher:
                 if row is not None and row.state not in ENDED:
                     await self.campaigns.finish(session, row, CampaignState.completed, "end_reached", now)
                     mark_changed(session, campaign_id)
-        return await self.dispatch()
+        return await self.dispatch(join=False)
 
-    async def dispatch(self) -> int:
+    async def dispatch(self, *, join: bool = True) -> int:
         """Dials what is due until nothing more may be dialled now; up to `IN_FLIGHT` placements run at once (a
-        placement waits on the provider; the next claim need not). One run per dispatcher at a time: a wake-up
-        (a freed slot, a start, the sweep) while a run is under way makes that run look again at once, even in
-        the middle of waiting for a pacing slot, instead of starting a second run that would contend for the
-        same claims. Returns the number of dials made, once all of them have their answer (0 for a wake-up
-        handed to the run under way)."""
+        placement waits on the provider; the next claim need not). Returns the number of dials made, once all
+        of them have their answer.
+
+        One run per dispatcher at a time: a call while a run is under way makes that run look again at once,
+        even in the middle of waiting for a pacing slot, instead of starting a second run that would contend
+        for the same claims, and returns 0 — after that run has ended when `join`, at once otherwise (the
+        wake-up job and the sweep: a queue's job slot is not held while another run works)."""
         if self._running:
             self._again = True
             if self._kick is not None:
                 self._kick.set()
+            if join and self._ended is not None:
+                await asyncio.shield(self._ended)
             return 0
         self._running = True
+        ended = self._ended = asyncio.get_running_loop().create_future()
         try:
             return await self._run()
         finally:
             self._running = False
+            ended.set_result(None)
 
     async def _run(self) -> int:
         """Rounds over the dispatchable campaigns, the one that dialled longest ago first; each round gives a

@@ -76,7 +76,9 @@ class Processes:
                 proc.kill()
 
 
-async def wait_until_up(url: str, within: float = 30) -> None:
+async def wait_until_up(url: str, within: float = 90) -> None:
+    """Until `url` answers: a web process takes 15-35 s to start on this shared machine under load (two at once
+    measured 34 s at a load average of 18), so the bound is a hang's, not a speed's."""
     deadline = time.monotonic() + within
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:

@@ -1,16 +1,16 @@
 """the dispatcher's indexes: due attempts in claim order (due time, then id) without a sort, and the claims on
 their way found among the few claimed rows instead of a campaign's or tenant's every pending attempt
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-01 16:30:00
 """
 from __future__ import annotations
 
 from alembic import op
 
-revision = '0021'
-down_revision = '0020'
+revision = '0022'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

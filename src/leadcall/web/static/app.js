@@ -517,6 +517,15 @@
         pop.querySelector("summary").focus();
         return;
       }
+      // Esc in the agent picker (on an agent, the call type, a preview) goes back as its Back button does:
+      // the picker closes and the keyboard is on Call again. Only a second Esc closes the lead.
+      var picker = document.activeElement && document.activeElement.closest && document.activeElement.closest(".picker");
+      var back = picker && picker.querySelector('button[hx-target="#panel"]');
+      if (back) {
+        event.preventDefault();
+        back.click();
+        return;
+      }
       var panel = document.getElementById("panel");
       var inPanel = panel && panel.contains(document.activeElement);
       var typing = document.activeElement && /^(SELECT|TEXTAREA|INPUT)$/.test(document.activeElement.tagName);

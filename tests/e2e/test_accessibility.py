@@ -164,6 +164,11 @@ async def walk_signed_in(walk: Walk, live: LiveServer, client: httpx.AsyncClient
     await walk.visit("error 404", "/no-such-page", 404)
     await walk.visit("a missing lead (404)", "/leads/no-such-lead", 404)
 
+    live.clock.advance(15 * 24 * 3600)  # past the session's lifetime: the sign-in page says why
+    await page.goto(f"{live.url}/leads/{history_lead}")
+    await expect(page.get_by_test_id("login-note")).to_be_visible()
+    await walk.check("sign-in, session ended")
+
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("role", ["member", "manager", "admin"])

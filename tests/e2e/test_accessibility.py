@@ -205,22 +205,27 @@ async def test_the_call_flow_by_keyboard_alone(page: Page, live: LiveServer, liv
     # The picker opened: the keyboard is on the chosen agent, and its card shows it.
     chosen = page.locator(".picker input[type=radio]:checked")
     await expect(chosen).to_be_focused()
+    await settled(page)  # htmx wires what it swapped in a moment after showing it
     assert await outline_of(page, ".agent:has(input:focus)") == "solid 3px"
     # Esc closes the picker (as Back does), from the agents and from the call type alike.
     await page.keyboard.press("Escape")
     await expect(page.locator(".picker")).to_have_count(0)
     await expect(call).to_be_focused()
+    await settled(page)
     await page.keyboard.press("Enter")
     await expect(chosen).to_be_focused()
+    await settled(page)
     await page.locator(".picker select[name=call_type]").focus()
     await page.keyboard.press("Escape")
     await expect(page.locator(".picker")).to_have_count(0)
     await expect(call).to_be_focused()
+    await settled(page)
     assert await outline_of(page, "#lead-panel button.call-button") == "solid 3px"
 
     # Tab reaches the agents (one stop, on the chosen one), arrows change it, Enter places the call.
     await page.keyboard.press("Enter")
     await expect(chosen).to_be_focused()
+    await settled(page)
     await page.keyboard.press("Shift+Tab")
     await expect(chosen).not_to_be_focused()
     await page.keyboard.press("Tab")
@@ -248,5 +253,6 @@ async def test_the_call_flow_by_keyboard_alone(page: Page, live: LiveServer, liv
         await page.keyboard.press("Tab")
     await expect(transcript).to_be_focused()
     assert await outline_of(page, ".transcript") == "solid 3px"
-    await page.keyboard.press("End")
-    assert await transcript.evaluate("el => el.scrollTop > 0")
+    await page.keyboard.press("End")  # Chromium scrolls by keyboard smoothly: wait for it to get there
+    await page.wait_for_function("el => el.scrollTop > 0 && el === document.activeElement",
+                                 arg=await transcript.element_handle())

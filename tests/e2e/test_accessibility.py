@@ -154,11 +154,17 @@ async def walk_signed_in(walk: Walk, live: LiveServer, client: httpx.AsyncClient
     await walk.visit("usage", "/usage", 200 if allowed else 403)
     await walk.visit("calling rules", "/calling-rules", 200 if allowed else 403)
     await walk.visit("account", "/account")
-    if role == "admin":
+    if role == "admin":  # each section of the settings, as its tabs name them
         await walk.visit("settings", "/settings")
-        await expect(page.locator("#webhooks[aria-busy]")).to_have_count(0)
-        await expect(page.locator("#webhooks form").first).to_be_visible()
-        await walk.check("settings with the webhooks section")
+        sections = await page.get_by_test_id("settings-sections").locator("a").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))")
+        assert len(sections) >= 6, sections
+        for path in sections:
+            await walk.visit(f"settings {path}", path)
+            if await page.locator("#webhooks[aria-busy]").count():  # the webhooks section loads itself
+                await expect(page.locator("#webhooks[aria-busy]")).to_have_count(0)
+                await expect(page.locator("#webhooks form").first).to_be_visible()
+                await walk.check(f"settings {path}, webhooks loaded")
     else:
         await walk.visit("settings, no permission (403)", "/settings", 403)
     await walk.visit("error 404", "/no-such-page", 404)

@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from leadcall.campaigns.dispatcher import CampaignDispatcher
-from tests.e2e.conftest import add_lead, settled, shot, sign_in
+from tests.e2e.conftest import add_lead, browser_session, settled, shot, sign_in
 from tests.live import CallWorld, LiveServer, play
 
 pytestmark = pytest.mark.e2e
@@ -70,3 +70,57 @@ async def test_create_preview_start_watch_progress_pause_and_export(
     saved = Path(await download.path())
     rows = list(csv.DictReader(io.StringIO(await asyncio.to_thread(saved.read_text, encoding="utf-8"))))
     assert {r["leadId"] for r in rows} >= set(leads) and any(r["state"] == "done" for r in rows)
+
+
+async def test_a_campaign_from_a_csv_file_on_the_create_form(
+        page: Page, live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld, tmp_path: Path) -> None:
+    tag = cw.world.tenant_id[:6]
+    bad = tmp_path / "bad.csv"
+    good = tmp_path / "good.csv"
+    rows = f"crm-{tag}-1,CSV {tag} Uno,+12025550130\ncrm-{tag}-2,CSV {tag} Dos,+12025550131\n"
+    await asyncio.to_thread(bad.write_text, f"externalId,name,phone\n{rows}crm-{tag}-3,CSV {tag} Tres,12345\n")
+    await asyncio.to_thread(good.write_text, f"externalId,name,phone\n{rows}")
+    await sign_in(page, live, cw.world.manager)
+    await page.goto(f"{live.url}/campaigns")
+    form = page.get_by_test_id("campaign-form")
+    await form.get_by_label("Nombre", exact=True).fill("Desde el CRM")
+    await expect(form.get_by_label("Archivo CSV", exact=True)).to_be_hidden()
+    await form.get_by_label("Un archivo CSV (se importa)").check()
+    await expect(form.get_by_label("Buscar (nombre, empresa, teléfono)")).to_be_hidden()
+    await form.get_by_label("Archivo CSV", exact=True).set_input_files(str(bad))
+    await form.get_by_role("button", name="Crear borrador").click()
+    rejected = page.get_by_test_id("campaign-csv-rejected")
+    await expect(rejected).to_contain_text("1 fila tiene errores")
+    await expect(rejected).to_contain_text("Fila 4")
+    await page.screenshot(path=shot("campaign-csv-rejected-es"))
+    found = (await live_client.get("/api/leads", params={"q": f"CSV {tag}"}, headers=cw.world.member.headers)).json()
+    assert found["items"] == [], "a file with a bad row imports nothing"
+    await form.get_by_label("Archivo CSV", exact=True).set_input_files(str(good))
+    await form.get_by_role("button", name="Crear borrador").click()
+    await expect(page.get_by_test_id("campaign-state")).to_have_text("Borrador")
+    await expect(page.get_by_test_id("preview-text")).to_have_text("Se llamará a 2 de 2 leads; 0 se omiten:")
+    campaign_id = page.url.rsplit("/", 1)[-1]
+    read = (await live_client.get(f"/api/campaigns/{campaign_id}", headers=cw.world.member.headers)).json()
+    found = (await live_client.get("/api/leads", params={"q": f"CSV {tag}"}, headers=cw.world.member.headers)).json()
+    assert sorted(read["leads"]["ids"]) == sorted(lead["id"] for lead in found["items"]) and len(found["items"]) == 2
+
+
+async def test_the_create_forms_csv_source_checks_role_and_input(live: LiveServer, cw: CallWorld) -> None:
+    form = {"name": "Por archivo", "agent_ids": cw.agent_ids[0], "source": "csv"}
+    files = {"file": ("leads.csv", b"name,phone\nForm Role Lead,+12025550132\n", "text/csv")}
+    member = await browser_session(live, cw.world.member)
+    manager = await browser_session(live, cw.world.manager)
+    try:
+        r = await member.post("/campaigns", data=form, files=files)
+        assert r.status_code == 403, r.text
+        r = await manager.post("/campaigns", data=form)
+        assert r.status_code == 422 and "CSV" in r.text, r.text
+        r = await manager.post("/campaigns", data={**form, "agent_ids": "agent_nobody"}, files=files)
+        assert r.status_code == 422, r.text
+        listed = (await manager.get("/api/campaigns")).json()
+        assert listed["items"] == [], "nothing was written"
+        r = await manager.post("/campaigns", data=form, files=files)
+        assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/campaigns/"), r.text
+    finally:
+        await member.aclose()
+        await manager.aclose()

@@ -429,6 +429,11 @@ class CampaignDispatcher:
             await self._end_attempt(session, attempt_id, AttemptState.canceled, "stopped_won", now)
             await self._maybe_complete(session, row, now)
             return None
+        if "reassigned" in row.stop_on and lead.owner_id != attempt.lead_owner_id:
+            await self._end_attempt(session, attempt.id, AttemptState.canceled, "stopped_reassigned", now,
+                                    "the lead's owner changed after the campaign started")
+            await self._maybe_complete(session, row, now)
+            return None
         narrowed = campaign_windows(row)
         if narrowed is not None:
             zones = zones_for(lead, tenant)[0]
@@ -550,6 +555,7 @@ class CampaignDispatcher:
             tenant_id=attempt.tenant_id, organization_id=attempt.organization_id, campaign_id=row.id,
             lead_id=attempt.lead_id, attempt=attempt.attempt + 1, state=AttemptState.pending.value, due_at=due,
             code=f"retry_{result}", lead_local_hour=lead_local_hour(lead, tenant, due) if lead and tenant else None,
+            lead_owner_id=attempt.lead_owner_id,
             created_at=now, updated_at=now))
 
     async def _stopped_otherwise(self, session: AsyncSession, call: CallLog) -> None:

@@ -91,5 +91,8 @@ class CampaignAttempt(IdMixin, OrgOwned, Base):
     cost: Mapped[float | None] = mapped_column(Numeric(12, 4, asdecimal=False), nullable=True)
     duration_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     lead_local_hour: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The lead's owner when the campaign started (no foreign key: a user removed since is still "another
+    # owner" than the lead's current one); stop condition `reassigned` compares it with the lead's owner.
+    lead_owner_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

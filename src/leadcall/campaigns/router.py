@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 
 from leadcall.campaigns import results, schemas
 from leadcall.campaigns.service import CampaignService, to_wire
-from leadcall.core.deps import DbSession, Now
+from leadcall.core.csv_files import read_upload
+from leadcall.core.deps import ContainerDep, DbSession, Now
 from leadcall.tenancy.deps import ApiRoute, CanRunCampaigns, CanViewLeads
 
 router = APIRouter(tags=["campaigns"], route_class=ApiRoute)
@@ -26,6 +29,23 @@ def _campaigns(request: Request) -> CampaignService:
 async def create_campaign(body: schemas.CampaignCreate, request: Request, principal: CanRunCampaigns,
                           session: DbSession, now: Now) -> schemas.Campaign:
     return await to_wire(session, await _campaigns(request).create(session, principal, body, now))
+
+
+@router.post("/api/campaigns/import", response_model=schemas.CampaignImported, status_code=201,
+             description="A draft whose leads are the rows of a CSV file (multipart: `file`, and `campaign`: the "
+                         "create body's JSON without `leads`). The rows are imported as `POST /api/leads/import` "
+                         "does (matched by externalId, then phone; else added). All or nothing: if any row is "
+                         "rejected, nothing is written and the 422 lists each rejected row (`rows`) with its codes.")
+async def import_campaign(file: UploadFile, request: Request, principal: CanRunCampaigns, session: DbSession,
+                          now: Now, container: ContainerDep,
+                          campaign: str = Form(max_length=200_000)) -> schemas.CampaignImported:
+    try:
+        settings = schemas.CampaignSettings.model_validate_json(campaign)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", "campaign", *e["loc"])}
+                                      for e in exc.errors(include_url=False)]) from exc
+    content = await read_upload(file, container.settings.max_csv_bytes)
+    return await _campaigns(request).create_from_csv(session, principal, settings, content, now)
 
 
 @router.get("/api/campaigns", response_model=schemas.CampaignPage, description="Newest first, cursor-paginated.")

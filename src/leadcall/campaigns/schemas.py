@@ -9,11 +9,12 @@ from leadcall.calls.models import CallType
 from leadcall.campaigns.models import AttemptState, CampaignState
 from leadcall.kit.schema import Schema, Trimmed
 from leadcall.leads.models import LeadStatus
+from leadcall.leads.schemas import ImportReport
 from leadcall.rules.schemas import CallingRulesPut, WindowIn
 
 MAX_LEADS = 100_000
-StopOn = Literal["interested", "callback_requested", "opted_out", "won"]
-DEFAULT_STOP_ON: list[StopOn] = ["interested", "callback_requested", "opted_out", "won"]
+StopOn = Literal["interested", "callback_requested", "opted_out", "won", "reassigned"]
+DEFAULT_STOP_ON: list[StopOn] = ["interested", "callback_requested", "opted_out", "won", "reassigned"]
 
 
 class LeadFilter(Schema):
@@ -65,7 +66,9 @@ class CampaignFields(Schema):
     max_live_calls: int = Field(default=2, ge=1, le=200)
     calls_per_second: float = Field(default=1.0, gt=0, le=20, description="New calls per second per account")
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
-    stop_on: list[StopOn] = Field(default_factory=lambda: list(DEFAULT_STOP_ON), max_length=4)
+    stop_on: list[StopOn] = Field(default_factory=lambda: list(DEFAULT_STOP_ON), max_length=5,
+                                  description="won: the lead is marked won; reassigned: its owner changes after "
+                                              "the campaign started.")
     spending_cap: float | None = Field(default=None, gt=0, le=10_000_000)
 
 
@@ -82,17 +85,22 @@ def _check_windows(windows: list[WindowIn] | None) -> None:
         CallingRulesPut(windows=windows)
 
 
-class CampaignCreate(CampaignFields):
+class CampaignSettings(CampaignFields):
+    """A new campaign's settings without its leads (the CSV import's `campaign` part gives these)."""
+
     name: Trimmed = Field(min_length=1, max_length=200)
-    leads: CampaignLeads
     organization_id: str | None = Field(default=None, max_length=36,
                                         description="Admins may choose; managers run campaigns for their own.")
 
     @model_validator(mode="after")
-    def _valid(self) -> CampaignCreate:
+    def _valid(self) -> CampaignSettings:
         _check_times(self.start_at, self.end_at)
         _check_windows(self.windows)
         return self
+
+
+class CampaignCreate(CampaignSettings):
+    leads: CampaignLeads
 
 
 class CampaignUpdate(Schema):
@@ -108,7 +116,7 @@ class CampaignUpdate(Schema):
     max_live_calls: int | None = Field(default=None, ge=1, le=200)
     calls_per_second: float | None = Field(default=None, gt=0, le=20)
     retry: RetryPolicy | None = None
-    stop_on: list[StopOn] | None = Field(default=None, max_length=4)
+    stop_on: list[StopOn] | None = Field(default=None, max_length=5)
     spending_cap: float | None = Field(default=None, gt=0, le=10_000_000)
 
     @model_validator(mode="after")
@@ -231,6 +239,12 @@ class Report(Schema):
     by_agent: list[AgentFigures]
     by_local_hour: list[HourFigures]
     cost_currency: str
+
+
+class CampaignImported(Schema):
+    campaign: Campaign
+    imported: ImportReport = Field(description="What the file did to the leads (created, updated, unchanged); "
+                                               "its rows are the campaign's leads.")
 
 
 class CancelBody(Schema):

@@ -10,6 +10,7 @@ dials nobody: nobody is dialled for a stopped campaign after its answer.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -35,8 +36,10 @@ from leadcall.core.scoping import Scope
 from leadcall.integrations import outbox
 from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
+from leadcall.leads import csv_import
 from leadcall.leads.models import Lead
 from leadcall.leads.repository import LeadRepository
+from leadcall.leads.schemas import ImportReport
 from leadcall.rules.hours import Window, allowed_at, next_allowed_at, window
 from leadcall.rules.service import RulesService, iso, zones_for
 from leadcall.scheduling.service import MOVABLE
@@ -92,6 +95,14 @@ async def to_wire(session: AsyncSession, row: Campaign) -> schemas.Campaign:
         cost=round(await repository.attempts_cost(session, row.id), 4), cost_currency=currency,
         created_by=row.created_by, created_at=row.created_at, updated_at=row.updated_at,
         started_at=row.started_at, ended_at=row.ended_at, end_code=row.end_code)
+
+
+def csv_rejected(report: ImportReport) -> Invalid:
+    first = report.errors[0]
+    return Invalid(f"{report.rejected} rows of the file cannot be imported (the first: line {first.row}, "
+                   f"{'; '.join(first.errors)}); nothing was written, the campaign was not created",
+                   code="campaign_csv_rejected", params={"rejected": report.rejected, "row": first.row},
+                   extra={"rows": [e.model_dump(mode="json", by_alias=True) for e in report.errors]})
 
 
 def page_after(cursor: str | None) -> tuple[datetime, str] | None:
@@ -168,6 +179,30 @@ class CampaignService:
         session.add(row)
         await session.flush()
         return row
+
+    async def create_from_csv(self, session: AsyncSession, principal: Principal, settings: schemas.CampaignSettings,
+                              content: bytes, now: datetime) -> schemas.CampaignImported:
+        """A draft whose leads are the rows of a CSV file, imported as the leads import does it (a row updates the
+        lead it matches by externalId, then by phone, or adds one). All or nothing: when any row is rejected,
+        nothing is written and the error lists every rejected row with its problems' codes."""
+        org_id = await self._org_for(session, principal, settings.organization_id)
+        await self._check_agents(session, principal.tenant_id, settings.agent_ids)
+        importer = dataclasses.replace(principal, organization_id=org_id)
+        plan = await csv_import.import_csv(session, importer, content, now, dry_run=True)
+        if plan.rejected:
+            raise csv_rejected(plan)
+        report = await csv_import.import_csv(session, importer, content, now)
+        if report.rejected:  # a row the plan accepted failed when written (the request rolls everything back)
+            raise csv_rejected(report)
+        ids = list(dict.fromkeys([*report.lead_ids, *report.updated_ids, *report.unchanged_ids]))
+        if len(ids) > schemas.MAX_LEADS:
+            raise Invalid(f"a campaign calls {schemas.MAX_LEADS} leads at most; the file names {len(ids)}",
+                          code="campaign_too_many_leads", params={"most": schemas.MAX_LEADS, "found": len(ids)})
+        body = schemas.CampaignCreate.model_validate(
+            {**settings.model_dump(by_alias=True, exclude_unset=True), "organizationId": org_id,
+             "leads": {"ids": ids}})
+        row = await self.create(session, principal, body, now)
+        return schemas.CampaignImported(campaign=await to_wire(session, row), imported=report)
 
     def _apply(self, row: Campaign, body: schemas.CampaignCreate | schemas.CampaignUpdate, given: set[str]) -> None:
         if "name" in given and body.name is not None:
@@ -341,7 +376,7 @@ class CampaignService:
                          "due_at": due or now, "code": code or None,
                          "detail": (str(params.get("because") or "") or None) if not due else None,
                          "lead_local_hour": lead_local_hour(lead, tenant, due) if due else None,
-                         "created_at": now, "updated_at": now})
+                         "lead_owner_id": lead.owner_id, "created_at": now, "updated_at": now})
         for start in range(0, len(rows), CHUNK):
             await session.execute(insert(CampaignAttempt), rows[start:start + CHUNK])
         row.started_at = row.updated_at = now

@@ -9,6 +9,8 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import UploadFile
+
 from leadcall.core.errors import Invalid
 
 
@@ -49,3 +51,12 @@ def read_table(text: str) -> CsvTable:
     finally:
         csv.field_size_limit(previous)
     return CsvTable(header=header, records=records)
+
+
+async def read_upload(file: UploadFile, limit: int) -> bytes:
+    """An uploaded CSV file's bytes, refused (413-worthy size told in MB) beyond `limit` without reading more."""
+    content = await file.read(limit + 1)
+    if len(content) > limit:
+        raise Invalid(f"the file is larger than {limit // (1024 * 1024)} MB; split it and import the parts",
+                      code="csv_too_large", params={"megabytes": limit // (1024 * 1024)})
+    return content

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -15,16 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.calls.models import CallType
 from leadcall.campaigns import results
-from leadcall.campaigns.schemas import CampaignCreate
+from leadcall.campaigns.schemas import DEFAULT_STOP_ON, CampaignCreate, CampaignSettings
 from leadcall.campaigns.service import CampaignService, to_wire
 from leadcall.core.boundary import check_request
+from leadcall.core.csv_files import read_upload
 from leadcall.core.deps import DbSession, Now
+from leadcall.core.errors import Invalid
 from leadcall.leads.models import LeadStatus
 from leadcall.tenancy.principal import Permission, Principal
 from leadcall.voice.manager import VoiceManager
 from leadcall.web.auth import PagePrincipal, page_principal
-from leadcall.web.forms import PageRoute
-from leadcall.web.i18n import translate
+from leadcall.web.forms import PageRoute, field_problem
+from leadcall.web.i18n import explain_field, translate
 from leadcall.web.rendering import language_of, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal), Depends(check_request)],
@@ -51,7 +53,8 @@ async def campaigns_page(request: Request, principal: PagePrincipal, session: Db
     items = [await to_wire(session, r) for r in rows]
     agents = await _agents(request, session, principal) if principal.can(Permission.run_campaigns) else []
     return render(request, "campaigns.html", principal, campaigns=items, agents=agents,
-                  call_types=[c.value for c in CallType], statuses=[s.value for s in LeadStatus])
+                  call_types=[c.value for c in CallType], statuses=[s.value for s in LeadStatus],
+                  stop_conditions=list(DEFAULT_STOP_ON))
 
 
 def _local(value: str) -> datetime | None:
@@ -62,24 +65,56 @@ def _local(value: str) -> datetime | None:
 @router.post("/campaigns")
 async def create_campaign(request: Request, principal: PagePrincipal, session: DbSession, now: Now,
                           name: str = Form(""), agent_ids: list[str] = Form(default=[]), call_type: str = Form(""),
+                          source: str = Form("filter"), file: UploadFile | None = None,
                           q: str = Form(""), status: str = Form(""), start_at: str = Form(""),
                           end_at: str = Form(""), offset: str = Form("+00:00"), max_live_calls: str = Form("2"),
-                          calls_per_second: str = Form("1"), spending_cap: str = Form("")) -> Response:
+                          calls_per_second: str = Form("1"), spending_cap: str = Form(""),
+                          stop_on: list[str] = Form(default=[]), stop_on_shown: str = Form("")) -> Response:
     principal.require(Permission.run_campaigns)
     wanted: dict[str, Any] = {"name": name, "agentIds": agent_ids, "callType": call_type or "prospecting",
-                              "leads": {"filter": {k: v for k, v in (("q", q), ("status", status)) if v.strip()}},
                               "maxLiveCalls": max_live_calls, "callsPerSecond": calls_per_second}
     for key, value in (("startAt", start_at), ("endAt", end_at)):
         if value.strip():
             wanted[key] = f"{value.strip()}{offset if len(offset) <= 6 else '+00:00'}"
     if spending_cap.strip():
         wanted["spendingCap"] = spending_cap
+    if stop_on_shown:  # the form's checkboxes (none ticked: no stop condition)
+        wanted["stopOn"] = stop_on
+    service = campaigns_of(request)
+    if source == "csv":
+        if file is None or not file.filename:
+            raise RequestValidationError([field_problem("file", "missing", "choose the CSV file")])
+        try:
+            settings = CampaignSettings.model_validate(wanted)
+        except ValidationError as exc:
+            raise _form_errors(exc) from exc
+        content = await read_upload(file, request.app.state.container.settings.max_csv_bytes)
+        try:
+            created = await service.create_from_csv(session, principal, settings, content, now)
+        except Invalid as exc:
+            if exc.code != "campaign_csv_rejected":
+                raise
+            await session.rollback()  # nothing of the file stays
+            lang = language_of(request, principal)
+            rows = [(e["row"], [explain_field(lang, p["field"], p["code"], p["params"]) for p in e["problems"]])
+                    for e in exc.extra["rows"]]
+            response = render(request, "_campaign_csv_rejected.html", principal, rows=rows,
+                              rejected=exc.params["rejected"])
+            response.headers["HX-Retarget"] = "#campaign-form-report"
+            response.headers["HX-Reswap"] = "innerHTML"
+            return response
+        return Response(status_code=204, headers={"HX-Redirect": f"/campaigns/{created.campaign.id}"})
+    wanted["leads"] = {"filter": {k: v for k, v in (("q", q), ("status", status)) if v.strip()}}
     try:
         body = CampaignCreate.model_validate(wanted)
     except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
-    row = await campaigns_of(request).create(session, principal, body, now)
+        raise _form_errors(exc) from exc
+    row = await service.create(session, principal, body, now)
     return Response(status_code=204, headers={"HX-Redirect": f"/campaigns/{row.id}"})
+
+
+def _form_errors(exc: ValidationError) -> RequestValidationError:
+    return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
 
 
 async def _progress(request: Request, session: AsyncSession, principal: Principal, campaign_id: str, now: datetime,

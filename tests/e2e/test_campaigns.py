@@ -14,7 +14,7 @@ from playwright.async_api import Page, expect
 
 from leadcall.campaigns.dispatcher import CampaignDispatcher
 from tests.e2e.conftest import add_lead, browser_session, settled, shot, sign_in
-from tests.live import CallWorld, LiveServer, play
+from tests.live import CallWorld, LiveServer, make_call_world, play
 
 pytestmark = pytest.mark.e2e
 
@@ -124,3 +124,53 @@ async def test_the_create_forms_csv_source_checks_role_and_input(live: LiveServe
     finally:
         await member.aclose()
         await manager.aclose()
+
+
+async def test_a_leads_timeline_and_cancel_with_or_without_hanging_up(
+        live: LiveServer, live_client: httpx.AsyncClient, cw: CallWorld) -> None:
+    long_call = "+12025550108"
+    leads = [await add_lead(live_client, cw, f"Timeline lead {i}", long_call) for i in range(2)]
+    ids = []
+    for name in ("Keep calls", "Hang up"):
+        r = await live_client.post("/api/campaigns", headers=cw.world.manager.headers, json={
+            "name": name, "agentIds": [cw.agent_ids[0]], "leads": {"ids": leads}, "maxLiveCalls": 2,
+            "callsPerSecond": 20})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    member = await browser_session(live, cw.world.member)
+    manager = await browser_session(live, cw.world.manager)
+    other = await make_call_world(live, live_client)
+    intruder = await browser_session(live, other.world.admin)
+    dispatcher: CampaignDispatcher = live.app.state.dispatcher
+    try:
+        assert (await manager.post(f"/campaigns/{ids[0]}/start")).status_code == 200
+        await dispatcher.dispatch()
+        r = await member.get(f"/campaigns/{ids[0]}/leads/{leads[0]}")
+        assert r.status_code == 200 and "Timeline lead 0" in r.text and 'data-attempt="1"' in r.text, r.text
+        for who, path in ((intruder, f"/campaigns/{ids[0]}/leads/{leads[0]}"),
+                          (member, f"/campaigns/{ids[0]}/leads/{other.world.lead_ids[0]}"),
+                          (member, f"/campaigns/{ids[0]}/leads/not-a-lead"),
+                          (member, f"/campaigns/{ids[1]}/leads/{leads[0]}")):  # a draft calls nobody yet
+            assert (await who.get(path)).status_code == 404, path
+        assert (await member.post(f"/campaigns/{ids[0]}/cancel")).status_code == 403
+        r = await manager.post(f"/campaigns/{ids[0]}/cancel")
+        assert r.status_code == 200 and 'data-state="canceled"' in r.text, r.text
+        calls = [c for lead in leads for c in (await live_client.get(
+            f"/api/leads/{lead}/calls", headers=cw.world.member.headers)).json()["items"]]
+        assert len(calls) == 2 and {c["status"] for c in calls} <= {"ringing", "in_progress"}, "live calls finish"
+        for call in calls:  # end them, so the second campaign can dial both leads
+            assert (await live_client.post(f"/api/calls/{call['id']}/cancel",
+                                           headers=cw.world.manager.headers)).status_code == 200
+        await play(live, 10)
+        assert (await manager.post(f"/campaigns/{ids[1]}/start")).status_code == 200
+        await dispatcher.dispatch()
+        page = await manager.get(f"/campaigns/{ids[1]}/progress")
+        assert 'data-testid="campaign-cancel-hang-up"' in page.text
+        r = await manager.post(f"/campaigns/{ids[1]}/cancel", data={"hang_up": "1"})
+        assert r.status_code == 200 and "se colgaron 2 llamadas" in r.text, r.text
+        statuses = {c["status"] for lead in leads for c in (await live_client.get(
+            f"/api/leads/{lead}/calls", headers=cw.world.member.headers)).json()["items"]}
+        assert statuses == {"canceled"}
+    finally:
+        for client in (member, manager, intruder):
+            await client.aclose()

@@ -34,7 +34,10 @@ async def attempts(session: AsyncSession, principal: Principal, campaign_id: str
         rows = [r for r in rows if r.due_at <= now]
     more = len(rows) > limit
     rows = rows[:limit]
-    return schemas.AttemptPage(items=[attempt_wire(r, now) for r in rows],
+    names = dict((await session.execute(select(Lead.id, Lead.name).where(
+        Lead.tenant_id == principal.tenant_id, Lead.erased_at.is_(None),
+        Lead.id.in_({r.lead_id for r in rows})))).all()) if rows else {}
+    return schemas.AttemptPage(items=[attempt_wire(r, now, names.get(r.lead_id)) for r in rows],
                                next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more else None)
 
 

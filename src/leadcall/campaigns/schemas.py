@@ -195,6 +195,7 @@ class Attempt(Schema):
     id: str
     campaign_id: str
     lead_id: str
+    lead_name: str | None = Field(default=None, description="The lead's name now (None once it is erased).")
     attempt: int
     state: Literal["pending", "due", "dialing", "done", "skipped", "canceled"]
     due_at: datetime

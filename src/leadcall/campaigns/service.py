@@ -69,8 +69,9 @@ def wire_state(row: CampaignAttempt, now: datetime) -> str:
     return row.state
 
 
-def attempt_wire(row: CampaignAttempt, now: datetime) -> schemas.Attempt:
-    return schemas.Attempt(id=row.id, campaign_id=row.campaign_id, lead_id=row.lead_id, attempt=row.attempt,
+def attempt_wire(row: CampaignAttempt, now: datetime, lead_name: str | None = None) -> schemas.Attempt:
+    return schemas.Attempt(id=row.id, campaign_id=row.campaign_id, lead_id=row.lead_id, lead_name=lead_name,
+                           attempt=row.attempt,
                            state=wire_state(row, now), due_at=row.due_at,
                            call_id=row.call_id, agent_id=row.agent_id, phone_result=row.phone_result,
                            outcome=row.outcome, code=row.code, detail=row.detail, cost=row.cost,

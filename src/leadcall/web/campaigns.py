@@ -20,13 +20,13 @@ from leadcall.campaigns.service import CampaignService, to_wire
 from leadcall.core.boundary import check_request
 from leadcall.core.csv_files import read_upload
 from leadcall.core.deps import DbSession, Now
-from leadcall.core.errors import Invalid
+from leadcall.core.errors import Invalid, NotFound
 from leadcall.leads.models import LeadStatus
 from leadcall.tenancy.principal import Permission, Principal
 from leadcall.voice.manager import VoiceManager
 from leadcall.web.auth import PagePrincipal, page_principal
 from leadcall.web.forms import PageRoute, field_problem
-from leadcall.web.i18n import explain_field, translate
+from leadcall.web.i18n import explain_field, translate, translate_plural
 from leadcall.web.rendering import language_of, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal), Depends(check_request)],
@@ -39,10 +39,12 @@ def campaigns_of(request: Request) -> CampaignService:
     return service
 
 
-async def _agents(request: Request, session: AsyncSession, principal: Principal) -> list[tuple[str, str]]:
+async def _agents(request: Request, session: AsyncSession, principal: Principal, *,
+                  include_unusable: bool = False) -> list[tuple[str, str]]:
     voices: VoiceManager = request.app.state.voice_manager
     report = await voices.availability_report(session, tenant_id=principal.tenant_id,
-                                              organization_id=principal.organization_id, call_type=None)
+                                              organization_id=principal.organization_id, call_type=None,
+                                              include_unusable=include_unusable)
     return [(a.info.agent_id, f"{a.info.name} · {a.account.name}") for a in report.agents]
 
 
@@ -127,8 +129,9 @@ async def _progress(request: Request, session: AsyncSession, principal: Principa
     preview = None
     if campaign.state.value == "draft":
         preview = await service.preview(session, principal, campaign_id, now, code=None, cursor=None, limit=50)
+    agent_names = dict(await _agents(request, session, principal, include_unusable=True)) if report.by_agent else {}
     return render(request, "_campaign_progress.html", principal, campaign=campaign, report=report,
-                  attempts=attempts.items, preview=preview, message=message)
+                  attempts=attempts.items, preview=preview, message=message, agent_names=agent_names)
 
 
 @router.get("/campaigns/{campaign_id}")
@@ -146,9 +149,24 @@ async def campaign_progress(campaign_id: str, request: Request, principal: PageP
     return await _progress(request, session, principal, campaign_id, now)
 
 
+@router.get("/campaigns/{campaign_id}/leads/{lead_id}")
+async def lead_timeline(campaign_id: str, lead_id: str, request: Request, principal: PagePrincipal,
+                        session: DbSession, now: Now) -> Response:
+    """One lead's attempts in the campaign, in their order (its timeline); a lead the campaign does not call
+    (or another tenant's) is not found."""
+    principal.require(Permission.view_leads)
+    found = await results.attempts(session, principal, campaign_id, now, limit=50, cursor=None, state=None,
+                                   lead_id=lead_id[:36])
+    if not found.items:
+        raise NotFound("this lead is not one of the campaign's", code="not_found", params={"what": "lead"})
+    agent_names = dict(await _agents(request, session, principal, include_unusable=True))
+    return render(request, "_campaign_lead_timeline.html", principal, attempts=found.items,
+                  lead_name=found.items[0].lead_name or lead_id[:8], agent_names=agent_names)
+
+
 @router.post("/campaigns/{campaign_id}/{action}")
 async def campaign_action(campaign_id: str, action: str, request: Request, principal: PagePrincipal,
-                          session: DbSession, now: Now) -> Response:
+                          session: DbSession, now: Now, hang_up: str = Form("")) -> Response:
     principal.require(Permission.run_campaigns)
     service = campaigns_of(request)
     lang = language_of(request, principal)
@@ -160,7 +178,10 @@ async def campaign_action(campaign_id: str, action: str, request: Request, princ
         await service.resume(session, principal, campaign_id, now)
     elif action == "cancel":
         await session.commit()  # the cancel hangs up after its own commit
-        await service.cancel_and_hang_up(principal, campaign_id, hang_up=True)
+        canceled = await service.cancel_and_hang_up(principal, campaign_id, hang_up=hang_up == "1")
+        if hang_up == "1":
+            return await _progress(request, session, principal, campaign_id, now, message=translate_plural(
+                lang, "campaigns.canceled_hung_up", canceled.hung_up))
     else:
         return Response(status_code=404)
     await session.flush()

@@ -304,6 +304,10 @@ class CampaignService:
                     first = verdict.refusals[0]
                     return None, NO_WINDOW, {"because": first.code, "timezone": verdict.timezone}
                 at = verdict.next_allowed_at
+                # The rules' next allowed time already meets their windows and caps: only the campaign's own
+                # windows can still move it (asking the rules again there would answer the same).
+                if (narrowed is None or allowed_at(at, zones, [narrowed])) and (row.end_at is None or at < row.end_at):
+                    return at, "", {}
             elif narrowed is not None and not allowed_at(at, zones, [narrowed]):
                 following = next_allowed_at(at, zones, [narrowed])
                 if following is None:

@@ -41,7 +41,7 @@ from leadcall.leads.models import Lead
 from leadcall.leads.repository import LeadRepository
 from leadcall.leads.schemas import ImportReport
 from leadcall.rules.hours import Window, allowed_at, next_allowed_at, window
-from leadcall.rules.service import RulesService, iso, zones_for
+from leadcall.rules.service import DialMemo, RulesService, dial_memo, iso, zones_for
 from leadcall.scheduling.service import MOVABLE
 from leadcall.tenancy.models import Role, Tenant
 from leadcall.tenancy.principal import Principal
@@ -289,13 +289,13 @@ class CampaignService:
         return list((await session.execute(stmt.order_by(Lead.id))).scalars())
 
     async def first_time(self, session: AsyncSession, row: Campaign, lead: Lead, tenant: Tenant,
-                         at: datetime) -> tuple[datetime | None, str, dict[str, Any]]:
+                         at: datetime, memo: DialMemo | None = None) -> tuple[datetime | None, str, dict[str, Any]]:
         """When the lead may first be called from `at`: the calling rules (the one eligibility check) and the
         campaign's own windows together, before its end; or None with the refusal's code and values."""
         narrowed = campaign_windows(row)
         zones: list[ZoneInfo] = zones_for(lead, tenant)[0]
         for _ in range(6):  # each turn moves to a later window; the rules and the narrowing meet quickly
-            verdict = await self.rules.may_dial(session, lead, at, path="campaign")
+            verdict = await self.rules.may_dial(session, lead, at, path="campaign", memo=memo)
             if not verdict.allowed:
                 blocking = [r for r in verdict.refusals if r.code not in MOVABLE]
                 if blocking:
@@ -325,8 +325,9 @@ class CampaignService:
                         now: datetime) -> list[tuple[Lead, datetime | None, str, dict[str, Any]]]:
         tenant = (await session.execute(select(Tenant).where(Tenant.id == row.tenant_id))).scalar_one()
         start = max(now, row.start_at) if row.start_at is not None else now
-        return [(lead, *await self.first_time(session, row, lead, tenant, start))
-                for lead in await self._leads(session, row)]
+        leads = await self._leads(session, row)
+        memo = await dial_memo(session, row.tenant_id, leads)
+        return [(lead, *await self.first_time(session, row, lead, tenant, start, memo)) for lead in leads]
 
     async def preview(self, session: AsyncSession, principal: Principal, campaign_id: str, now: datetime, *,
                       code: str | None, cursor: str | None, limit: int) -> schemas.Preview:

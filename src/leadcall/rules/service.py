@@ -25,7 +25,7 @@ from leadcall.core.errors import Conflict, Forbidden, LeadcallError
 from leadcall.core.scoping import Scope
 from leadcall.kit.clock import Clock, utc_datetime
 from leadcall.leads.dnc import DncRepository, lead_event
-from leadcall.leads.models import Lead
+from leadcall.leads.models import DncEntry, Lead
 from leadcall.leads.repository import LeadRepository
 from leadcall.rules.hours import WEEKDAYS, Window, allowed_at, next_allowed_at, window
 from leadcall.rules.models import TENANT_SCOPE_KEY, CallingRules, LeadConsent
@@ -154,6 +154,26 @@ async def load_rules(session: AsyncSession, tenant_id: str, organization_id: str
     return rules_from_rows(rows, organization_id)
 
 
+@dataclass
+class DialMemo:
+    """What one evaluation of many leads at one moment shares (a campaign's preview and start): the tenant, the
+    rules per organization, and the do-not-call entries of the leads' numbers read at once. Never for a
+    placement: the dial itself asks `may_dial` afresh."""
+
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    rules: dict[tuple[str, str | None], Rules] = field(default_factory=dict)
+    dnc: dict[str, DncEntry] = field(default_factory=dict)
+
+
+async def dial_memo(session: AsyncSession, tenant_id: str, leads: list[Lead]) -> DialMemo:
+    memo = DialMemo()
+    phones = sorted({lead.phone for lead in leads if lead.phone})
+    repo = DncRepository(session, Scope(tenant_id))
+    for start in range(0, len(phones), 1000):
+        memo.dnc.update(await repo.by_phones(phones[start:start + 1000]))
+    return memo
+
+
 def _attempt_filter(tenant_id: str, phone: str) -> list[Any]:
     """A dial that reached the provider: everything but a refusal before dialling (failed, no conversation).
     Calls still `initiating` count too: they are dials in flight."""
@@ -202,9 +222,15 @@ class RulesService:
                                    params=_jsonable(error.params), detail=error.detail, actor_id=principal.user_id,
                                    actor_name=principal.email))
 
-    async def may_dial(self, session: AsyncSession, lead: Lead, at: datetime, *, path: str = "api") -> Verdict:
-        """Whether `lead` may be dialled at `at` by `path` (placement, callback, campaign, api): all refusals."""
-        tenant = (await session.execute(select(Tenant).where(Tenant.id == lead.tenant_id))).scalar_one()
+    async def may_dial(self, session: AsyncSession, lead: Lead, at: datetime, *, path: str = "api",
+                       memo: DialMemo | None = None) -> Verdict:
+        """Whether `lead` may be dialled at `at` by `path` (placement, callback, campaign, api): all refusals.
+        `memo` (a read of many leads at one moment) spares reading the same tenant, rules and list again."""
+        tenant = memo.tenants.get(lead.tenant_id) if memo is not None else None
+        if tenant is None:
+            tenant = (await session.execute(select(Tenant).where(Tenant.id == lead.tenant_id))).scalar_one()
+            if memo is not None:
+                memo.tenants[lead.tenant_id] = tenant
         zones, source = zones_for(lead, tenant)
         verdict = Verdict(local_time=at.astimezone(zones[0]), timezone=zones[0].key,
                           timezones=[z.key for z in zones], timezone_source=source)
@@ -212,9 +238,13 @@ class RulesService:
             verdict.refusals.append(Refusal(code="lead_has_no_phone", params={},
                                             detail="lead has no phone number; add one before calling"))
             return verdict
-        rules = await load_rules(session, lead.tenant_id, lead.organization_id)
+        rules = memo.rules.get((lead.tenant_id, lead.organization_id)) if memo is not None else None
+        if rules is None:
+            rules = await load_rules(session, lead.tenant_id, lead.organization_id)
+            if memo is not None:
+                memo.rules[(lead.tenant_id, lead.organization_id)] = rules
         regions = rules_for(lead.phone) if rules.region_rules else []
-        await self._dnc(session, lead, verdict)
+        await self._dnc(session, lead, verdict, memo)
         if rules.require_consent and not await self._has_consent(session, lead):
             verdict.refusals.append(Refusal(code="no_consent", params={}, detail=(
                 "your team calls only leads who gave their consent; record the lead's consent before calling")))
@@ -238,9 +268,10 @@ class RulesService:
         verdict.next_allowed_at = next_at if verdict.refusals else None
         return verdict
 
-    async def _dnc(self, session: AsyncSession, lead: Lead, verdict: Verdict) -> None:
+    async def _dnc(self, session: AsyncSession, lead: Lead, verdict: Verdict, memo: DialMemo | None = None) -> None:
         assert lead.phone is not None
-        entry = await DncRepository(session, Scope(lead.tenant_id)).by_phone(lead.phone)
+        entry = (memo.dnc.get(lead.phone) if memo is not None
+                 else await DncRepository(session, Scope(lead.tenant_id)).by_phone(lead.phone))
         if entry is not None:
             reason = entry.reason or "no reason given"
             verdict.refusals.append(Refusal(code="number_on_dnc", params={

@@ -1,7 +1,7 @@
 """campaign attempts remember the lead's owner when the campaign started (stop condition `reassigned`)
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-01 16:20:00
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0021'
-down_revision = '0020'
+revision = '0023'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

@@ -54,6 +54,7 @@ class Walk:
     def __init__(self, page: Page, base_url: str, who: str, language: str) -> None:
         self.page, self.base_url, self.who, self.language = page, base_url, who, language
         self.checked: list[str] = []
+        self.visited: set[str] = set()
         self.found: dict[str, list[dict[str, Any]]] = {}
 
     async def check(self, name: str) -> None:
@@ -67,6 +68,7 @@ class Walk:
             self.found[name] = violations
 
     async def visit(self, name: str, path: str, status: int = 200) -> None:
+        self.visited.add(path)
         response = await self.page.goto(self.base_url + path)
         assert response is not None and response.status == status, (self.who, path, response and response.status)
         await self.check(name)
@@ -167,6 +169,11 @@ async def walk_signed_in(walk: Walk, live: LiveServer, client: httpx.AsyncClient
                 await walk.check(f"settings {path}, webhooks loaded")
     else:
         await walk.visit("settings, no permission (403)", "/settings", 403)
+    # Whatever else the menu leads to (pages added since this walk was written are checked too).
+    menu = await page.locator("header nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    for path in menu:
+        if path not in walk.visited and path != "/":
+            await walk.visit(f"menu {path}", path)
     await walk.visit("error 404", "/no-such-page", 404)
     await walk.visit("a missing lead (404)", "/leads/no-such-lead", 404)
 

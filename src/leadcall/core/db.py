@@ -13,7 +13,10 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.util import await_only
 
 NAMING = {
@@ -55,6 +58,30 @@ class Base(DeclarativeBase):
 
 class IdMixin:
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+
+
+class fold(GenericFunction[str]):  # noqa: N801 - an SQL function, named as SQL names them
+    """A text in lower case, any letter (not only ASCII's), for searches that ignore case: PostgreSQL's
+    lower(); on SQLite, whose lower() folds ASCII letters only, a function of ours that does what Python's
+    str.lower does ("JOSÉ" → "josé")."""
+
+    type = String()
+    name = "fold"
+    inherit_cache = True
+
+
+@compiles(fold)
+def _fold_default(element: fold, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(fold, "sqlite")
+def _fold_sqlite(element: fold, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"leadcall_fold({compiler.process(element.clauses, **kw)})"
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 BUSY_TIMEOUT_SECONDS = 30  # how long a SQLite write waits for another one before it fails
@@ -111,6 +138,7 @@ def make_engine(url: str) -> AsyncEngine:
             # last commits (never corrupting the file). FULL would sync the disk on every commit.
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+            dbapi_conn.create_function("leadcall_fold", 1, _lower, deterministic=True)
 
         writers = _Writers()
 

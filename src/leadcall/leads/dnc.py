@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Select, delete, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadcall.core.db import fold
 from leadcall.core.scoping import Scope, ScopedRepository
 from leadcall.leads.models import DncChange, DncEntry, DncSource, Lead, LeadEvent
 
@@ -35,7 +36,7 @@ class DncRepository(ScopedRepository[DncEntry]):
         stmt: Select[DncEntry] = self.scoped_select()
         if search:
             like = f"%{search.strip().lower()}%"
-            stmt = stmt.where(or_(DncEntry.phone.like(like), func.lower(DncEntry.reason).like(like)))
+            stmt = stmt.where(or_(DncEntry.phone.like(like), fold(DncEntry.reason).like(like)))
         if after is not None:
             stmt = stmt.where(tuple_(DncEntry.created_at, DncEntry.id) < tuple_(after[0], after[1]))
         stmt = stmt.order_by(DncEntry.created_at.desc(), DncEntry.id.desc()).limit(limit)

@@ -6,6 +6,7 @@ from sqlalchemy import ColumnElement, Select, column, func, literal_column, or_,
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
+from leadcall.core.db import fold
 from leadcall.core.scoping import ScopedRepository
 from leadcall.leads.models import SEARCH_TABLE, Lead
 
@@ -47,12 +48,12 @@ class LeadRepository(ScopedRepository[Lead]):
         if search:
             term = search.strip().lower()
             like = f"%{term}%"
-            stmt = stmt.where(or_(func.lower(Lead.name).like(like), func.lower(Lead.company).like(like),
-                                  Lead.phone.like(like), func.lower(Lead.email).like(like)))
+            stmt = stmt.where(or_(fold(Lead.name).like(like), fold(Lead.company).like(like),
+                                  Lead.phone.like(like), fold(Lead.email).like(like)))
             if (phrase := self._indexed_phrase(search)) is not None:
                 # The index narrows the leads to those containing the phrase in any case (a superset of the
-                # LIKE above, which folds ASCII letters only); the LIKE still decides, so the results are the
-                # same as without the index. PostgreSQL's trigram indexes serve the LIKE itself (0017).
+                # LIKE above); the LIKE still decides, so the results are the same as without the index.
+                # PostgreSQL's trigram indexes serve the LIKE itself (0017).
                 hits = select(_SEARCH_TABLE.c.rowid).where(_SEARCH_TABLE.c.leads_search.op("MATCH")(phrase))
                 stmt = stmt.where(literal_column("leads.rowid").in_(hits))
         if status:

@@ -336,18 +336,20 @@ class CampaignDispatcher:
             todo = list(plan)
             set_aside = 0
             while todo and set_aside < CLAIM_TRIES:
-                got: list[tuple[str, str, str]] = []  # (attempt, lead, agent)
+                got: list[tuple[str, str, str, str | None]] = []  # (attempt, lead, agent, lead's owner at start)
                 for agent_id, n in Counter(a for a, _acc, _t in todo).items():
-                    got += [(str(i), str(lead), agent_id) for i, lead in await lease.claim_due(
+                    got += [(str(i), str(lead), agent_id, owner) for i, lead, owner in await lease.claim_due(
                         session, CampaignAttempt, now, now + timedelta(seconds=CLAIM_SECONDS), n,
                         open_where=(CampaignAttempt.campaign_id == row.id, *repository.PENDING),
-                        values={"agent_id": agent_id}, returning=(CampaignAttempt.id, CampaignAttempt.lead_id))]
+                        values={"agent_id": agent_id},
+                        returning=(CampaignAttempt.id, CampaignAttempt.lead_id, CampaignAttempt.lead_owner_id))]
                 if not got:
                     break
                 leads = {lead.id: lead for lead in (await session.execute(select(Lead).where(
-                    Lead.id.in_([lead for _i, lead, _a in got])))).scalars()}
-                for attempt_id, lead_id, agent_id in got:
-                    principal = await self._ready(session, row, refs, attempt_id, leads.get(lead_id), now)
+                    Lead.id.in_([lead for _i, lead, _a, _o in got])))).scalars()}
+                for attempt_id, lead_id, agent_id, owner_at_start in got:
+                    principal = await self._ready(session, row, refs, attempt_id, leads.get(lead_id), owner_at_start,
+                                                  now)
                     if row.state != CampaignState.running.value:  # paused (its owner left) or completed by it
                         for other in dials:
                             await self._release(session, other.attempt_id, now, code=None)
@@ -412,7 +414,7 @@ class CampaignDispatcher:
         return plan or earliest
 
     async def _ready(self, session: AsyncSession, row: Campaign, refs: _Tenancy, attempt_id: str,
-                     lead: Lead | None, now: datetime) -> Principal | None:
+                     lead: Lead | None, owner_at_start: str | None, now: datetime) -> Principal | None:
         """In the claim's transaction: whom the dial is placed as, or None when this attempt is not to be
         dialled now (moved into the campaign's own windows, skipped, or stopped: done here)."""
         tenant = refs.tenant
@@ -429,8 +431,8 @@ class CampaignDispatcher:
             await self._end_attempt(session, attempt_id, AttemptState.canceled, "stopped_won", now)
             await self._maybe_complete(session, row, now)
             return None
-        if "reassigned" in row.stop_on and lead.owner_id != attempt.lead_owner_id:
-            await self._end_attempt(session, attempt.id, AttemptState.canceled, "stopped_reassigned", now,
+        if "reassigned" in row.stop_on and lead.owner_id != owner_at_start:
+            await self._end_attempt(session, attempt_id, AttemptState.canceled, "stopped_reassigned", now,
                                     "the lead's owner changed after the campaign started")
             await self._maybe_complete(session, row, now)
             return None

@@ -81,13 +81,24 @@ async def walk(live: LiveServer, cw: CallWorld, client: httpx.AsyncClient, langu
     try:
         for path in ("/", f"/leads/{lead_id}", f"/leads/{lead_id}/history", f"/leads/{lead_id}/picker",
                      f"/leads/{lead_id}/callbacks", f"/calls/{call_id}/card", "/callbacks/due", *SETTINGS_PAGES,
-                     "/settings/callbacks", "/settings/webhooks", "/calling-rules", "/usage", "/account",
+                     "/settings/callbacks", "/settings/webhooks", "/calling-rules", "/usage", "/account", "/today",
                      "/no-such-page"):
-            fragment = path not in ("/", *SETTINGS_PAGES, "/calling-rules", "/usage", "/account", "/no-such-page")
+            fragment = path not in ("/", *SETTINGS_PAGES, "/calling-rules", "/usage", "/account", "/today",
+                                    "/no-such-page")
             answer = await admin.get(path, headers={"HX-Request": "true"} if fragment else {})
             assert answer.status_code == (404 if path == "/no-such-page" else 200), (path, answer.text[:300])
             pages[path] = page_words(answer.text)
         pages["/login"] = page_words((await anonymous.get("/login")).text)
+        # The seller who placed the call: their day lists it (and the callback the lead asked for).
+        seller = await browser_session(live, cw.world.member)
+        try:
+            del seller.headers["HX-Request"]
+            assert (await seller.post("/lang", data={"lang": language, "next": "/"})).status_code == 303
+            day = await seller.get("/today")
+            assert day.status_code == 200 and 'data-testid="day-called-lead"' in day.text
+            pages["/today (seller)"] = page_words(day.text)
+        finally:
+            await seller.aclose()
     finally:
         await admin.aclose()
         await anonymous.aclose()
@@ -109,7 +120,7 @@ async def test_every_page_shows_the_products_texts_in_one_language(live: LiveSer
     assert len(foreign) > 200 and {"cuenta", "account"} & foreign, "the word lists hold the catalogs' words"
     pages = await walk(live, cw, live_client, language)
     data = pages.pop("data")
-    assert len(pages) == 20
+    assert len(pages) == 22
     found = {path: sorted((words & foreign) - data) for path, words in pages.items()}
     assert not any(found.values()), f"{other} words on {language} pages: { {p: w for p, w in found.items() if w} }"
     assert all(words & (catalog_words(language) - catalog_words(other)) for words in pages.values()), (

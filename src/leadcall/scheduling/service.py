@@ -202,6 +202,12 @@ class SchedulingService:
         return await repository.CallbackRepository(session, principal.scope).listing(
             due_before=None, statuses=(CallbackStatus.due.value,), owner_id=owner)
 
+    async def open_for_day(self, session: AsyncSession, principal: Principal, until: datetime) -> list[Callback]:
+        """The caller's own open callbacks (scheduled or due) due before `until`, the overdue ones included,
+        soonest first: the "my day" list (for every role: it is the viewer's own day)."""
+        return await repository.CallbackRepository(session, principal.scope).listing(
+            due_before=until, statuses=OPEN, owner_id=principal.user_id)
+
     async def cancel(self, session: AsyncSession, principal: Principal, callback_id: str, now: datetime) -> Callback:
         row = await repository.CallbackRepository(session, principal.scope).get(callback_id)
         if principal.role is Role.member and row.user_id != principal.user_id:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import add_lead, browser_session, settled, shot, sign_in
+from tests.e2e.conftest import add_lead, browser_session, new_page, settled, shot, sign_in
 from tests.live import CallWorld, LiveServer, play
 
 pytestmark = pytest.mark.e2e
@@ -74,3 +74,22 @@ async def test_the_row_call_route_checks_its_input_and_tenant(live: LiveServer, 
         assert unknown.status_code == 404
     finally:
         await member.aclose()
+
+
+async def test_the_call_button_fits_a_phone(browser: Browser, live: LiveServer, live_client: httpx.AsyncClient,
+                                            cw: CallWorld) -> None:
+    lead_id = await add_lead(live_client, cw, "Maximiliana Fernández-Villaverde", "+12025550100")
+    page, errors = await new_page(browser, 390, 844)
+    try:
+        await sign_in(page, live, cw.world.member)
+        table = page.locator(".table-wrap")
+        fits = await table.evaluate("el => el.scrollWidth <= el.clientWidth")
+        assert fits, "the list does not scroll sideways on a phone: the Call button is in sight"
+        row = page.locator(f'tr[data-lead-id="{lead_id}"]')
+        await expect(row).to_contain_text("Acme")  # the company, under the name
+        await page.screenshot(path=shot("leads-row-call-phone"))
+        await row.get_by_role("link", name="Llamar a Maximiliana Fernández-Villaverde").click()
+        await expect(page.locator("#lead-panel .picker").get_by_role("radio")).to_have_count(3)
+    finally:
+        await page.context.close()
+    assert errors == []

@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
 import sys
 import tempfile
 import time
@@ -68,7 +69,7 @@ async def main() -> None:
     await asyncio.to_thread(upgrade, url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    redis_url = "redis://127.0.0.1:6379/0" if "--redis" in sys.argv else None
+    redis_url = os.environ.get("LEADCALL_REDIS_URL", "redis://127.0.0.1:6379/0") if "--redis" in sys.argv else None
     settings = Settings(database_url=url, secret_keys=SecretBox.generate_key(), session_secret="bench", redis_url=redis_url,
                         public_base_url=base, simulator_enabled=True, run_worker=False, provider_hosts=f"127.0.0.1:{port}",
                         placements_per_user_per_minute=1_000_000, placements_per_tenant_per_minute=1_000_000)
@@ -173,12 +174,22 @@ async def main() -> None:
 
         hook_path = f"/api/webhooks/elevenlabs/transcription?account={tenant.account_id}"
         h = N_HOOKS // 2
-        ingest_ours = [await rate("ingest", [ingest(hook_path) for _ in range(h)], CONCURRENCY)]
+        applied: list[float] = []
+
+        async def ours() -> float:
+            """Hooks/s taken in; then (outside the timing) the embedded shape's applies left by the burst are
+            awaited, so they do not run into the next measurement, and their time is kept."""
+            got = await rate("ingest", [ingest(hook_path) for _ in range(h)], CONCURRENCY)
+            if hasattr(app.state.jobs, "drain"):
+                started = time.perf_counter()
+                await app.state.jobs.drain()
+                applied.append(time.perf_counter() - started)
+            return got
+
+        ingest_ours = [await ours()]
         ingest_bare = [await rate("bare", [ingest("/bench/bare-webhook") for _ in range(h)], CONCURRENCY)]
-        ingest_ours.append(await rate("ingest", [ingest(hook_path) for _ in range(h)], CONCURRENCY))
+        ingest_ours.append(await ours())
         ingest_bare.append(await rate("bare", [ingest("/bench/bare-webhook") for _ in range(h)], CONCURRENCY))
-        if hasattr(app.state.jobs, "drain"):
-            await app.state.jobs.drain()
     ours_ingest, bare_ingest = sum(ingest_ours) / 2, sum(ingest_bare) / 2
     server.should_exit = True
     await server.task  # type: ignore[attr-defined]
@@ -194,6 +205,9 @@ async def main() -> None:
               f"ratio {ours_rate / bare_rate:.2f} ({target})")
     print(f"ingest:      {ours_ingest:7.1f} hooks/s   bare verify+insert: {bare_ingest:7.1f} hooks/s   "
           f"ratio {ours_ingest / bare_ingest:.2f} (target ≥ 0.60)")
+    if applied:
+        print(f"  in-process applies still queued when a burst of {h} ended: done {sum(applied) / len(applied):.2f} s "
+              f"later (mean of {len(applied)})")
 
 
 if __name__ == "__main__":

@@ -109,6 +109,14 @@ async def finish_jobs(live: LiveServer) -> None:
         await live.app.state.worker.run_chores()
 
 
+async def drain_in_process(live: LiveServer) -> None:
+    """The embedded shape's jobs, run to their end; with Redis nobody serves the arq queue here, and the sweep
+    (`run_once`) applies stored webhooks once their job's lease lapses."""
+    jobs = live.app.state.jobs
+    if isinstance(jobs, InProcessJobs):
+        await jobs.drain()
+
+
 async def play(live: LiveServer, seconds: float, step: float = 2.0) -> None:
     """Let `seconds` of simulated time pass: the simulator moves calls on and sends its
     webhooks over HTTP; our worker polls and processes what is due."""
@@ -117,7 +125,8 @@ async def play(live: LiveServer, seconds: float, step: float = 2.0) -> None:
     while elapsed < seconds:
         await live.simulator.advance(step)
         elapsed += step
-        await asyncio.sleep(0.02)  # let webhook processing scheduled after commit run
+        await asyncio.sleep(0.02)  # let what the webhooks scheduled after their commits start
+        await drain_in_process(live)  # and run to their end (webhook applies, one at a time)
         await worker.run_once()
 
 

@@ -171,7 +171,8 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     async def check_budget_alerts(tenant_id: str, organization_id: str) -> None:
         await billing.check_alerts(tenant_id, organization_id)
 
-    in_process.register("process_webhook", process_webhook)
+    # One at a time, in arrival order (see InProcessJobs): the web process's own requests keep the writer.
+    in_process.register("process_webhook", process_webhook, concurrency=1)
     in_process.register(ALERTS_JOB, check_budget_alerts)
 
     async def delete_conversations(tenant_id: str) -> None:

@@ -45,3 +45,28 @@ async def test_a_failing_job_does_not_stop_the_others() -> None:
     await jobs.enqueue("ok", "y")
     await jobs.drain()
     assert done == ["y"]
+
+
+async def test_jobs_of_a_lane_run_one_at_a_time_in_the_order_enqueued() -> None:
+    jobs = InProcessJobs()
+    running: list[str] = []
+    order: list[str] = []
+    overlapped = False
+
+    async def apply(delivery_id: str) -> None:
+        nonlocal overlapped
+        overlapped = overlapped or bool(running)
+        running.append(delivery_id)
+        await asyncio.sleep(0)  # let every other waiting job try to start
+        order.append(delivery_id)
+        running.remove(delivery_id)
+        if delivery_id == "d1":
+            await jobs.enqueue("apply", "d4")  # enqueued by a running job: still after those before it
+
+    jobs.register("apply", apply, concurrency=1)
+    for delivery_id in ("d1", "d2", "d3", "d2"):
+        await jobs.enqueue("apply", delivery_id)
+    assert await jobs.depth() == 3
+    await jobs.drain()
+    assert order == ["d1", "d2", "d3", "d4"] and not overlapped
+    assert await jobs.depth() == 0

@@ -220,5 +220,7 @@ class WebhookDelivery(IdMixin, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     body: Mapped[str] = mapped_column(Text)
-    # A delivery kept for a call whose conversation id is not known yet is looked at again from then on.
+    # No sweep takes the delivery before then: the job enqueued on its arrival has it until then (a lease),
+    # a sweep's claim likewise, and a delivery kept for a call whose conversation id is not known yet is
+    # looked at again from then on.
     retry_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -85,15 +85,21 @@ async def unscoped_call_by_conversation(session: AsyncSession, account_id: str, 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def unscoped_pending_webhooks(session: AsyncSession, received_before: datetime, now: datetime | None = None,
-                                    limit: int = 100) -> list[str]:
-    """Stored webhooks not processed yet (a kept one only once its `retry_at` has come)."""
-    stmt = select(WebhookDelivery.id).where(WebhookDelivery.processed_at.is_(None),
-                                            WebhookDelivery.received_at <= received_before,
-                                            WebhookDelivery.attempts < 10)
-    if now is not None:
-        stmt = stmt.where(WebhookDelivery.retry_at.is_(None) | (WebhookDelivery.retry_at <= now))
-    return list((await session.execute(stmt.order_by(WebhookDelivery.received_at).limit(limit))).scalars())
+async def unscoped_claim_pending_webhooks(session: AsyncSession, now: datetime, lease_until: datetime,
+                                          limit: int = 100) -> list[str]:
+    """Claims stored webhooks not processed yet whose turn has come (`retry_at`: the lease of the job enqueued
+    on arrival, a kept delivery's next look, a claim that lapsed): leased to the caller until `lease_until`, so
+    sweeps running at once take different ones. Oldest first."""
+    due = (WebhookDelivery.processed_at.is_(None) & (WebhookDelivery.attempts < 10)
+           & (WebhookDelivery.retry_at.is_(None) | (WebhookDelivery.retry_at <= now)))
+    oldest = select(WebhookDelivery.id).where(due).order_by(WebhookDelivery.received_at).limit(limit)
+    # The condition again on the row itself: a concurrent claim of the same row (PostgreSQL re-reads it once
+    # that claim commits) then finds it leased and skips it.
+    claimed = await session.execute(
+        update(WebhookDelivery).where(WebhookDelivery.id.in_(oldest.scalar_subquery()), due)
+        .values(retry_at=lease_until).returning(WebhookDelivery.id, WebhookDelivery.received_at)
+        .execution_options(synchronize_session=False))
+    return [row.id for row in sorted(claimed, key=lambda row: (row.received_at, row.id))]
 
 
 async def unscoped_unbound_call_exists(session: AsyncSession, account_id: str, agent_id: str | None, *,

@@ -1,16 +1,24 @@
-"""ElevenLabs post-call webhooks in.
+"""ElevenLabs post-call webhooks in: an inbox.
 
-The handler verifies the signature against the secret of the account named in the
-URL (fail closed: no secret, no entry), stores the raw body once under (account,
-dedup key), and answers at once; processing happens after commit and is
-idempotent, so byte-identical redeliveries, duplicates and out-of-order events all
-end in the same state as one in-order delivery. A webhook that arrives before its call's
-conversation id is stored is kept and applied when the id lands (see `confirm`).
+The request only verifies the signature against the secret of the account named in the URL (fail closed: no
+secret, no entry), checks the body's size and shape, stores the raw body once under (account, dedup key) — a
+redelivery is a no-op — commits and answers. Applying it (transcript, outcome, cost, state transitions, events,
+outbox) is the `process_webhook` job, enqueued after that commit: run by `leadcall worker` processes in the
+scale-out shape, one at a time in arrival order inside the web process in the embedded one.
+
+That job has the delivery for `WEBHOOK_LEASE_SECONDS` (`retry_at`); once that lease lapses with the delivery
+still unprocessed (the job was lost: a crash, Redis restarted or refused the enqueue), the worker's sweep claims
+it under a lease of its own and applies it. A delivery is applied at most once however many of them try: the
+apply and the `processed_at` that marks it run in one transaction holding the delivery's row (its writer lock
+on SQLite), and whoever comes second finds it processed. Duplicates and out-of-order events all end in the same
+state as one in-order delivery. A webhook that arrives before its call's conversation id is stored is kept and
+applied when the id lands (see `confirm`).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,6 +40,9 @@ from leadcall.voice.types import WebhookEventKind
 log = logging.getLogger("leadcall.webhooks")
 router = APIRouter(tags=["webhooks"])
 MAX_BODY_BYTES = 20 * 1024 * 1024
+# How long a stored webhook is left to the job enqueued when it arrived (and a sweep's claim lasts) before a
+# sweep takes it: that job may be lost (the process stopped, Redis restarted or did not take the enqueue).
+WEBHOOK_LEASE_SECONDS = 5
 
 
 def _service(request: Request) -> CallService:
@@ -62,9 +73,11 @@ async def receive(request: Request, account_id: str) -> dict[str, object]:
         raise Unauthenticated(f"webhook refused: {exc.detail}") from exc
     metrics.webhook_kind(event.kind.value)
     async with transaction(service.sessionmaker) as session:
+        now = service.now()
         row = {"id": new_id(), "account_id": account_id, "tenant_id": tenant_id, "dedup_key": event.dedup_key,
-               "kind": event.kind.value, "conversation_id": event.conversation_id, "received_at": service.now(),
-               "attempts": 0, "body": body.decode("utf-8", errors="replace")}
+               "kind": event.kind.value, "conversation_id": event.conversation_id, "received_at": now,
+               "retry_at": now + timedelta(seconds=WEBHOOK_LEASE_SECONDS), "attempts": 0,
+               "body": body.decode("utf-8", errors="replace")}
         insert = pg_insert if container.engine.dialect.name == "postgresql" else sqlite_insert
         stmt = (insert(WebhookDelivery).values(**row)
                 .on_conflict_do_nothing(index_elements=["account_id", "dedup_key"]).returning(WebhookDelivery.id))

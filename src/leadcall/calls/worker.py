@@ -19,13 +19,12 @@ from datetime import timedelta
 
 from leadcall.calls import repository
 from leadcall.calls.service import CallService
-from leadcall.calls.webhooks import process_delivery
+from leadcall.calls.webhooks import WEBHOOK_LEASE_SECONDS, process_delivery
 from leadcall.core.db import transaction
 from leadcall.core.observability import bind, running_job
 
 log = logging.getLogger("leadcall.worker")
 
-WEBHOOK_RETRY_AFTER_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,8 @@ class CallWorker:
         async with transaction(self.service.sessionmaker) as session:
             due = await repository.unscoped_due_calls(session, now)
             overdue = await repository.unscoped_overdue_calls(session, now)
-            pending = await repository.unscoped_pending_webhooks(
-                session, now - timedelta(seconds=WEBHOOK_RETRY_AFTER_SECONDS), now)
+            pending = await repository.unscoped_claim_pending_webhooks(
+                session, now, now + timedelta(seconds=WEBHOOK_LEASE_SECONDS))
         for delivery_id in pending:
             await process_delivery(self.service, delivery_id)
         for call_id in due:

@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from arq.constants import default_queue_name
@@ -49,15 +50,27 @@ class JobQueue(Protocol):
 
 class InProcessJobs:
     """Runs each job as a task of this process (embedded default). An enqueue is dropped while the same job
-    with the same args waits to start, so a burst of identical jobs runs once or twice, never a hundred times."""
+    with the same args waits to start, so a burst of identical jobs runs once or twice, never a hundred times.
+
+    A job registered with `concurrency=n` runs at most n at a time, in the order enqueued (a lane): the rest
+    wait their turn without a task of their own. Webhook processing runs so, one at a time: on SQLite every
+    apply is a write that queues on the one writer lock, so more of them at once only push the requests'
+    inserts further back in that queue, and one at a time they apply in arrival order."""
 
     def __init__(self) -> None:
         self.handlers: dict[str, Handler] = {}
+        self._limits: dict[str, int] = {}
+        self._lanes: dict[str, deque[Callable[[], Awaitable[None]]]] = {}
+        self._running: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: set[tuple[str, tuple[str, ...]]] = set()
 
-    def register(self, name: str, handler: Handler) -> None:
+    def register(self, name: str, handler: Handler, *, concurrency: int | None = None) -> None:
         self.handlers[name] = handler
+        if concurrency is not None:
+            self._limits[name] = concurrency
+            self._lanes[name] = deque()
+            self._running[name] = 0
 
     async def enqueue(self, name: str, *args: str, unique: bool = True) -> None:
         handler = self.handlers[name]
@@ -77,7 +90,25 @@ class InProcessJobs:
             except Exception:  # noqa: BLE001 - logged; the sweeper picks the work up again
                 log.exception("job %s%s failed", name, args)
 
-        task = asyncio.get_running_loop().create_task(run())
+        lane = self._lanes.get(name)
+        if lane is None:
+            self._start(run())
+            return
+        lane.append(run)
+        if self._running[name] < self._limits[name]:
+            self._running[name] += 1
+            self._start(self._work_lane(name))
+
+    async def _work_lane(self, name: str) -> None:
+        lane = self._lanes[name]
+        try:
+            while lane:
+                await lane.popleft()()
+        finally:
+            self._running[name] -= 1
+
+    def _start(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(job)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -85,7 +116,7 @@ class InProcessJobs:
         return len(self._waiting)
 
     async def drain(self) -> None:
-        """Waits for the jobs started so far (tests, shutdown)."""
+        """Waits for the jobs started or queued so far, and those they enqueue (tests, shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 

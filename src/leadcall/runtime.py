@@ -20,7 +20,7 @@ from leadcall.calls.health import CallActivity
 from leadcall.calls.models import CallLog
 from leadcall.calls.service import CallService, PlacementHooks
 from leadcall.calls.stats import CallStats
-from leadcall.calls.webhooks import process_delivery
+from leadcall.calls.webhooks import apply_in_a_gap
 from leadcall.calls.worker import CallWorker, Chore
 from leadcall.campaigns.dispatcher import DISPATCH_JOB, CampaignDispatcher
 from leadcall.campaigns.dispatcher import SWEEP_SECONDS as CAMPAIGNS_SWEEP_SECONDS
@@ -166,7 +166,7 @@ async def runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     retention = RetentionService(sessionmaker=container.sessionmaker, voices=voices, clock=container.clock)
 
     async def process_webhook(delivery_id: str) -> None:
-        await process_delivery(calls, delivery_id)
+        await apply_in_a_gap(calls, delivery_id)
 
     async def check_budget_alerts(tenant_id: str, organization_id: str) -> None:
         await billing.check_alerts(tenant_id, organization_id)

@@ -57,6 +57,7 @@ from leadcall.core.observability import tag
 from leadcall.core.scoping import Scope
 from leadcall.integrations import outbox
 from leadcall.kit.clock import Clock, utc_datetime
+from leadcall.kit.inflight import InFlight
 from leadcall.kit.pagination import BadCursor, decode_cursor, encode_cursor
 from leadcall.leads.models import Lead, LeadStatus
 from leadcall.leads.repository import LeadRepository
@@ -200,6 +201,8 @@ class CallService:
         self.hooks = hooks or PlacementHooks()
         self.jobs = jobs
         rollups.install()  # every write of a call keeps the usage rollups exact, in its own transaction
+        # Post-call webhooks being received by this process now (the embedded shape applies them in the gaps).
+        self.webhooks_arriving = InFlight()
 
     def now(self) -> datetime:
         return utc_datetime(self.clock)

@@ -4,7 +4,8 @@ The request only verifies the signature against the secret of the account named 
 secret, no entry), checks the body's size and shape, stores the raw body once under (account, dedup key) — a
 redelivery is a no-op — commits and answers. Applying it (transcript, outcome, cost, state transitions, events,
 outbox) is the `process_webhook` job, enqueued after that commit: run by `leadcall worker` processes in the
-scale-out shape, one at a time in arrival order inside the web process in the embedded one.
+scale-out shape, one at a time in arrival order inside the web process in the embedded one, where it gives way
+to the webhooks still arriving (`apply_in_a_gap`).
 
 That job has the delivery for `WEBHOOK_LEASE_SECONDS` (`retry_at`); once that lease lapses with the delivery
 still unprocessed (the job was lost: a crash, Redis restarted or refused the enqueue), the worker's sweep claims
@@ -43,6 +44,8 @@ MAX_BODY_BYTES = 20 * 1024 * 1024
 # How long a stored webhook is left to the job enqueued when it arrived (and a sweep's claim lasts) before a
 # sweep takes it: that job may be lost (the process stopped, Redis restarted or did not take the enqueue).
 WEBHOOK_LEASE_SECONDS = 5
+# How long an in-process apply waits for a gap between arriving webhooks before it takes its turn anyway.
+YIELD_TO_ARRIVALS_SECONDS = 0.25
 
 
 def _service(request: Request) -> CallService:
@@ -53,6 +56,11 @@ def _service(request: Request) -> CallService:
 @metrics.observe_webhook
 async def receive(request: Request, account_id: str) -> dict[str, object]:
     service = _service(request)
+    with service.webhooks_arriving.entered():
+        return await _receive(request, service, account_id)
+
+
+async def _receive(request: Request, service: CallService, account_id: str) -> dict[str, object]:
     body = await read_limited(request, MAX_BODY_BYTES)  # 413 before an oversized body is read whole
     container = request.app.state.container
     found = service.voices.cached_webhook_verifier(account_id)  # webhooks come in bursts: usually known
@@ -101,6 +109,14 @@ async def _note_refused(service: CallService, tenant_id: str, account_id: str, d
             await health.note_refused(session, tenant_id, account_id, detail, service.now())
     except IntegrityError:
         log.info("a refused webhook of account %s was not counted (a concurrent one was)", account_id)
+
+
+async def apply_in_a_gap(service: CallService, delivery_id: str) -> None:
+    """The embedded shape's job: the apply waits for a moment when this process receives no webhook (at most
+    `YIELD_TO_ARRIVALS_SECONDS`), so a burst is taken in at the pace of the inserts alone and applied as it
+    thins out. However long a burst lasts, a delivery waits no longer than its lease: then the sweep applies it."""
+    await service.webhooks_arriving.quiet(YIELD_TO_ARRIVALS_SECONDS)
+    await process_delivery(service, delivery_id)
 
 
 async def process_delivery(service: CallService, delivery_id: str) -> None:

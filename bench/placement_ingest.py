@@ -110,10 +110,14 @@ async def main() -> None:
         await conn.execute(text("CREATE TABLE bench_hooks (id VARCHAR(36) PRIMARY KEY, body TEXT)"))
     tenant = await make_tenant(container.sessionmaker, container.secret_box, sim_base_url=f"{base}/sim",
                                api_key=KEY, webhook_secret=SECRET, targets=app.state.voice_manager.targets)
-    async with transaction(container.sessionmaker) as session:
-        account = await unscoped_get_account(session, tenant.account_id or "")
-        assert account is not None
-        agents = (await app.state.voice_manager.account_listing(session, account)).infos
+    for _ in range(600):  # the account's first listing is fetched in the background: until then it is pending
+        async with transaction(container.sessionmaker) as session:
+            account = await unscoped_get_account(session, tenant.account_id or "")
+            assert account is not None
+            agents = (await app.state.voice_manager.account_listing(session, account)).infos
+        if any(a.phone_numbers for a in agents):
+            break
+        await asyncio.sleep(0.1)
     if "--volume" in sys.argv:
         from volume_data import fill
 

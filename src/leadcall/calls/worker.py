@@ -26,7 +26,6 @@ from leadcall.core.observability import bind, running_job
 log = logging.getLogger("leadcall.worker")
 
 
-
 @dataclass(frozen=True)
 class Chore:
     """Periodic work the sweep runs every `every_seconds` (the first time that long after the worker's first

@@ -174,3 +174,24 @@ async def test_a_leads_timeline_and_cancel_with_or_without_hanging_up(
     finally:
         for client in (member, manager, intruder):
             await client.aclose()
+
+
+async def test_the_create_form_sets_the_retry_policy_by_result(live: LiveServer, cw: CallWorld) -> None:
+    manager = await browser_session(live, cw.world.manager)
+    form = {"name": "Con reintentos", "agent_ids": cw.agent_ids[0], "source": "filter",
+            "retry_no_answer_minutes": "30", "retry_no_answer_most": "4",
+            "retry_busy_minutes": "5", "retry_busy_most": "2"}
+    try:
+        page = await manager.get("/campaigns")
+        assert 'name="retry_no_answer_minutes" value="120"' in page.text, "the defaults are shown"
+        r = await manager.post("/campaigns", data={**form, "retry_busy_minutes": "0.01"})
+        assert r.status_code == 422, r.text
+        assert (await manager.get("/api/campaigns")).json()["items"] == [], "nothing was written"
+        r = await manager.post("/campaigns", data=form)
+        assert r.status_code == 204, r.text
+        campaign = (await manager.get(f"/api/{r.headers['HX-Redirect'].lstrip('/')}")).json()
+        assert campaign["retry"]["no_answer"] == {"afterSeconds": 1800, "maxAttempts": 4}
+        assert campaign["retry"]["busy"] == {"afterSeconds": 300, "maxAttempts": 2}
+        assert campaign["retry"]["voicemail"] == {"afterSeconds": 86400, "maxAttempts": 2}, "left as it was"
+    finally:
+        await manager.aclose()

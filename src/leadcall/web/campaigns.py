@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadcall.calls.models import CallType
 from leadcall.campaigns import results
-from leadcall.campaigns.schemas import DEFAULT_STOP_ON, CampaignCreate, CampaignSettings
+from leadcall.campaigns.schemas import DEFAULT_STOP_ON, CampaignCreate, CampaignSettings, RetryPolicy
 from leadcall.campaigns.service import CampaignService, to_wire
 from leadcall.core.boundary import check_request
 from leadcall.core.csv_files import read_upload
@@ -32,6 +32,7 @@ from leadcall.web.rendering import language_of, render
 router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal), Depends(check_request)],
                    route_class=PageRoute)
 ATTEMPTS_SHOWN = 100
+RETRY_RESULTS = ("no_answer", "busy", "voicemail", "failed")
 
 
 def campaigns_of(request: Request) -> CampaignService:
@@ -56,7 +57,7 @@ async def campaigns_page(request: Request, principal: PagePrincipal, session: Db
     agents = await _agents(request, session, principal) if principal.can(Permission.run_campaigns) else []
     return render(request, "campaigns.html", principal, campaigns=items, agents=agents,
                   call_types=[c.value for c in CallType], statuses=[s.value for s in LeadStatus],
-                  stop_conditions=list(DEFAULT_STOP_ON))
+                  stop_conditions=list(DEFAULT_STOP_ON), retry_defaults=dict(RetryPolicy()))
 
 
 def _local(value: str) -> datetime | None:
@@ -82,6 +83,18 @@ async def create_campaign(request: Request, principal: PagePrincipal, session: D
         wanted["spendingCap"] = spending_cap
     if stop_on_shown:  # the form's checkboxes (none ticked: no stop condition)
         wanted["stopOn"] = stop_on
+    form = await request.form()
+    retry = {}
+    for result in RETRY_RESULTS:
+        minutes, most = str(form.get(f"retry_{result}_minutes") or ""), str(form.get(f"retry_{result}_most") or "")
+        if minutes.strip() or most.strip():
+            try:
+                seconds: object = round(float(minutes) * 60)
+            except ValueError:
+                seconds = minutes
+            retry[result] = {"afterSeconds": seconds, "maxAttempts": most}
+    if retry:
+        wanted["retry"] = retry
     service = campaigns_of(request)
     if source == "csv":
         if file is None or not file.filename:

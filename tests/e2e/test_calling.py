@@ -37,9 +37,11 @@ async def test_call_a_lead_and_watch_it_complete_live(page: Page, live: LiveServ
     picker = page.locator(".picker")
     group = picker.get_by_role("radiogroup", name="Elige un agente")
     await expect(group.get_by_role("radio")).to_have_count(3)
-    await expect(picker.locator("audio[controls]")).to_have_count(3)  # a voice preview for each agent
+    # A voice preview for each agent, played on demand by one button (no audio player per agent).
+    await expect(picker.get_by_test_id("voice-preview")).to_have_count(3)
+    await expect(picker.locator("audio")).to_have_count(0)
     await expect(picker.locator(".availability").first).to_have_text("Disponible")
-    assert await picker.locator("audio").first.get_attribute("src"), "the preview plays the voice's sample"
+    assert await picker.get_by_test_id("voice-preview").first.get_attribute("data-preview"), "the voice's sample"
     # Keyboard: the radio group is one tab stop; arrow keys move the choice.
     await group.get_by_role("radio").first.focus()
     await page.keyboard.press("ArrowDown")

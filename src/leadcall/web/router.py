@@ -22,7 +22,7 @@ from leadcall.core.boundary import check_request
 from leadcall.core.deps import DbSession, Now
 from leadcall.core.errors import Forbidden, Invalid, LeadcallError, RateLimited, Unauthenticated
 from leadcall.kit.clock import utc_datetime
-from leadcall.leads import csv_import
+from leadcall.leads import csv_import, phones
 from leadcall.leads import service as leads
 from leadcall.tenancy import service as tenancy
 from leadcall.tenancy.deps import require_csrf, sign_in, sign_out
@@ -323,6 +323,22 @@ def _call_type(value: str | None) -> str:
     return value or CALL_TYPES[0]
 
 
+def _speaks(agent: AgentView, language: str) -> bool:
+    return agent.language.split("-")[0].lower() == language.lower()
+
+
+def default_agent(agents: list[AgentView], language: str, call_type: str) -> str | None:
+    """The agent chosen when the picker opens: among those who can take this call now, one that speaks the lead's
+    language, preferring one meant for this call type (its tag or specialty); else the first available."""
+    usable = [a for a in agents if a.available]
+
+    def fit(a: AgentView) -> tuple[bool, bool]:
+        meant = call_type in {t.lower() for t in a.tags} or (a.specialty or "").lower().replace(" ", "_") == call_type
+        return _speaks(a, language), meant
+
+    return max(usable, key=fit).id if usable else None  # max keeps the first of equals: the listing's order
+
+
 @pages_router.get("/leads/{lead_id}/picker")
 async def picker(lead_id: str, request: Request, principal: PagePrincipal, session: DbSession, now: Now,
                  call_type: str | None = None) -> Response:
@@ -330,8 +346,10 @@ async def picker(lead_id: str, request: Request, principal: PagePrincipal, sessi
     lead = await leads.get_lead(session, principal.scope, lead_id)
     chosen = _call_type(call_type)
     agents, notes = await _agents(request, session, principal, chosen, with_stats=True)
-    first = next((a.id for a in agents if a.available), None)
+    language = phones.language_of(lead.phone) or language_of(request, principal)
+    first = default_agent(agents, language, chosen)
     return render(request, "_picker.html", principal, lead=lead, agents=agents, notes=notes, checked=first,
+                  lead_language=language,
                   call_type=chosen, idempotency_key=f"web-{secrets.token_urlsafe(18)}",
                   eligibility=await eligibility_of(request, principal, session, lead, now))
 

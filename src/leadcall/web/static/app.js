@@ -356,6 +356,37 @@
     }
   }
 
+  // -- voice previews: one player for the page, started by a button (no audio element per agent) ----------------
+
+  var previewAudio = null;
+  var previewButton = null;
+
+  function previewStopped() {
+    if (!previewButton) return;
+    previewButton.setAttribute("aria-pressed", "false");
+    previewButton.textContent = previewButton.dataset.playLabel || previewButton.textContent;
+    previewButton = null;
+  }
+
+  function togglePreview(button) {
+    var again = previewButton === button;
+    if (previewAudio) previewAudio.pause();
+    previewStopped();
+    if (again) return;
+    if (!previewAudio) {
+      previewAudio = new Audio();
+      previewAudio.preload = "none";
+      previewAudio.addEventListener("ended", previewStopped);
+      previewAudio.addEventListener("error", previewStopped);
+    }
+    previewAudio.src = button.dataset.preview;
+    previewButton = button;
+    button.setAttribute("aria-pressed", "true");
+    button.textContent = button.dataset.stopLabel || button.textContent;
+    var playing = previewAudio.play();
+    if (playing && playing.catch) playing.catch(previewStopped);
+  }
+
   // -- wiring ---------------------------------------------------------------------------------------------------
 
   function offsets(root) {
@@ -479,6 +510,11 @@
     body.addEventListener("click", function (event) {
       var target = event.target;
       if (!(target instanceof Element)) return;
+      var preview = target.closest("button[data-preview]");
+      if (preview) {
+        togglePreview(preview);
+        return;
+      }
       if (target.closest("[data-dismiss]")) {
         var box = target.closest(".toast");
         if (box) box.remove();

@@ -364,7 +364,8 @@
   function previewStopped() {
     if (!previewButton) return;
     previewButton.setAttribute("aria-pressed", "false");
-    previewButton.textContent = previewButton.dataset.playLabel || previewButton.textContent;
+    var label = previewButton.querySelector("[data-label]");
+    if (label) label.textContent = previewButton.dataset.playLabel || label.textContent;
     previewButton = null;
   }
 
@@ -382,9 +383,11 @@
     previewAudio.src = button.dataset.preview;
     previewButton = button;
     button.setAttribute("aria-pressed", "true");
-    button.textContent = button.dataset.stopLabel || button.textContent;
+    var label = button.querySelector("[data-label]");
+    if (label) label.textContent = button.dataset.stopLabel || label.textContent;
     var playing = previewAudio.play();
-    if (playing && playing.catch) playing.catch(previewStopped);
+    // A play cut short by the next one rejects late: it must not stop the preview that replaced it.
+    if (playing && playing.catch) playing.catch(function () { if (previewButton === button) previewStopped(); });
   }
 
   // -- wiring ---------------------------------------------------------------------------------------------------

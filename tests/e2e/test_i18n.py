@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 from leadcall.calls.models import CallStatus, PhoneResult, SalesResult
 from leadcall.calls.service import CALL_DROPPED, OWN_REASON_CODES
 from leadcall.campaigns.models import CampaignState
-from leadcall.campaigns.schemas import ATTEMPT_STATES, Counts
+from leadcall.campaigns.schemas import ATTEMPT_STATES, Counts, StopOn
 from leadcall.integrations.delivery import ATTEMPT_ERRORS
 from leadcall.integrations.models import DeliveryState
 from leadcall.leads.models import DncSource, LeadStatus
@@ -74,8 +75,13 @@ FAMILIES = {
     "campaigncount": [f for f in Counts.model_fields if f != "total"],
     "campaignend": ["all_called", "end_reached", "spending_cap_reached", "canceled_by_user", "nobody_to_call",
                     "owner_unavailable"],
+    # What the preview skips, and why an attempt ended or waits (the dispatcher's codes).
     "campaignskip": ["number_on_dnc", "lead_has_no_phone", "no_consent", "no_calling_window", "attempts_exhausted",
-                     "lead_archived"],
+                     "lead_archived", "all_called", "end_reached", "spending_cap_reached", "canceled_by_user",
+                     "opted_out", "outside_calling_hours", "outside_campaign_windows",
+                     *(f"retry_{result}" for result in ("busy", "failed", "no_answer", "voicemail")),
+                     *(f"stopped_{stop}" for stop in get_args(StopOn))],
+    "campaignstop": list(get_args(StopOn)),
     "healthwarning": ["webhooks_stopped", "webhooks_refused",
                       *(f"webhook_{s.value}" for s in WebhookState if s not in (WebhookState.ok, WebhookState.unreadable))],
     "deliverystate": [s.value for s in DeliveryState],
@@ -204,7 +210,7 @@ def test_every_reason_the_voice_manager_gives_is_translated() -> None:
 
 
 # Named form controls that are no field a person fills in.
-NOT_FIELDS = {"alert_id", "csrf_token", "idempotency_key", "lang", "lead_id", "next", "viewport"}
+NOT_FIELDS = {"alert_id", "csrf_token", "idempotency_key", "lang", "lead_id", "next", "stop_on_shown", "viewport"}
 SRC = WEB_DIR.parent
 
 

@@ -110,11 +110,12 @@ async def finish_jobs(live: LiveServer) -> None:
 
 
 async def drain_in_process(live: LiveServer) -> None:
-    """The embedded shape's jobs, run to their end; with Redis nobody serves the arq queue here, and the sweep
+    """The embedded shape's webhook applies, run to their end (not every job: a long one, such as a campaign's
+    dispatch run, would hold each step up); with Redis nobody serves the arq queue here, and the sweep
     (`run_once`) applies stored webhooks once their job's lease lapses."""
     jobs = live.app.state.jobs
     if isinstance(jobs, InProcessJobs):
-        await jobs.drain()
+        await jobs.drain_lane("process_webhook")
 
 
 async def play(live: LiveServer, seconds: float, step: float = 2.0) -> None:

@@ -68,6 +68,8 @@ async def test_the_picker_chooses_by_language_and_call_type_and_fits_a_phone(
         await expect(picker.locator(".agent")).to_have_count(6)
         checked = picker.locator(".agent:has(input:checked)")
         await expect(checked.locator(".agent-name")).to_have_text("Sofía — Prospección")
+        await expect(picker.locator(".agent").first.locator("input")).to_be_checked()  # the chosen one on top
+        await expect(checked).to_be_in_viewport()
         await expect(picker.get_by_test_id("picker-default-hint")).to_contain_text("(ES)")
         # Confirm is on screen without scrolling, and no agent brings an audio player of its own.
         confirm = picker.get_by_role("button", name="Confirmar y llamar")

@@ -62,6 +62,7 @@ class InProcessJobs:
         self._limits: dict[str, int] = {}
         self._lanes: dict[str, deque[Callable[[], Awaitable[None]]]] = {}
         self._running: dict[str, int] = {}
+        self._lane_workers: dict[str, set[asyncio.Task[None]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: set[tuple[str, tuple[str, ...]]] = set()
 
@@ -71,6 +72,7 @@ class InProcessJobs:
             self._limits[name] = concurrency
             self._lanes[name] = deque()
             self._running[name] = 0
+            self._lane_workers[name] = set()
 
     async def enqueue(self, name: str, *args: str, unique: bool = True) -> None:
         handler = self.handlers[name]
@@ -97,7 +99,9 @@ class InProcessJobs:
         lane.append(run)
         if self._running[name] < self._limits[name]:
             self._running[name] += 1
-            self._start(self._work_lane(name))
+            worker = self._start(self._work_lane(name))
+            self._lane_workers[name].add(worker)
+            worker.add_done_callback(self._lane_workers[name].discard)
 
     async def _work_lane(self, name: str) -> None:
         lane = self._lanes[name]
@@ -107,13 +111,20 @@ class InProcessJobs:
         finally:
             self._running[name] -= 1
 
-    def _start(self, job: Coroutine[Any, Any, None]) -> None:
+    def _start(self, job: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(job)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def depth(self) -> int:
         return len(self._waiting)
+
+    async def drain_lane(self, name: str) -> None:
+        """Waits for the jobs of one lane (a job registered with `concurrency`), queued so far or enqueued
+        meanwhile, and for no other job (tests)."""
+        while workers := self._lane_workers[name]:
+            await asyncio.gather(*list(workers), return_exceptions=True)
 
     async def drain(self) -> None:
         """Waits for the jobs started or queued so far, and those they enqueue (tests, shutdown)."""

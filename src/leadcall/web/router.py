@@ -348,6 +348,7 @@ async def picker(lead_id: str, request: Request, principal: PagePrincipal, sessi
     agents, notes = await _agents(request, session, principal, chosen, with_stats=True)
     language = phones.language_of(lead.phone) or language_of(request, principal)
     first = default_agent(agents, language, chosen)
+    agents = sorted(agents, key=lambda a: a.id != first)  # the chosen one on top, in view on a phone
     return render(request, "_picker.html", principal, lead=lead, agents=agents, notes=notes, checked=first,
                   lead_language=language,
                   call_type=chosen, idempotency_key=f"web-{secrets.token_urlsafe(18)}",

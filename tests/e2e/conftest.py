@@ -95,3 +95,10 @@ async def browser_session(live: LiveServer, actor: Actor) -> httpx.AsyncClient:
     assert token is not None
     client.headers.update({"X-CSRF-Token": token.group(1), "HX-Request": "true"})
     return client
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes the browser is a `browser` test (`./dev test` runs those in its SQLite pass only)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

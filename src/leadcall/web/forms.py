@@ -14,6 +14,7 @@ Anything else keeps its English detail; the page shows it under the translated t
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import date
 from typing import Any
 
 from fastapi import Request
@@ -31,6 +32,16 @@ def field_problem(field: str, code: str, message: str, **values: object) -> dict
     """A mistake the page itself found in one form field, shaped like pydantic's (and worded likewise):
     `code` is a pydantic error type or one of the catalog's `invalid.<code>`; `message` is the English."""
     return {"type": code, "loc": ("body", field), "msg": message, "ctx": values}
+
+
+def query_day(value: str | None, name: str) -> date | None:
+    """A YYYY-MM-DD day from a page's query (None when left out); anything else answers 422 naming `name`."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise RequestValidationError([field_problem(name, "date", "not a date (YYYY-MM-DD)")]) from None
 
 
 def _language(request: Request) -> str:

@@ -4,7 +4,7 @@ doctor: voice/doctor.py), and the agents' statistics over a period the admin cho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +19,7 @@ from leadcall.voice import stats as agent_stats
 from leadcall.voice.manager import VoiceManager
 from leadcall.voice.schemas import AccountCheck, AccountHealthView
 from leadcall.web.auth import AdminPage, page_principal
-from leadcall.web.forms import PageRoute, field_problem
+from leadcall.web.forms import PageRoute, field_problem, query_day
 from leadcall.web.i18n import translate
 from leadcall.web.rendering import language_of, render
 
@@ -84,23 +84,13 @@ async def check_account(account_id: str, request: Request, principal: AdminPage,
                                                                                                  now))
 
 
-def _day(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise RequestValidationError([field_problem(name, "date", "not a date (YYYY-MM-DD)")]
-                                     ) from None
-
-
 @router.get("/settings/agent-stats")
 async def agent_statistics(request: Request, principal: AdminPage, session: DbSession, now: Now,
                            days: int | None = Query(default=None),
                            from_: str | None = Query(default=None, alias="from"),
                            to: str | None = Query(default=None)) -> Response:
     """Each agent's figures over the last `days` (7, 30, 90) or from one day to another (both included)."""
-    start, end = _day(from_, "from"), _day(to, "to")
+    start, end = query_day(from_, "from"), query_day(to, "to")
     if start is not None or end is not None:
         until = datetime.combine((end or now.date()) + timedelta(days=1), time(), UTC)
         since_day = start or (until - timedelta(days=agent_stats.DEFAULT_PERIOD_DAYS)).date()

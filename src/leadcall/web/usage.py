@@ -19,7 +19,7 @@ from leadcall.core.boundary import check_request
 from leadcall.core.deps import DbSession, Now
 from leadcall.tenancy import service as tenancy
 from leadcall.web.auth import ReportsPage, page_principal
-from leadcall.web.forms import PageRoute, field_problem
+from leadcall.web.forms import PageRoute, field_problem, query_day
 from leadcall.web.rendering import language_of, render
 from leadcall.web.router import billing_of
 
@@ -34,19 +34,10 @@ LEFT, TOP, WIDTH, HEIGHT = 72, 34, 620, 160
 X_LABELS = 6
 
 
-def _day(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise RequestValidationError([field_problem(name, "date", "not a date (YYYY-MM-DD)")]) from None
-
-
 def period_range(period: str | None, from_: str | None, to: str | None, today: date) -> tuple[str, date, date]:
     """The period asked for, as (its name, first day, last day), both days included. Days given without a period
     name a custom range; a custom range needs both days, in order, at most MAX_DAYS long."""
-    start, end = _day(from_, "from"), _day(to, "to")
+    start, end = query_day(from_, "from"), query_day(to, "to")
     chosen = period or ("custom" if start or end else DEFAULT_PERIOD)
     if chosen not in PERIODS:
         raise RequestValidationError([field_problem("period", "enum", f"choose one of {', '.join(PERIODS)}",
